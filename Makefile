@@ -1,0 +1,57 @@
+# xyserve front door. Quick start: `make serve` (build + serve the default model) and `make test`.
+SHELL := /bin/bash
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+FUZZ_DIR ?= build-fuzz
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 20
+MODEL ?=
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build build-asan build-fuzz test unit-test asan-test fuzz-test serve bench-kernels format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXYSERVE_SANITIZE=ON -DXYSERVE_BENCHMARKS=OFF
+	cmake --build $(ASAN_DIR) -j$(JOBS)
+
+build-fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXYSERVE_FUZZ=ON
+	cmake --build $(FUZZ_DIR) -j$(JOBS)
+
+unit-test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
+
+asan-test: build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j$(JOBS) -E 'LongRunning'
+
+fuzz-test: build-fuzz
+	@scripts/run-fuzzers.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# The whole suite: Release unit + end-to-end tests, the sanitizer build of the unit tests, fuzzers.
+test: unit-test asan-test fuzz-test
+	@scripts/cli-smoke-test.sh $(BUILD_DIR)
+
+serve: build
+	$(BUILD_DIR)/src/cli/xyserve generate --interactive $(if $(MODEL),--model $(MODEL),)
+
+bench-kernels:
+	@scripts/install-deps.sh --bench
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DXYSERVE_BENCHMARKS=ON
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+	@scripts/bench_kernels.sh $(BUILD_DIR)
+
+format:
+	git ls-files '*.h' '*.cpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
