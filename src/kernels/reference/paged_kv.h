@@ -1,0 +1,44 @@
+// The paged KV layout every attention kernel reads: one layer's K pool and V pool, each
+// [num_blocks][n_kv_heads][block_size][head_dim] ("HND" per block, as FlashInfer's page layout), so
+// one head's rows of a block are contiguous. A token with logical index L in a sequence whose
+// block table is bt lives in block bt[L / block_size] at row L % block_size; its "slot" is
+// bt[L / block_size] * block_size + L % block_size.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace xy::ref {
+
+// A non-owning view of one layer's pools (owned by model/KvCache). Valid while the cache lives.
+struct PagedKvLayer {
+  void* k = nullptr;          // [num_blocks][n_kv_heads][block_size][head_dim] in dtype
+  void* v = nullptr;          // same shape
+  DType dtype = DType::kF32;  // f32, bf16 or f16
+  int num_blocks = 0;
+  int block_size = 0;  // tokens per block
+  int n_kv_heads = 0;
+  int head_dim = 0;
+
+  int64_t num_slots() const { return static_cast<int64_t>(num_blocks) * block_size; }
+  // Element offset of (slot, head)'s head_dim-wide row inside the K (or V) pool.
+  size_t row_offset(int64_t slot, int head) const {
+    const int64_t block = slot / block_size;
+    const int64_t in_block = slot % block_size;
+    return static_cast<size_t>(((block * n_kv_heads + head) * block_size + in_block) * head_dim);
+  }
+};
+
+// Stores each token's K and V heads at its slot, converting f32 to the pool dtype (bf16/f16 round
+// to nearest even).
+//   k, v:         [n_tokens, n_kv_heads, head_dim] f32
+//   slot_mapping: [n_tokens], each in [0, layer.num_slots()) (checked: programmer error otherwise)
+void write_kv(const float* k, const float* v, const int64_t* slot_mapping, int n_tokens,
+              const PagedKvLayer& layer);
+
+// Reads one (slot, head) row of K or V widened to f32.   out: [head_dim]
+void read_kv_row(const void* pool, const PagedKvLayer& layer, int64_t slot, int head, float* out);
+
+}  // namespace xy::ref
