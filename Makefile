@@ -37,12 +37,18 @@ asan-test: build-asan
 fuzz-test: build-fuzz
 	@scripts/run-fuzzers.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
-# The whole suite: Release unit + end-to-end tests, the sanitizer build of the unit tests, fuzzers.
-test: unit-test asan-test fuzz-test
-	@scripts/cli-smoke-test.sh $(BUILD_DIR)
+# The whole suite: fuzzers, the sanitizer build of the tests, then the Release build's unit and
+# end-to-end tests (last, so CTest's summary closes the output).
+test: fuzz-test asan-test unit-test
+
+# The shipped trained model once it exists (models/), else a random-weight smollm2-135m.
+DEFAULT_MODEL := $(if $(wildcard models/xy-target/config.json),models/xy-target,$(BUILD_DIR)/models/smollm2-135m-random)
+SERVE_MODEL = $(or $(MODEL),$(DEFAULT_MODEL))
 
 serve: build
-	$(BUILD_DIR)/src/cli/xyserve generate --interactive $(if $(MODEL),--model $(MODEL),)
+	@if [ ! -f "$(SERVE_MODEL)/config.json" ]; then \
+	  $(BUILD_DIR)/src/cli/xyserve make-model --preset smollm2-135m --out "$(SERVE_MODEL)"; fi
+	$(BUILD_DIR)/src/cli/xyserve generate --interactive --chat --model "$(SERVE_MODEL)"
 
 bench-kernels:
 	@scripts/install-deps.sh --bench

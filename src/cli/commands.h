@@ -1,0 +1,16 @@
+// The subcommands of `xyserve`. Each add_* registers its flags on the app and returns the
+// function that runs it; run functions print errors to stderr and return the exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace xy::cli {
+
+using CommandRunner = std::function<int()>;
+
+CommandRunner add_make_model_command(CLI::App& app);
+CommandRunner add_generate_command(CLI::App& app);
+CommandRunner add_logits_command(CLI::App& app);
+
+}  // namespace xy::cli

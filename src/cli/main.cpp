@@ -1,0 +1,27 @@
+// xyserve: the command-line front door. Subcommands live in one file each (*_command.cpp).
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"xyserve: an LLM serving engine with hybrid prefill/decode/verify scheduling"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "xyserve 0.1.0");
+  std::map<std::string, xy::cli::CommandRunner> runners;
+  runners["make-model"] = xy::cli::add_make_model_command(app);
+  runners["generate"] = xy::cli::add_generate_command(app);
+  runners["logits"] = xy::cli::add_logits_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  for (CLI::App* sub : app.get_subcommands()) {
+    auto it = runners.find(sub->get_name());
+    if (it != runners.end()) return it->second();
+  }
+  std::fprintf(stderr, "xyserve: no command given (see --help)\n");
+  return 2;
+}

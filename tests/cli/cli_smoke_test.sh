@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# End-to-end test of the xyserve CLI on a freshly generated checkpoint.
+# Usage: cli_smoke_test.sh path/to/xyserve
+set -uo pipefail
+xyserve=${1:?path to xyserve}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+check() {  # check NAME COMMAND...: passes when COMMAND succeeds
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
+}
+expect_error() {  # expect_error NAME NEEDLE ARGS...: xyserve ARGS must fail, stderr containing NEEDLE
+  local name=$1 needle=$2; shift 2
+  local err rc
+  err=$("$xyserve" "$@" 2>&1 >/dev/null); rc=$?
+  if [[ $rc -ne 0 && "$err" == *"$needle"* ]]; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name (rc=$rc, stderr: $err)"
+  fi
+}
+
+model="$work/tiny"
+check "make-model tiny" "$xyserve" make-model --preset tiny --out "$model" --dtype bf16 --seed 3
+check "help" bash -c "'$xyserve' --help | grep -q generate"
+
+out=$("$xyserve" generate --model "$model" --prompt "Once upon a time" --max-tokens 12 --temperature 0 2>"$work/gen.err")
+rc=$?
+check "generate prints text" test $rc -eq 0 -a -n "$out"
+out2=$("$xyserve" generate --model "$model" --prompt "Once upon a time" --max-tokens 12 --temperature 0 2>/dev/null)
+check "greedy generate is reproducible" test "$out" == "$out2"
+chat=$("$xyserve" generate --model "$model" --chat --prompt "Hello there" --max-tokens 8 --seed 5 --temperature 0.8 2>/dev/null)
+check "chat generate with sampling prints text" test -n "$chat"
+
+check "logits" "$xyserve" logits --model "$model" --token-ids 1,2,3 --out "$work/logits.f32"
+vocab=$(python3 -c "import json;print(json.load(open('$model/config.json'))['vocab_size'])")
+check "logits file is [3, vocab] f32" test "$(stat -c %s "$work/logits.f32")" -eq $((3 * vocab * 4))
+
+bad="$work/bad"
+cp -r "$model" "$bad"
+truncate -s 1000 "$bad/model.safetensors"
+expect_error "truncated safetensors is a precise error" "model.safetensors" generate --model "$bad" --prompt hi
+cp "$model/model.safetensors" "$bad/model.safetensors"
+sed -i 's/LlamaForCausalLM/GPTBigCodeForCausalLM/' "$bad/config.json"
+expect_error "unsupported architecture is named" "GPTBigCodeForCausalLM" generate --model "$bad" --prompt hi
+expect_error "missing model directory" "config.json" generate --model "$work/nope" --prompt hi
+expect_error "token id out of range" "token id" logits --model "$model" --token-ids 1,999999 --out "$work/x.f32"
+expect_error "unknown preset is named" "no-such-model" make-model --preset no-such-model --out "$work/y"
+
+echo "cli-smoke: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
