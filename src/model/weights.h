@@ -1,0 +1,82 @@
+// The tensors of a Llama-family checkpoint, checked against its config and held in the element
+// type the forward pass wants. Names are Hugging Face's
+// (model.layers.N.self_attn.q_proj.weight...).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/aligned_buffer.h"
+#include "core/dtype.h"
+#include "core/status.h"
+#include "model/model_config.h"
+#include "model/safetensors.h"
+
+namespace xy {
+
+struct LoadOptions {
+  // Element type in memory of the matrices (projections, embedding, lm_head): f32 widens any
+  // stored type, bf16 / f16 round f32 to nearest even; nullopt keeps every tensor as stored.
+  // Norm weights and biases are always f32.
+  std::optional<DType> weight_dtype = DType::kF32;
+};
+
+// A row-major [rows, cols] matrix: either owned (converted at load) or pointing into the
+// checkpoint's memory mapping, which the owning ModelWeights keeps alive.
+struct WeightMatrix {
+  const void* data = nullptr;  // [rows, cols] in dtype
+  DType dtype = DType::kF32;
+  int rows = 0;
+  int cols = 0;
+  AlignedBuffer owned;  // empty when data points into the mapping
+
+  size_t size_bytes() const { return static_cast<size_t>(rows) * cols * dtype_size(dtype); }
+};
+
+// Optional 1-D parameters are empty vectors when the architecture has none.
+struct LayerWeights {
+  WeightMatrix q_proj;                        // [n_heads * head_dim, hidden]
+  WeightMatrix k_proj;                        // [n_kv_heads * head_dim, hidden]
+  WeightMatrix v_proj;                        // [n_kv_heads * head_dim, hidden]
+  WeightMatrix o_proj;                        // [hidden, n_heads * head_dim]
+  std::vector<float> q_bias, k_bias, v_bias;  // [q_size], [kv_size], [kv_size] (attention_bias)
+  std::vector<float> o_bias;                  // [hidden] (o_proj_bias)
+  std::vector<float> q_norm, k_norm;          // [head_dim] (qk_norm, Qwen3)
+  WeightMatrix gate_proj;                     // [intermediate, hidden]
+  WeightMatrix up_proj;                       // [intermediate, hidden]
+  WeightMatrix down_proj;                     // [hidden, intermediate]
+  std::vector<float> gate_bias, up_bias;      // [intermediate] (mlp_bias)
+  std::vector<float> down_bias;               // [hidden] (mlp_bias)
+  std::vector<float> input_norm;              // [hidden] input_layernorm
+  std::vector<float> post_attention_norm;     // [hidden] post_attention_layernorm
+};
+
+class ModelWeights {
+ public:
+  // Reads and checks every tensor `config` requires from `archive` (which this object then owns).
+  // A missing tensor or a shape that disagrees with the config is kNotFound / kFormatError naming
+  // the file and the tensor; unused extra tensors are ignored. `source` names the checkpoint in
+  // messages (usually its directory).
+  static Result<ModelWeights> load(std::unique_ptr<SafetensorsArchive> archive,
+                                   const ModelConfig& config, const LoadOptions& options,
+                                   const std::string& source);
+
+  const WeightMatrix& embed_tokens() const { return embed_tokens_; }  // [vocab, hidden]
+  // lm_head.weight, or the embedding when tie_word_embeddings.   [vocab, hidden]
+  const WeightMatrix& lm_head() const { return tied_ ? embed_tokens_ : lm_head_; }
+  const std::vector<float>& final_norm() const { return final_norm_; }  // [hidden]
+  const std::vector<LayerWeights>& layers() const { return layers_; }
+  size_t size_bytes() const;  // bytes of all matrices and vectors, owned or mapped
+
+ private:
+  std::shared_ptr<const SafetensorsArchive> archive_;  // keeps mapped weights alive
+  WeightMatrix embed_tokens_;
+  WeightMatrix lm_head_;  // unused when tied_
+  bool tied_ = false;
+  std::vector<float> final_norm_;
+  std::vector<LayerWeights> layers_;
+};
+
+}  // namespace xy
