@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -57,32 +58,48 @@ Status write_all(std::FILE* f, const void* data, size_t n, const std::string& pa
 }  // namespace
 
 Status write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors) {
-  std::vector<const TensorToWrite*> sorted;
-  for (const TensorToWrite& t : tensors) sorted.push_back(&t);
-  std::sort(sorted.begin(), sorted.end(),
+  std::vector<const TensorToWrite*> by_name;
+  for (const TensorToWrite& t : tensors) by_name.push_back(&t);
+  std::sort(by_name.begin(), by_name.end(),
             [](const TensorToWrite* a, const TensorToWrite* b) { return a->name < b->name; });
-
-  ordered_json header = ordered_json::object();
-  header["__metadata__"] = {{"format", "pt"}};
-  std::vector<uint64_t> sizes;  // bytes, parallel to `sorted`
-  uint64_t offset = 0;          // bytes into the data section
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    const TensorToWrite& t = *sorted[i];
+  std::map<const TensorToWrite*, uint64_t> bytes;  // validated size of each tensor
+  for (size_t i = 0; i < by_name.size(); ++i) {
+    const TensorToWrite& t = *by_name[i];
     if (t.name.empty() || t.name == "__metadata__") {
       return invalid_argument("write " + path + ": invalid tensor name '" + t.name + "'");
     }
-    if (i > 0 && sorted[i - 1]->name == t.name) {
+    if (i > 0 && by_name[i - 1]->name == t.name) {
       return invalid_argument("write " + path + ": tensor '" + t.name + "' given twice");
     }
-    XY_ASSIGN_OR_RETURN(const uint64_t bytes, tensor_bytes(t, path));
-    if (bytes > 0 && t.data == nullptr) {
+    XY_ASSIGN_OR_RETURN(bytes[&t], tensor_bytes(t, path));
+    if (bytes[&t] > 0 && t.data == nullptr) {
       return invalid_argument("write " + path + ": tensor '" + t.name + "' has no data");
     }
-    header[t.name] = {{"dtype", dtype_tag(t.dtype)},
-                      {"shape", t.shape},
-                      {"data_offsets", {offset, offset + bytes}}};
-    offset += bytes;
-    sizes.push_back(bytes);
+  }
+
+  // Data order: widest elements first, then by name (as the reference writer does), so with an
+  // 8-byte aligned data section every tensor starts aligned to its element size.
+  std::vector<const TensorToWrite*> data_order = by_name;
+  std::stable_sort(data_order.begin(), data_order.end(),
+                   [](const TensorToWrite* a, const TensorToWrite* b) {
+                     return dtype_size(a->dtype) > dtype_size(b->dtype);
+                   });
+  std::map<const TensorToWrite*, uint64_t> begin;  // bytes into the data section
+  uint64_t offset = 0;
+  for (const TensorToWrite* t : data_order) {
+    begin[t] = offset;
+    if (__builtin_add_overflow(offset, bytes[t], &offset)) {
+      return invalid_argument("write " + path + ": tensors total more than 2^64 bytes");
+    }
+  }
+
+  // Header keys sorted by name, after the metadata.
+  ordered_json header = ordered_json::object();
+  header["__metadata__"] = {{"format", "pt"}};
+  for (const TensorToWrite* t : by_name) {
+    header[t->name] = {{"dtype", dtype_tag(t->dtype)},
+                       {"shape", t->shape},
+                       {"data_offsets", {begin[t], begin[t] + bytes[t]}}};
   }
 
   std::string header_text;
@@ -105,8 +122,8 @@ Status write_safetensors(const std::string& path, const std::vector<TensorToWrit
   for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<uint8_t>(len >> (8 * i));  // little-endian
   Status s = write_all(f, len_bytes, 8, path);
   if (s.is_ok()) s = write_all(f, header_text.data(), header_text.size(), path);
-  for (size_t i = 0; s.is_ok() && i < sorted.size(); ++i) {
-    s = write_all(f, sorted[i]->data, sizes[i], path);
+  for (size_t i = 0; s.is_ok() && i < data_order.size(); ++i) {
+    s = write_all(f, data_order[i]->data, bytes[data_order[i]], path);
   }
   if (std::fclose(f) != 0 && s.is_ok()) s = io_error("write " + path + ": " + std::strerror(errno));
   if (s.is_ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
