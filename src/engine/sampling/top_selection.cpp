@@ -1,0 +1,93 @@
+#include "engine/sampling/top_selection.h"
+
+#include <algorithm>
+
+#include "core/check.h"
+
+namespace xy::sampling {
+namespace {
+
+constexpr size_t kBlock = 16;
+
+// Heap entries order "worse first": smaller value, or equal value with larger index.
+struct Candidate {
+  float value;
+  int32_t index;
+};
+struct BetterThan {  // std heap with this comparator keeps the worst candidate at the front
+  bool operator()(const Candidate& a, const Candidate& b) const {
+    return a.value > b.value || (a.value == b.value && a.index < b.index);
+  }
+};
+
+bool block_has_greater(const float* p, float threshold) {
+  int any = 0;
+  for (size_t l = 0; l < kBlock; ++l) any |= p[l] > threshold;
+  return any != 0;
+}
+
+// Beyond this many, a heap costs more than one nth_element over a copy.
+constexpr int kHeapLimit = 2048;
+
+}  // namespace
+
+void top_n_indices(std::span<const float> x, int n, std::vector<int32_t>& out) {
+  XY_CHECK(n >= 0 && static_cast<size_t>(n) <= x.size());
+  out.clear();
+  if (n == 0) return;
+  std::vector<Candidate> heap;
+  heap.reserve(n);
+  const size_t size = x.size();
+  // Entries arrive in increasing index order, so a later entry equal to the worst kept one never
+  // displaces it: "strictly greater" implements the lower-index tie-break.
+  auto offer = [&](size_t i) {
+    if (heap.size() < static_cast<size_t>(n)) {
+      heap.push_back({x[i], static_cast<int32_t>(i)});
+      std::push_heap(heap.begin(), heap.end(), BetterThan{});
+    } else if (x[i] > heap.front().value) {
+      std::pop_heap(heap.begin(), heap.end(), BetterThan{});
+      heap.back() = {x[i], static_cast<int32_t>(i)};
+      std::push_heap(heap.begin(), heap.end(), BetterThan{});
+    }
+  };
+  size_t i = 0;
+  for (; i < size && heap.size() < static_cast<size_t>(n); ++i) offer(i);
+  for (; i + kBlock <= size; i += kBlock) {
+    if (!block_has_greater(&x[i], heap.front().value)) continue;
+    for (size_t l = 0; l < kBlock; ++l) offer(i + l);
+  }
+  for (; i < size; ++i) offer(i);
+  std::sort_heap(heap.begin(), heap.end(), BetterThan{});  // best first
+  for (const Candidate& c : heap) out.push_back(c.index);
+}
+
+float kth_largest(std::span<const float> x, int k, std::vector<float>& scratch) {
+  XY_CHECK(k >= 1 && static_cast<size_t>(k) <= x.size());
+  if (k <= kHeapLimit) {
+    // Min-heap of the k largest values; its front is the k-th largest.
+    scratch.assign(x.begin(), x.begin() + k);
+    std::make_heap(scratch.begin(), scratch.end(), std::greater<float>{});
+    const size_t size = x.size();
+    size_t i = k;
+    auto offer = [&](size_t j) {
+      if (x[j] > scratch.front()) {
+        std::pop_heap(scratch.begin(), scratch.end(), std::greater<float>{});
+        scratch.back() = x[j];
+        std::push_heap(scratch.begin(), scratch.end(), std::greater<float>{});
+      }
+    };
+    for (; i < size && i % kBlock != 0; ++i) offer(i);
+    for (; i + kBlock <= size; i += kBlock) {
+      if (!block_has_greater(&x[i], scratch.front())) continue;
+      for (size_t l = 0; l < kBlock; ++l) offer(i + l);
+    }
+    for (; i < size; ++i) offer(i);
+    return scratch.front();
+  }
+  scratch.assign(x.begin(), x.end());
+  auto nth = scratch.begin() + (k - 1);
+  std::nth_element(scratch.begin(), nth, scratch.end(), std::greater<float>{});
+  return *nth;
+}
+
+}  // namespace xy::sampling
