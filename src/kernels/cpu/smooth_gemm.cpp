@@ -1,0 +1,97 @@
+#include "kernels/cpu/smooth_gemm.h"
+
+#include <algorithm>
+
+#include "core/check.h"
+#include "core/cpu_features.h"
+#include "kernels/cpu/smooth_gemm_tiles.h"
+
+namespace xy::cpu {
+
+const char* gemm_isa_name(GemmIsa isa) {
+  return isa == GemmIsa::kAvx2 ? "avx2" : "scalar";
+}
+
+bool gemm_isa_supported(GemmIsa isa) {
+  return isa == GemmIsa::kScalar || cpu_features().has_avx2_fma_f16c();
+}
+
+GemmIsa best_gemm_isa() {
+  return gemm_isa_supported(GemmIsa::kAvx2) ? GemmIsa::kAvx2 : GemmIsa::kScalar;
+}
+
+GemmTileConfig choose_gemm_config(const PackedWeight& w, int m, int num_workers,
+                                  const GemmTuneTable* tuned) {
+  if (tuned != nullptr && tuned->isa == gemm_isa_name(best_gemm_isa())) {
+    const GemmShapeKey key{w.n_rows(), w.k(), w.storage(), w.layout()};
+    if (const GemmTileConfig* c = tuned->find(key, m)) return *c;
+  }
+  return default_gemm_config(m, w.k(), w.num_panels(), num_workers);
+}
+
+void smooth_gemm(const PackedWeight& w, const GemmArgs& args, WorkerPool& pool,
+                 const GemmTuneTable* tuned) {
+  smooth_gemm_with(w, args, pool, best_gemm_isa(),
+                   choose_gemm_config(w, args.m, pool.num_workers(), tuned));
+}
+
+void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& pool, GemmIsa isa,
+                      const GemmTileConfig& config) {
+  XY_CHECK(args.m >= 0);
+  if (args.m == 0) return;
+  XY_CHECK_MSG(!w.empty(), "smooth_gemm on an empty PackedWeight");
+  XY_CHECK(args.x != nullptr && args.y != nullptr);
+  XY_CHECK_MSG(gemm_isa_supported(isa), "smooth_gemm: ISA not supported by this CPU");
+  XY_CHECK_MSG(is_supported_gemm_kernel(config.mr, config.np) && config.m_block >= 1,
+               "smooth_gemm: no such micro-kernel");
+
+  detail::GemmProblem p;
+  p.x = args.x;
+  p.ldx = args.ldx != 0 ? args.ldx : w.k();
+  p.m = args.m;
+  p.k = w.k();
+  p.panels = w.data();
+  p.gate_up = w.layout() == WeightLayout::kGateUp;
+  p.out_cols = w.out_cols();
+  p.y = args.y;
+  p.ldy = args.ldy != 0 ? args.ldy : p.out_cols;
+  p.bias = args.bias;
+  p.bias_up = (p.gate_up && args.bias != nullptr) ? args.bias + p.out_cols : nullptr;
+  p.residual = args.residual;
+  p.ldr = args.ldr != 0 ? args.ldr : p.out_cols;
+  XY_CHECK(p.ldx >= p.k && p.ldy >= p.out_cols);
+  XY_CHECK_MSG(!(p.gate_up && p.residual != nullptr), "residual add is for plain weights only");
+  XY_CHECK_MSG(p.residual == nullptr || p.residual == p.y || p.ldr >= p.out_cols,
+               "residual row stride too small");
+  XY_CHECK_MSG(p.residual != p.y || p.ldr == p.ldy, "in-place residual needs ldr == ldy");
+
+  const detail::TileFn tile = isa == GemmIsa::kAvx2
+                                  ? detail::avx2_tile_fn(config.mr, config.np, w.storage())
+                                  : detail::scalar_tile_fn(config.mr, config.np, w.storage());
+  XY_CHECK(tile != nullptr);
+
+  // Task-Table: tiles in (m-block, n-tile, m-tile) order, equal contiguous slices per worker.
+  const int m_tiles = (args.m + config.mr - 1) / config.mr;
+  const int n_tiles = (w.num_panels() + config.np - 1) / config.np;
+  XY_CHECK(n_tiles * config.np <= w.num_panels_padded());  // np divides kPanelGroup
+  const int m_block = std::min(config.m_block, m_tiles);
+  const int64_t total = static_cast<int64_t>(m_tiles) * n_tiles;
+  const int workers = static_cast<int>(std::min<int64_t>(pool.num_workers(), total));
+  const int64_t block_tiles = static_cast<int64_t>(m_block) * n_tiles;
+
+  pool.run(workers, [&](int worker) {
+    const int64_t begin = total * worker / workers;
+    const int64_t end = total * (worker + 1) / workers;
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t block = t / block_tiles;  // every block but the last is full
+      const int64_t in_block = t - block * block_tiles;
+      const int64_t block_m0 = block * m_block;
+      const int64_t rows_in_block = std::min<int64_t>(m_block, m_tiles - block_m0);
+      const int n_tile = static_cast<int>(in_block / rows_in_block);
+      const int m_tile = static_cast<int>(block_m0 + in_block % rows_in_block);
+      tile(p, m_tile * config.mr, n_tile * config.np);
+    }
+  });
+}
+
+}  // namespace xy::cpu

@@ -1,0 +1,66 @@
+// SmoothGEMM: y[M, N] = x[M, K] · W[N, K]ᵀ for every linear layer, M dynamic (1 … budget).
+//
+// - W is packed once at load (PackedWeight, f32 or bf16 storage) into 16-column panels.
+// - A small fixed set of register-tile micro-kernels (kGemmKernelShapes) covers every M:
+//   virtual padding runs the last partial m-tile at full size with the row pointers of
+//   missing rows aliased to row M-1, and stores only rows < M. No padded copy of x is made and
+//   nothing at or beyond row M of y is written.
+// - The (m_tile, n_tile) grid, in the order GemmTileConfig::m_block defines, is cut into equal
+//   contiguous slices, one per worker (the Task-Table), executed on a WorkerPool.
+// - Batch invariance: every output element is accumulated as one FMA chain over k = 0..K-1
+//   starting from +0, then the epilogue adds bias, then residual (or applies SiLU(gate)·up).
+//   No split-K, no reassociation: y[r, :] is bit-identical whatever M, the tile row r lands in,
+//   the config, the number of workers or the ISA path (scalar and AVX2 agree bitwise).
+// - ISA: AVX2+FMA when cpu_features() has it, else the portable scalar path. An AVX-512
+//   (vdpbf16ps) path would plug in as one more detail::*_tile_fn; none ships because this
+//   project's build machine cannot run it (and vdpbf16ps's pairwise products would break the
+//   bitwise agreement with the other paths, so it would be a separate, documented mode).
+#pragma once
+
+#include <cstdint>
+
+#include "core/worker_pool.h"
+#include "kernels/cpu/gemm_tile_config.h"
+#include "kernels/cpu/gemm_tune_table.h"
+#include "kernels/cpu/packed_weight.h"
+
+namespace xy::cpu {
+
+enum class GemmIsa : uint8_t { kScalar, kAvx2 };
+
+const char* gemm_isa_name(GemmIsa isa);  // "scalar", "avx2"
+// The fastest path this CPU supports.
+GemmIsa best_gemm_isa();
+bool gemm_isa_supported(GemmIsa isa);
+
+struct GemmArgs {
+  int m = 0;                 // rows of x and y (tokens of the step); 0 is a no-op
+  const float* x = nullptr;  // [m, K], row stride ldx floats (0 = K); must not alias y
+  int64_t ldx = 0;
+  float* y = nullptr;  // [m, out_cols], row stride ldy floats (0 = out_cols)
+  int64_t ldy = 0;
+  // [N] for plain weights; [2I] in the source row order (gate then up) for gate-up weights;
+  // or null.
+  const float* bias = nullptr;
+  // [m, N] added after bias, row stride ldr floats (0 = N), or null. May be y itself
+  // (in-place residual add, same stride); must not otherwise overlap y. Plain weights only.
+  const float* residual = nullptr;
+  int64_t ldr = 0;
+};
+
+// Runs the GEMM on `pool` with the tuned config for (w's shape, args.m) from `tuned` when given
+// (and measured on the same ISA), else default_gemm_config(). Blocks until y is complete.
+// Shape/pointer mismatches are programmer errors (XY_CHECK). Thread: the pool's caller thread.
+void smooth_gemm(const PackedWeight& w, const GemmArgs& args, WorkerPool& pool,
+                 const GemmTuneTable* tuned = nullptr);
+
+// Same with an explicit ISA and config (tests, tuner, benchmarks). The ISA must be supported
+// and the config's kernel must be in kGemmKernelShapes (XY_CHECK).
+void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& pool, GemmIsa isa,
+                      const GemmTileConfig& config);
+
+// The config smooth_gemm() would use.
+GemmTileConfig choose_gemm_config(const PackedWeight& w, int m, int num_workers,
+                                  const GemmTuneTable* tuned);
+
+}  // namespace xy::cpu

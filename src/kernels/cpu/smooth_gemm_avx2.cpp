@@ -1,0 +1,169 @@
+// SmoothGEMM micro-kernels for AVX2 + FMA (compiled with -mavx2 -mfma -mf16c; only called
+// after cpu_features() confirmed them). A tile keeps MR x (2*NP) ymm accumulators; per k it
+// loads NP panel rows (bf16 widened in-register by a shift / an and), broadcasts MR values of x
+// and issues MR*2*NP FMAs. Each accumulator lane is one FMA chain over k = 0..K-1.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/smooth_gemm_tiles.h"
+
+namespace xy::cpu::detail {
+
+namespace {
+
+// Mask with the first n (0..8) 32-bit lanes set.
+inline __m256i first_lanes_mask(int n) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
+}
+
+inline __m256 load_cols(const float* p, int n) {
+  return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, first_lanes_mask(n));
+}
+
+inline void store_cols(float* p, __m256 v, int n) {
+  if (n >= 8) {
+    _mm256_storeu_ps(p, v);
+  } else {
+    _mm256_maskstore_ps(p, first_lanes_mask(n), v);
+  }
+}
+
+// exp(x) with the operation sequence of smooth_gemm_tiles.h.
+inline __m256 exp_poly(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(kExpClampLo)), _mm256_set1_ps(kExpClampHi));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Hi), x);
+  r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kExpPoly[0]);
+  for (int i = 1; i < 6; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpPoly[i]));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+  p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+inline __m256 silu_mul(__m256 gate, __m256 up) {
+  const __m256 e = exp_poly(_mm256_sub_ps(_mm256_setzero_ps(), gate));
+  const __m256 silu = _mm256_div_ps(gate, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+  return _mm256_mul_ps(silu, up);
+}
+
+// Widens 16 bf16 (interleaved panel order, see packed_weight.h) to two vectors of 8 f32.
+inline void widen_bf16(const uint16_t* src, __m256& lo, __m256& hi) {
+  const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(src));
+  lo = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+  hi = _mm256_castsi256_ps(_mm256_and_si256(w, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+}
+
+template <int MR, int NP, bool kBf16>
+void tile(const GemmProblem& p, int m0, int panel0) {
+  constexpr int NV = 2 * NP;  // ymm vectors per tile row
+  const float* a[MR];
+  for (int r = 0; r < MR; ++r) a[r] = p.x + static_cast<int64_t>(std::min(m0 + r, p.m - 1)) * p.ldx;
+  const size_t panel_elems = static_cast<size_t>(p.k) * 16;
+
+  __m256 acc[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+
+  if constexpr (kBf16) {
+    const uint16_t* b[NP];
+    for (int q = 0; q < NP; ++q)
+      b[q] = static_cast<const uint16_t*>(p.panels) + (panel0 + q) * panel_elems;
+    for (int k = 0; k < p.k; ++k) {
+      for (int q = 0; q < NP; ++q) {
+        __m256 lo, hi;
+        widen_bf16(b[q] + static_cast<size_t>(k) * 16, lo, hi);
+        for (int r = 0; r < MR; ++r) {
+          const __m256 av = _mm256_broadcast_ss(a[r] + k);
+          acc[r][2 * q] = _mm256_fmadd_ps(av, lo, acc[r][2 * q]);
+          acc[r][2 * q + 1] = _mm256_fmadd_ps(av, hi, acc[r][2 * q + 1]);
+        }
+      }
+    }
+  } else {
+    const float* b[NP];
+    for (int q = 0; q < NP; ++q)
+      b[q] = static_cast<const float*>(p.panels) + (panel0 + q) * panel_elems;
+    for (int k = 0; k < p.k; ++k) {
+      for (int q = 0; q < NP; ++q) {
+        const __m256 lo = _mm256_load_ps(b[q] + static_cast<size_t>(k) * 16);
+        const __m256 hi = _mm256_load_ps(b[q] + static_cast<size_t>(k) * 16 + 8);
+        for (int r = 0; r < MR; ++r) {
+          const __m256 av = _mm256_broadcast_ss(a[r] + k);
+          acc[r][2 * q] = _mm256_fmadd_ps(av, lo, acc[r][2 * q]);
+          acc[r][2 * q + 1] = _mm256_fmadd_ps(av, hi, acc[r][2 * q + 1]);
+        }
+      }
+    }
+  }
+
+  // Epilogue: only rows < m and columns < out_cols are touched (virtual padding).
+  const int valid_rows = std::min(MR, p.m - m0);
+  for (int r = 0; r < MR; ++r) {
+    if (r >= valid_rows) break;
+    float* y_row = p.y + static_cast<int64_t>(m0 + r) * p.ldy;
+    for (int q = 0; q < NP; ++q) {
+      __m256 lo = acc[r][2 * q], hi = acc[r][2 * q + 1];
+      if (!p.gate_up) {
+        const int c = (panel0 + q) * 16;
+        const int left = p.out_cols - c;
+        if (left <= 0) break;
+        const int n_lo = std::min(left, 8), n_hi = left - 8;
+        if (p.bias != nullptr) {
+          lo = _mm256_add_ps(lo, load_cols(p.bias + c, n_lo));
+          if (n_hi > 0) hi = _mm256_add_ps(hi, load_cols(p.bias + c + 8, n_hi));
+        }
+        if (p.residual != nullptr) {
+          const float* res = p.residual + static_cast<int64_t>(m0 + r) * p.ldr + c;
+          lo = _mm256_add_ps(lo, load_cols(res, n_lo));
+          if (n_hi > 0) hi = _mm256_add_ps(hi, load_cols(res + 8, n_hi));
+        }
+        store_cols(y_row + c, lo, n_lo);
+        if (n_hi > 0) store_cols(y_row + c + 8, hi, n_hi);
+      } else {
+        const int c = (panel0 + q) * 8;
+        const int left = p.out_cols - c;
+        if (left <= 0) break;
+        if (p.bias != nullptr) lo = _mm256_add_ps(lo, load_cols(p.bias + c, left));
+        if (p.bias_up != nullptr) hi = _mm256_add_ps(hi, load_cols(p.bias_up + c, left));
+        store_cols(y_row + c, silu_mul(lo, hi), left);
+      }
+    }
+  }
+}
+
+template <bool kBf16>
+TileFn pick(int mr, int np) {
+  switch (mr * 8 + np) {
+    case 1 * 8 + 2:
+      return &tile<1, 2, kBf16>;
+    case 1 * 8 + 4:
+      return &tile<1, 4, kBf16>;
+    case 2 * 8 + 2:
+      return &tile<2, 2, kBf16>;
+    case 3 * 8 + 2:
+      return &tile<3, 2, kBf16>;
+    case 4 * 8 + 1:
+      return &tile<4, 1, kBf16>;
+    case 6 * 8 + 1:
+      return &tile<6, 1, kBf16>;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+TileFn avx2_tile_fn(int mr, int np, DType storage) {
+  if (storage == DType::kBF16) return pick<true>(mr, np);
+  if (storage == DType::kF32) return pick<false>(mr, np);
+  return nullptr;
+}
+
+}  // namespace xy::cpu::detail

@@ -1,0 +1,54 @@
+// Internal interface between the SmoothGEMM driver (smooth_gemm.cpp) and the per-ISA
+// micro-kernel files (smooth_gemm_scalar.cpp, smooth_gemm_avx2.cpp; an AVX-512 file would add
+// one more *_tile_fn). Not for use outside src/kernels/cpu.
+#pragma once
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace xy::cpu::detail {
+
+// One SmoothGEMM call, fixed for all its tiles.
+struct GemmProblem {
+  const float* x = nullptr;  // [m, k], row stride ldx (floats)
+  int64_t ldx = 0;
+  int m = 0;
+  int k = 0;
+  const void* panels = nullptr;  // [num_panels_padded, k, 16] packed weight (storage dtype)
+  bool gate_up = false;          // panel lanes 0..7 gate, 8..15 up (WeightLayout::kGateUp)
+  int out_cols = 0;              // columns of y: N (plain) or I (gate-up)
+  float* y = nullptr;            // [m, out_cols], row stride ldy
+  int64_t ldy = 0;
+  const float* bias = nullptr;      // [out_cols] (gate bias for gate-up) or null
+  const float* bias_up = nullptr;   // [out_cols] up bias (gate-up only) or null
+  const float* residual = nullptr;  // [m, out_cols], row stride ldr, or null (plain only)
+  int64_t ldr = 0;
+};
+
+// Computes rows [m0, m0 + MR) x panels [panel0, panel0 + NP) and writes the valid part of it
+// through the epilogue. Rows >= m read row m-1 (virtual padding) and are never stored; columns
+// >= out_cols are computed from zero padding and never stored.
+using TileFn = void (*)(const GemmProblem& problem, int m0, int panel0);
+
+// nullptr when (mr, np) is not in kGemmKernelShapes or storage is not f32/bf16.
+TileFn scalar_tile_fn(int mr, int np, DType storage);
+TileFn avx2_tile_fn(int mr, int np, DType storage);
+
+}  // namespace xy::cpu::detail
+
+namespace xy::cpu::detail {
+
+// SiLU(g) = g / (1 + exp(-g)) in the gate/up epilogue, with exp as a Cephes-style polynomial.
+// Every ISA evaluates exactly this operation sequence (clamp, x*log2e, round-to-nearest-even,
+// two FMA range reductions, FMA Horner, r*r, FMA, +1, scale by 2^n, divide), so all paths give
+// bit-identical results. Accuracy: ~2 ulp of exp.
+inline constexpr float kExpClampLo = -87.3f;
+inline constexpr float kExpClampHi = 88.3f;
+inline constexpr float kLog2e = 1.44269504088896341f;
+inline constexpr float kLn2Hi = 0.693359375f;
+inline constexpr float kLn2Lo = -2.12194440e-4f;
+inline constexpr float kExpPoly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                      4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
+}  // namespace xy::cpu::detail
