@@ -1,0 +1,31 @@
+// Offline profiling of SmoothGEMM configs: the engine of `xyserve tune` (the CLI wiring lives
+// in src/cli). For each weight shape and each M it times every candidate (micro-kernel x
+// task order) on random data with the given pool and keeps the fastest, as a GemmTuneTable.
+#pragma once
+
+#include <vector>
+
+#include "core/status.h"
+#include "core/worker_pool.h"
+#include "kernels/cpu/gemm_tune_table.h"
+#include "kernels/cpu/smooth_gemm.h"
+
+namespace xy::cpu {
+
+struct GemmTuneOptions {
+  std::vector<int> ms = {1, 2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 1024};  // buckets' m_max
+  int repeats = 5;  // timed runs per candidate after one warm-up; the median counts
+  GemmIsa isa = best_gemm_isa();
+};
+
+// The candidates tune_smooth_gemm() times for one (shape, m): kernels whose height fits m
+// (tall kernels only for tall m), each with a few m_block values, plus the default config.
+std::vector<GemmTileConfig> gemm_tune_candidates(int m, int k, int num_panels, int num_workers);
+
+// Profiles every shape x M. Takes seconds per large shape (it runs the real GEMMs).
+// Errors: kInvalidArgument for an empty shape list, non-positive sizes or M, or an ISA this
+// CPU lacks; packing errors (kResourceExhausted) as PackedWeight::pack reports them.
+Result<GemmTuneTable> tune_smooth_gemm(const std::vector<GemmShapeKey>& shapes,
+                                       const GemmTuneOptions& options, WorkerPool& pool);
+
+}  // namespace xy::cpu
