@@ -59,18 +59,42 @@ TEST(LogitsMath, ReductionsMatchReference) {
     for (float f : x) want_sum += std::exp(static_cast<double>(f) - want_max);
     EXPECT_NEAR(sum_exp(x, want_max) / want_sum, 1.0, 1e-6) << "v=" << v;
 
-    const float keep_from = x[0];
-    std::vector<float> out(v);
-    double want_masked = 0;
-    for (float f : x) want_masked += f >= keep_from ? std::exp(static_cast<double>(f) - 1.5) : 0;
-    const double got = exp_masked(x, 1.5f, 1.0f, keep_from, out);
-    EXPECT_NEAR(got / want_masked, 1.0, 1e-6);
+    // exp_scores: scores, masked weights, per-block sums, total.
+    const float keep_from = (x[0] - 1.5f) * 0.8f;
+    std::vector<float> scores(v), weights(v);
+    std::vector<double> blocks((v + kSumBlock - 1) / kSumBlock);
+    const double got = exp_scores(x, 1.5f, 0.8f, keep_from, scores, weights, blocks);
+    double want_total = 0;
+    std::vector<double> want_blocks(blocks.size(), 0.0);
     for (size_t i = 0; i < v; ++i) {
-      if (x[i] < keep_from) {
-        ASSERT_EQ(out[i], 0.0f);
-      } else {
-        // Rounding x - 1.5 to float adds up to |x| * 6e-8 of relative error to fast_exp's own.
-        ASSERT_NEAR(out[i], std::exp(static_cast<double>(x[i]) - 1.5), 1e-6 * out[i]);
+      const float s = (x[i] - 1.5f) * 0.8f;
+      ASSERT_EQ(scores[i], s);
+      if (s < keep_from) {
+        ASSERT_EQ(weights[i], 0.0f);
+        continue;
+      }
+      // fast_exp on the float score: ~2.5 ulp against the double exp of that same score.
+      ASSERT_NEAR(weights[i], std::exp(static_cast<double>(s)), 3e-7 * weights[i]);
+      ASSERT_EQ(weights[i], fast_exp(s)) << "vector and scalar exp must agree bitwise";
+      want_total += std::exp(static_cast<double>(s));
+      want_blocks[i / kSumBlock] += std::exp(static_cast<double>(s));
+    }
+    EXPECT_NEAR(got / want_total, 1.0, 1e-6);
+    for (size_t b = 0; b < blocks.size(); ++b)
+      ASSERT_NEAR(blocks[b], want_blocks[b], 1e-6 * want_blocks[b] + 1e-30);
+    // Without a scores buffer the weights are the same.
+    std::vector<float> weights2(v);
+    exp_scores(x, 1.5f, 0.8f, keep_from, {}, weights2, blocks);
+    EXPECT_EQ(weights, weights2);
+    // block_sums and zero_below over the same weights.
+    std::vector<double> blocks2(blocks.size());
+    EXPECT_NEAR(block_sums(weights, blocks2), got, 1e-9 * got);
+    for (size_t b = 0; b < blocks.size(); ++b) ASSERT_NEAR(blocks2[b], blocks[b], 1e-6 * blocks[b]);
+    const float cut = scores[v / 2];
+    zero_below(scores, cut, weights);
+    for (size_t i = 0; i < v; ++i) {
+      if (scores[i] < cut) {
+        ASSERT_EQ(weights[i], 0.0f);
       }
     }
     const float probe = x[v / 2];
@@ -79,16 +103,35 @@ TEST(LogitsMath, ReductionsMatchReference) {
   }
 }
 
-TEST(LogitsMath, FirstInvalidLogitFindsNanAndPositiveInfinityOnly) {
+TEST(LogitsMath, InvalidRowsAreFlaggedAndLocated) {
   std::mt19937_64 gen(2);
   std::vector<float> x = random_logits(1003, gen);
+  bool invalid = true;
   x[5] = -kInf;  // a masked token is legal
+  max_value(x, &invalid);
+  EXPECT_FALSE(invalid);
   EXPECT_EQ(first_invalid_logit(x), -1);
-  x[700] = std::numeric_limits<float>::quiet_NaN();
-  x[1001] = kInf;
-  EXPECT_EQ(first_invalid_logit(x), 700);
-  x[700] = 0;
-  EXPECT_EQ(first_invalid_logit(x), 1001);
+  for (size_t where : {0ul, 700ul, 1001ul}) {  // in the vector body and in the scalar tail
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), kInf}) {
+      std::vector<float> y = x;
+      y[where] = bad;
+      max_value(y, &invalid);
+      EXPECT_TRUE(invalid) << where;
+      EXPECT_EQ(first_invalid_logit(y), static_cast<int64_t>(where));
+    }
+  }
+  EXPECT_EQ(first_index_of(x, x[600]), std::find(x.begin(), x.end(), x[600]) - x.begin());
+  EXPECT_EQ(first_index_of(x, 1e9f), -1);
+}
+
+// Block-skipping helpers: the first block holding a qualifying entry, else the tail start.
+TEST(LogitsMath, NextBlockHelpers) {
+  std::vector<float> x(100, 0.0f);
+  x[37] = 2.0f;
+  EXPECT_EQ(next_block_at_least(x, 0, 2.0f), 32u);
+  EXPECT_EQ(next_block_greater(x, 0, 2.0f), 96u);   // none: tail start (0 + 16 * 6)
+  EXPECT_EQ(next_block_at_least(x, 5, 2.0f), 37u);  // blocks [5, 21), [21, 37), [37, 53)
+  EXPECT_EQ(next_block_greater(x, 0, 1.0f), 32u);
 }
 
 TEST(TopSelection, TopNIndicesMatchFullSortWithLowerIdOnTies) {
@@ -212,8 +255,8 @@ TEST(LogitsProcessors, TopPCutoffMatchesReferenceIncludingTies) {
       for (float& f : x) f = std::round(f * 8) / 8;  // many ties
       const float m = *std::max_element(x.begin(), x.end());
       std::vector<float> scores(v), weights(v);
-      for (size_t i = 0; i < v; ++i) scores[i] = x[i] - m;
-      const double total = exp_masked(scores, 0.0f, 1.0f, -kInf, weights);
+      std::vector<double> blocks((v + kSumBlock - 1) / kSumBlock);
+      const double total = exp_scores(x, m, 1.0f, -kInf, scores, weights, blocks);
 
       SamplingParams p;
       p.top_p = top_p;

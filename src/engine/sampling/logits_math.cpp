@@ -4,126 +4,269 @@
 #include <cmath>
 #include <limits>
 
+// The passes use GCC/Clang vector extensions: 16 lanes as two 8-float vectors, i.e. one AVX2
+// register each, or two SSE registers each on the baseline target. Every public pass is
+// compiled twice (target_clones: AVX2 and baseline x86-64) and picked at load time. Both clones
+// execute the same IEEE operations in the same lane order (no FMA), so results are bitwise equal
+// on every x86-64 machine, and equal to the scalar tails and to fast_exp().
+#if defined(__x86_64__) && !defined(__clang__)
+#define XY_SAMPLING_CLONES __attribute__((target_clones("avx2", "default")))
+#elif defined(__x86_64__) && defined(__clang__) && __clang_major__ >= 14
+#define XY_SAMPLING_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define XY_SAMPLING_CLONES
+#endif
+
+// The helpers below pass 32-byte vectors by value; they are internal and always inlined, so the
+// ABI difference GCC warns about (-Wpsabi) can never be observed.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace xy::sampling {
 namespace {
 
-// Lanes of the explicit accumulators: 16 floats = one AVX-512 register or two AVX2 ones.
-constexpr size_t kLanes = 16;
+typedef float f32x8 __attribute__((vector_size(32)));
+typedef int32_t i32x8 __attribute__((vector_size(32)));
+
+constexpr size_t kLanes = 16;  // two f32x8 per step
 constexpr float kInf = std::numeric_limits<float>::infinity();
+
+#define XY_INLINE inline __attribute__((always_inline))
+
+XY_INLINE f32x8 load(const float* p) {
+  f32x8 v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+XY_INLINE void store(float* p, f32x8 v) {
+  __builtin_memcpy(p, &v, sizeof v);
+}
+XY_INLINE f32x8 splat(float x) {
+  return f32x8{} + x;
+}
+XY_INLINE f32x8 select(i32x8 mask, f32x8 a, f32x8 b) {
+  return (f32x8)(((i32x8)a & mask) | ((i32x8)b & ~mask));
+}
+XY_INLINE bool any(i32x8 mask) {
+  int32_t r = 0;
+  for (int l = 0; l < 8; ++l) r |= mask[l];
+  return r != 0;
+}
+
+// fast_exp() on 8 lanes, operation for operation (so the bits match the scalar version).
+XY_INLINE f32x8 exp8(f32x8 x) {
+  const f32x8 lo = splat(-87.3f), hi = splat(88.7f);
+  const f32x8 clamped = select(x < lo, lo, select(x > hi, hi, x));
+  const f32x8 magic = splat(12582912.0f);
+  const f32x8 n = (clamped * 1.44269504088896341f + magic) - magic;
+  f32x8 r = clamped - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  f32x8 p = splat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const f32x8 scale = (f32x8)((__builtin_convertvector(n, i32x8) + 127) << 23);
+  return select(x < lo, f32x8{}, p * scale);
+}
 
 }  // namespace
 
-int64_t first_invalid_logit(std::span<const float> x) {
+XY_SAMPLING_CLONES
+float max_value(std::span<const float> x, bool* invalid) {
+  const size_t n = x.size();
+  const f32x8 inf = splat(kInf);
+  f32x8 a = splat(-kInf), b = splat(-kInf);
+  i32x8 bad{};
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const f32x8 u = load(&x[i]), v = load(&x[i + 8]);
+    a = select(a < u, u, a);
+    b = select(b < v, v, b);
+    bad |= ~(u < inf) | ~(v < inf);  // NaN and +inf are exactly the values failing "< +inf"
+  }
+  float best = -kInf;
+  for (int l = 0; l < 8; ++l) {
+    best = best < a[l] ? a[l] : best;
+    best = best < b[l] ? b[l] : best;
+  }
+  bool any_bad = any(bad);
+  for (; i < n; ++i) {
+    best = best < x[i] ? x[i] : best;
+    any_bad |= !(x[i] < kInf);
+  }
+  if (invalid) *invalid = any_bad;
+  return best;
+}
+
+XY_SAMPLING_CLONES
+int64_t first_index_of(std::span<const float> x, float value) {
+  const f32x8 target = splat(value);
   const size_t n = x.size();
   size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    int bad = 0;
-    for (size_t l = 0; l < kLanes; ++l) bad |= !(x[i + l] < kInf);  // NaN and +inf fail "< inf"
-    if (bad) break;
+    if (any((load(&x[i]) == target) | (load(&x[i + 8]) == target))) break;
   }
   for (; i < n; ++i) {
-    if (!(x[i] < kInf)) return static_cast<int64_t>(i);
+    if (x[i] == value) return static_cast<int64_t>(i);
   }
   return -1;
 }
 
-float max_value(std::span<const float> x) {
-  const size_t n = x.size();
-  float acc[kLanes];
-  for (size_t l = 0; l < kLanes; ++l) acc[l] = -kInf;
-  size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (size_t l = 0; l < kLanes; ++l) acc[l] = acc[l] < x[i + l] ? x[i + l] : acc[l];
-  }
-  float best = -kInf;
-  for (size_t l = 0; l < kLanes; ++l) best = best < acc[l] ? acc[l] : best;
-  for (; i < n; ++i) best = best < x[i] ? x[i] : best;
-  return best;
-}
-
 int32_t argmax(std::span<const float> x) {
-  // Two vectorized passes beat one branchy pass that tracks the index.
-  const float best = max_value(x);
-  const size_t n = x.size();
-  size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    int hit = 0;
-    for (size_t l = 0; l < kLanes; ++l) hit |= x[i + l] == best;
-    if (hit) break;
-  }
-  for (; i < n; ++i) {
-    if (x[i] == best) return static_cast<int32_t>(i);
-  }
-  return 0;  // unreachable for a non-empty NaN-free row
+  // Two vectorized passes (the max, then its first occurrence) beat one branchy index-tracking
+  // pass.
+  return static_cast<int32_t>(std::max<int64_t>(0, first_index_of(x, max_value(x))));
 }
 
-double exp_masked(std::span<const float> x, float shift, float scale, float keep_from,
-                  std::span<float> out) {
+// sum_exp flushes its float lanes into the double total every kFlushEvery entries, so each lane
+// sums at most 64 terms of <= 1 before rounding into double.
+constexpr size_t kFlushEvery = kLanes * 64;
+
+XY_SAMPLING_CLONES
+double exp_scores(std::span<const float> x, float shift, float scale, float keep_from,
+                  std::span<float> scores, std::span<float> weights, std::span<double> block_sums) {
   const size_t n = x.size();
-  float acc[kLanes] = {};
+  const bool store_scores = !scores.empty();
+  const f32x8 vshift = splat(shift), vscale = splat(scale), vkeep = splat(keep_from);
   double total = 0.0;
-  size_t i = 0;
-  // Flush the float lanes into the double total every few blocks so the float partial sums stay
-  // small relative to their terms (at most 64 terms of <= 1 each per lane).
-  constexpr size_t kFlushEvery = kLanes * 64;
-  while (i + kLanes <= n) {
-    const size_t end = std::min(n - (n - i) % kLanes, i + kFlushEvery);
-    for (; i < end; i += kLanes) {
-      for (size_t l = 0; l < kLanes; ++l) {
-        const float v = x[i + l];
-        const float e = v >= keep_from ? fast_exp((v - shift) * scale) : 0.0f;
-        out[i + l] = e;
-        acc[l] += e;
+  for (size_t block = 0; block < block_sums.size(); ++block) {
+    const size_t begin = block * kSumBlock;
+    const size_t end = std::min(n, begin + kSumBlock);
+    double sum = 0.0;
+    size_t i = begin;
+    if (end - begin == kSumBlock) {
+      f32x8 acc_a{}, acc_b{};
+      for (; i < end; i += kLanes) {
+        const f32x8 su = (load(&x[i]) - vshift) * vscale;
+        const f32x8 sv = (load(&x[i + 8]) - vshift) * vscale;
+        const f32x8 eu = select(su >= vkeep, exp8(su), f32x8{});
+        const f32x8 ev = select(sv >= vkeep, exp8(sv), f32x8{});
+        if (store_scores) {
+          store(&scores[i], su);
+          store(&scores[i + 8], sv);
+        }
+        store(&weights[i], eu);
+        store(&weights[i + 8], ev);
+        acc_a += eu;
+        acc_b += ev;
       }
+      for (int l = 0; l < 8; ++l) sum += acc_a[l];
+      for (int l = 0; l < 8; ++l) sum += acc_b[l];
     }
-    for (size_t l = 0; l < kLanes; ++l) {
-      total += acc[l];
-      acc[l] = 0.0f;
+    for (; i < end; ++i) {
+      const float s = (x[i] - shift) * scale;
+      const float e = s >= keep_from ? fast_exp(s) : 0.0f;
+      if (store_scores) scores[i] = s;
+      weights[i] = e;
+      sum += e;
     }
-  }
-  for (; i < n; ++i) {
-    const float e = x[i] >= keep_from ? fast_exp((x[i] - shift) * scale) : 0.0f;
-    out[i] = e;
-    total += e;
+    block_sums[block] = sum;
+    total += sum;
   }
   return total;
 }
 
+XY_SAMPLING_CLONES
 double sum_exp(std::span<const float> x, float shift) {
   const size_t n = x.size();
-  float acc[kLanes] = {};
+  const f32x8 vshift = splat(shift);
   double total = 0.0;
   size_t i = 0;
-  constexpr size_t kFlushEvery = kLanes * 64;
   while (i + kLanes <= n) {
     const size_t end = std::min(n - (n - i) % kLanes, i + kFlushEvery);
+    f32x8 acc_a{}, acc_b{};
     for (; i < end; i += kLanes) {
-      for (size_t l = 0; l < kLanes; ++l) acc[l] += fast_exp(x[i + l] - shift);
+      acc_a += exp8(load(&x[i]) - vshift);
+      acc_b += exp8(load(&x[i + 8]) - vshift);
     }
-    for (size_t l = 0; l < kLanes; ++l) {
-      total += acc[l];
-      acc[l] = 0.0f;
-    }
+    for (int l = 0; l < 8; ++l) total += acc_a[l];
+    for (int l = 0; l < 8; ++l) total += acc_b[l];
   }
   for (; i < n; ++i) total += fast_exp(x[i] - shift);
   return total;
 }
 
+XY_SAMPLING_CLONES
 int64_t count_at_least(std::span<const float> x, float value) {
   const size_t n = x.size();
-  int32_t acc[kLanes] = {};
+  const f32x8 v = splat(value);
+  i32x8 acc{};  // comparisons give -1 per true lane
   int64_t total = 0;
   size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    for (size_t l = 0; l < kLanes; ++l) acc[l] += x[i + l] >= value;
+    acc += load(&x[i]) >= v;
+    acc += load(&x[i + 8]) >= v;
   }
-  for (size_t l = 0; l < kLanes; ++l) total += acc[l];
+  for (int l = 0; l < 8; ++l) total -= acc[l];
   for (; i < n; ++i) total += x[i] >= value;
   return total;
 }
 
-void shift_scale(std::span<float> x, float shift, float scale) {
-  for (float& v : x) v = (v - shift) * scale;
+XY_SAMPLING_CLONES
+void zero_below(std::span<const float> scores, float cutoff, std::span<float> weights) {
+  const size_t n = scores.size();
+  const f32x8 vcut = splat(cutoff);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    store(&weights[i], select(load(&scores[i]) >= vcut, load(&weights[i]), f32x8{}));
+  for (; i < n; ++i) weights[i] = scores[i] >= cutoff ? weights[i] : 0.0f;
+}
+
+XY_SAMPLING_CLONES
+double block_sums(std::span<const float> weights, std::span<double> sums) {
+  const size_t n = weights.size();
+  double total = 0.0;
+  for (size_t b = 0; b < sums.size(); ++b) {
+    const size_t begin = b * kSumBlock;
+    const size_t end = std::min(n, begin + kSumBlock);
+    double sum = 0.0;
+    size_t i = begin;
+    if (end - begin == kSumBlock) {
+      f32x8 acc_a{}, acc_b{};
+      for (; i < end; i += kLanes) {
+        acc_a += load(&weights[i]);
+        acc_b += load(&weights[i + 8]);
+      }
+      for (int l = 0; l < 8; ++l) sum += acc_a[l];
+      for (int l = 0; l < 8; ++l) sum += acc_b[l];
+    }
+    for (; i < end; ++i) sum += weights[i];
+    sums[b] = sum;
+    total += sum;
+  }
+  return total;
+}
+
+XY_SAMPLING_CLONES
+size_t next_block_at_least(std::span<const float> x, size_t from, float threshold) {
+  const f32x8 t = splat(threshold);
+  size_t i = from;
+  for (; i + kLanes <= x.size(); i += kLanes) {
+    if (any((load(&x[i]) >= t) | (load(&x[i + 8]) >= t))) break;
+  }
+  return i;
+}
+
+XY_SAMPLING_CLONES
+size_t next_block_greater(std::span<const float> x, size_t from, float threshold) {
+  const f32x8 t = splat(threshold);
+  size_t i = from;
+  for (; i + kLanes <= x.size(); i += kLanes) {
+    if (any((load(&x[i]) > t) | (load(&x[i + 8]) > t))) break;
+  }
+  return i;
+}
+
+int64_t first_invalid_logit(std::span<const float> x) {
+  // Only called on the error path, after max_value() flagged the row.
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (!(x[i] < kInf)) return static_cast<int64_t>(i);
+  }
+  return -1;
 }
 
 }  // namespace xy::sampling

@@ -30,19 +30,29 @@ inline float fast_exp(float x) {
   return x < -87.3f ? 0.0f : p * scale;
 }
 
-// Index of the first NaN or +inf entry, or -1 when every entry is finite or -inf.
+// Index of the first NaN or +inf entry, or -1 when every entry is finite or -inf. Scalar: meant
+// for the error path, after max_value() reported an invalid row.
 int64_t first_invalid_logit(std::span<const float> x);
 
-// Largest entry (-inf for an all -inf row). x must be non-empty and NaN-free.
-float max_value(std::span<const float> x);
+// Largest entry (-inf for an all -inf or empty row). NaN entries are ignored; when `invalid` is
+// given it is set to whether x holds a NaN or +inf (checking costs nothing extra in this pass).
+float max_value(std::span<const float> x, bool* invalid = nullptr);
+
+// Lowest index i with x[i] == value, or -1.
+int64_t first_index_of(std::span<const float> x, float value);
 
 // Index of the largest entry, the lowest index among equal maxima. x non-empty, NaN-free.
 int32_t argmax(std::span<const float> x);
 
-// out[i] = x[i] >= keep_from ? exp((x[i] - shift) * scale) : 0; returns the sum of out.
-// [vocab] in, [vocab] out; out may alias x.
-double exp_masked(std::span<const float> x, float shift, float scale, float keep_from,
-                  std::span<float> out);
+constexpr size_t kSumBlock = 64;
+
+// One pass producing the temperature-scaled scores and their softmax weights:
+//   s_i = (x_i - shift) * scale,  weights_i = s_i >= keep_from ? exp(s_i) : 0
+// scores: [vocab] or empty (not stored); scores may alias x. weights: [vocab].
+// block_sums: [ceil(vocab / kSumBlock)], the weight sum of each block (see block_sums()).
+// Returns the sum of all weights.
+double exp_scores(std::span<const float> x, float shift, float scale, float keep_from,
+                  std::span<float> scores, std::span<float> weights, std::span<double> block_sums);
 
 // sum_i exp(x[i] - shift) without storing the terms (the normalizer of a log_softmax).
 double sum_exp(std::span<const float> x, float shift);
@@ -50,7 +60,18 @@ double sum_exp(std::span<const float> x, float shift);
 // Number of entries >= value (a token's rank among the logits, counting ties against it).
 int64_t count_at_least(std::span<const float> x, float value);
 
-// x[i] = (x[i] - shift) * scale for all i.
-void shift_scale(std::span<float> x, float shift, float scale);
+// weights[i] = 0 where scores[i] < cutoff. [vocab] each.
+void zero_below(std::span<const float> scores, float cutoff, std::span<float> weights);
+
+// sums[b] = sum of weights[b * kSumBlock, (b + 1) * kSumBlock) (the last block may be short);
+// sums.size() == ceil(weights.size() / kSumBlock). Returns the sum of all blocks. Lets an
+// inverse-CDF walk skip whole blocks.
+double block_sums(std::span<const float> weights, std::span<double> sums);
+
+// Selection loops skip blocks with these: the first i = from + 16 j such that some x[i, i + 16)
+// is >= (resp. >) threshold, or else the first i = from + 16 j with fewer than 16 entries left
+// (the caller handles that tail entry by entry).
+size_t next_block_at_least(std::span<const float> x, size_t from, float threshold);
+size_t next_block_greater(std::span<const float> x, size_t from, float threshold);
 
 }  // namespace xy::sampling

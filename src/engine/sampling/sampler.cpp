@@ -17,7 +17,7 @@ using sampling::ScoredToken;
 constexpr float kInf = std::numeric_limits<float>::infinity();
 // Weights per block of the dense inverse-CDF walk: one pass computes block sums, then the walk
 // touches ~vocab/64 sums and a single block.
-constexpr size_t kBlock = 64;
+constexpr size_t kBlock = sampling::kSumBlock;
 // top_k up to this uses the sparse path (only the survivors are scored and sorted).
 constexpr int kSparseTopKLimit = 2048;
 
@@ -26,31 +26,23 @@ bool penalties_active(const SamplingParams& p, const TokenHistory& h) {
                                   p.presence_penalty != 0.0f);
 }
 
-Status check_row(std::span<const float> logits) {
-  if (logits.empty()) return invalid_argument("sampler: empty logits row (vocabulary size 0)");
-  const int64_t bad = sampling::first_invalid_logit(logits);
-  if (bad >= 0) {
-    return invalid_argument("sampler: logit of token " + std::to_string(bad) + " is " +
-                            (std::isnan(logits[bad]) ? "NaN" : "+inf"));
-  }
-  return Status::ok();
-}
-
-bool block_has_at_least(const float* p, float threshold) {
-  int any = 0;
-  for (size_t l = 0; l < 16; ++l) any |= p[l] >= threshold;
-  return any != 0;
-}
-
 }  // namespace
 
 Status Sampler::prepare(std::span<const float> logits, const SamplingParams& params,
                         const TokenHistory& history) {
-  XY_RETURN_IF_ERROR(check_row(logits));
+  if (logits.empty()) return invalid_argument("sampler: empty logits row (vocabulary size 0)");
+  bool invalid = false;
+  raw_max_ = sampling::max_value(logits, &invalid);
+  if (invalid) {
+    const int64_t bad = sampling::first_invalid_logit(logits);
+    return invalid_argument("sampler: logit of token " + std::to_string(bad) + " is " +
+                            (std::isnan(logits[bad]) ? "NaN" : "+inf"));
+  }
   const size_t vocab = logits.size();
   const bool penalize = penalties_active(params, history);
   const bool modify = !params.allowed_token_ids.empty() || !params.logit_bias.empty() || penalize;
   std::span<const float> x = logits;  // [vocab] logits after steps 1-2
+  float max_logit = raw_max_;
   if (modify) {
     processed_.assign(logits.begin(), logits.end());
     std::span<float> y(processed_);
@@ -62,8 +54,8 @@ Status Sampler::prepare(std::span<const float> logits, const SamplingParams& par
                                 params.presence_penalty);
     }
     x = y;
+    max_logit = sampling::max_value(x);
   }
-  const float max_logit = sampling::max_value(x);
   if (max_logit == -kInf)
     return invalid_argument("sampler: every token's logit is -inf, nothing can be sampled");
   if (!(max_logit < kInf)) {
@@ -73,7 +65,7 @@ Status Sampler::prepare(std::span<const float> logits, const SamplingParams& par
   }
   if (params.is_greedy()) {
     form_ = Form::kGreedy;
-    greedy_token_ = sampling::argmax(x);
+    greedy_token_ = static_cast<int32_t>(sampling::first_index_of(x, max_logit));
     return Status::ok();
   }
 
@@ -93,9 +85,11 @@ Status Sampler::prepare(std::span<const float> logits, const SamplingParams& par
         survivors_.push_back({score, sampling::fast_exp(score), static_cast<int32_t>(i)});
     };
     size_t i = 0;
-    for (; i + 16 <= vocab; i += 16) {
-      if (!block_has_at_least(&x[i], kth)) continue;
+    while (true) {
+      i = sampling::next_block_at_least(x, i, kth);
+      if (i + 16 > vocab) break;
       for (size_t l = 0; l < 16; ++l) offer(i + l);
+      i += 16;
     }
     for (; i < vocab; ++i) offer(i);
     XY_CHECK(!survivors_.empty());  // the maximum always survives
@@ -114,38 +108,25 @@ Status Sampler::prepare(std::span<const float> logits, const SamplingParams& par
     return Status::ok();
   }
 
-  // Dense path: scores and weights over the whole vocabulary.
+  // Dense path: weights over the whole vocabulary (and scores, which top-p needs).
   float keep_from = min_p_score;
   if (top_k) {
     const float kth = sampling::kth_largest(x, params.top_k, float_scratch_);
     keep_from = std::max(keep_from, (kth - max_logit) * inv_temperature);
   }
-  if (!modify) processed_.assign(logits.begin(), logits.end());
-  sampling::shift_scale(processed_, max_logit, inv_temperature);
+  processed_.resize(vocab);  // scores overwrite the penalized logits in place
   weights_.resize(vocab);
-  double total = sampling::exp_masked(processed_, 0.0f, 1.0f, keep_from, weights_);
+  block_sums_.resize((vocab + kBlock - 1) / kBlock);
+  const std::span<float> scores = top_p ? std::span<float>(processed_) : std::span<float>();
+  total_ =
+      sampling::exp_scores(x, max_logit, inv_temperature, keep_from, scores, weights_, block_sums_);
   if (top_p) {
     const float cutoff =
-        sampling::top_p_cutoff_dense(processed_, weights_, total, params.top_p, scored_scratch_);
+        sampling::top_p_cutoff_dense(scores, weights_, total_, params.top_p, scored_scratch_);
     if (cutoff > keep_from) {
-      for (size_t i = 0; i < vocab; ++i) weights_[i] = processed_[i] >= cutoff ? weights_[i] : 0.0f;
+      sampling::zero_below(scores, cutoff, weights_);
+      total_ = sampling::block_sums(weights_, block_sums_);
     }
-  }
-  block_sums_.resize((vocab + kBlock - 1) / kBlock);
-  total_ = 0.0;
-  for (size_t b = 0; b < block_sums_.size(); ++b) {
-    const size_t begin = b * kBlock;
-    const size_t end = std::min(vocab, begin + kBlock);
-    float lanes[16] = {};
-    size_t i = begin;
-    for (; i + 16 <= end; i += 16) {
-      for (size_t l = 0; l < 16; ++l) lanes[l] += weights_[i + l];
-    }
-    double sum = 0.0;
-    for (size_t l = 0; l < 16; ++l) sum += lanes[l];
-    for (; i < end; ++i) sum += weights_[i];
-    block_sums_[b] = sum;
-    total_ += sum;
   }
   form_ = Form::kDense;
   return Status::ok();
@@ -193,8 +174,7 @@ Result<SampleOutput> Sampler::sample(std::span<const float> logits, const Sampli
   SampleOutput out;
   out.token = form_ == Form::kGreedy ? greedy_token_ : draw(rng.next_uniform());
   if (params.logprobs > 0 || params.return_sampled_logprob) {
-    const float max_raw = sampling::max_value(logits);
-    const double log_normalizer = max_raw + std::log(sampling::sum_exp(logits, max_raw));
+    const double log_normalizer = raw_max_ + std::log(sampling::sum_exp(logits, raw_max_));
     const int n = std::min<int>(params.logprobs, static_cast<int>(logits.size()));
     sampling::top_n_indices(logits, n, index_scratch_);
     out.top_logprobs.reserve(n);

@@ -69,6 +69,7 @@ class Sampler {
   std::vector<float> weights_;      // [vocab]
   std::vector<double> block_sums_;  // [ceil(vocab / kBlock)] sums of weights_ per block
   double total_ = 0.0;
+  float raw_max_ = 0.0f;  // max of the raw logits, for the logprobs' normalizer
   // Reused by the processors.
   std::vector<float> float_scratch_;
   std::vector<int32_t> index_scratch_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/check.h"
+#include "engine/sampling/logits_math.h"
 
 namespace xy::sampling {
 namespace {
@@ -19,12 +20,6 @@ struct BetterThan {  // std heap with this comparator keeps the worst candidate 
     return a.value > b.value || (a.value == b.value && a.index < b.index);
   }
 };
-
-bool block_has_greater(const float* p, float threshold) {
-  int any = 0;
-  for (size_t l = 0; l < kBlock; ++l) any |= p[l] > threshold;
-  return any != 0;
-}
 
 // Beyond this many, a heap costs more than one nth_element over a copy.
 constexpr int kHeapLimit = 2048;
@@ -52,9 +47,11 @@ void top_n_indices(std::span<const float> x, int n, std::vector<int32_t>& out) {
   };
   size_t i = 0;
   for (; i < size && heap.size() < static_cast<size_t>(n); ++i) offer(i);
-  for (; i + kBlock <= size; i += kBlock) {
-    if (!block_has_greater(&x[i], heap.front().value)) continue;
+  while (true) {
+    i = next_block_greater(x, i, heap.front().value);
+    if (i + kBlock > size) break;
     for (size_t l = 0; l < kBlock; ++l) offer(i + l);
+    i += kBlock;
   }
   for (; i < size; ++i) offer(i);
   std::sort_heap(heap.begin(), heap.end(), BetterThan{});  // best first
@@ -76,10 +73,11 @@ float kth_largest(std::span<const float> x, int k, std::vector<float>& scratch) 
         std::push_heap(scratch.begin(), scratch.end(), std::greater<float>{});
       }
     };
-    for (; i < size && i % kBlock != 0; ++i) offer(i);
-    for (; i + kBlock <= size; i += kBlock) {
-      if (!block_has_greater(&x[i], scratch.front())) continue;
+    while (true) {
+      i = next_block_greater(x, i, scratch.front());
+      if (i + kBlock > size) break;
       for (size_t l = 0; l < kBlock; ++l) offer(i + l);
+      i += kBlock;
     }
     for (; i < size; ++i) offer(i);
     return scratch.front();
