@@ -72,7 +72,12 @@ std::optional<BlockManager::Admission> BlockManager::admit(Sequence& seq, int ma
       kv.num_cached_blocks = shared;
       if (cache_ && shared > 0) cache_->touch(match.full_blocks);
       if (match.partial_block >= 0) {
-        add_ref(match.partial_block);  // pinned until the engine has copied it
+        // The source is pinned until the engine has copied it, together with its prefix, so
+        // that a referenced cached block never hangs below an unreferenced one (which would be
+        // counted reclaimable but could not be evicted) even if seq is released this step.
+        for (const int32_t block : match.full_blocks) add_ref(block);
+        pinned_.insert(pinned_.end(), match.full_blocks.begin(), match.full_blocks.end());
+        add_ref(match.partial_block);
         pinned_.push_back(match.partial_block);
         cache_->touch(match.partial_block);
         const std::optional<int32_t> dst = allocate_block();

@@ -89,7 +89,8 @@ class BlockManager {
 
   BlockPool pool_;
   std::optional<PrefixCache> cache_;
-  std::vector<int32_t> pinned_;  // copy-on-write sources of the current step, one ref each
+  // Copy-on-write sources of the current step and their prefixes, one reference each.
+  std::vector<int32_t> pinned_;
 };
 
 }  // namespace xy

@@ -17,7 +17,6 @@ Status BlockManager::validate(std::span<const Sequence* const> holders) const {
   const int nb = num_blocks();
   const int bs = block_size();
   std::vector<int> expected_refs(static_cast<size_t>(nb), 0);
-  std::vector<int> table_refs(static_cast<size_t>(nb), 0);  // refs from block tables only
   for (const int32_t block : pinned_) ++expected_refs[block];
 
   for (const Sequence* seq : holders) {
@@ -27,7 +26,6 @@ Status BlockManager::validate(std::span<const Sequence* const> holders) const {
       const int32_t block = kv.block_table[i];
       if (block < 0 || block >= nb) return internal_error(who + ": bad block id");
       ++expected_refs[block];
-      ++table_refs[block];
       const bool is_cached = cache_ && cache_->contains(block);
       if (static_cast<int>(i) < kv.num_cached_blocks) {
         if (!is_cached) return internal_error(who + ": " + block_name(block) + " not cached");
@@ -73,10 +71,9 @@ Status BlockManager::validate(std::span<const Sequence* const> holders) const {
     if (is_cached) {
       unreferenced_cached += refs == 0;
       const int32_t parent = cache_->parent_of(block);
-      // A block in a table has its whole prefix in that table, so "unreferenced" cached blocks
-      // never have referenced descendants and all of them are reclaimable, leaves first.
-      // (Copy-on-write pins are exempt: they live until the next step begins.)
-      if (table_refs[block] > 0 && parent >= 0 && table_refs[parent] == 0) {
+      // Tables and pins always hold a block's whole prefix, so unreferenced cached blocks never
+      // have referenced descendants: all of them are reclaimable, leaves first.
+      if (refs > 0 && parent >= 0 && pool_.ref_count(parent) == 0) {
         return internal_error(block_name(block) + " referenced but its parent is not");
       }
       if (parent >= 0 && !cache_->contains(parent)) {
