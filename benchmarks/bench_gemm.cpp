@@ -6,9 +6,11 @@
 //         openblas_f32 (sgemm, x · Wᵀ with W row-major [N, K]).
 // Weights are packed / reordered once outside the timed loop for every library; oneDNN also
 // gets one primitive per M, created outside the loop. Threads: XY_BENCH_THREADS or all CPUs.
+// XY_BENCH_IMPLS selects implementations (see impl_selected).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -80,8 +82,10 @@ void set_counters(benchmark::State& state, const OpShape& s, int m, double weigh
   // gate_up computes 2I columns before the fused SiLU·up; FLOPs count the GEMM.
   const double flops = 2.0 * m * s.rows * static_cast<double>(s.k);
   const double bytes = weight_bytes + 4.0 * m * s.k + 4.0 * m * s.out_cols();
-  state.counters["FLOPs"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["Bytes"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOPs"] =
+      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["Bytes"] =
+      benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void run_smooth(benchmark::State& state, const OpShape& s, int m, DType storage) {
@@ -105,7 +109,8 @@ void run_smooth(benchmark::State& state, const OpShape& s, int m, DType storage)
   args.m = m;
   args.x = x.data();
   args.y = y.data();
-  const cpu::GemmTileConfig config = cpu::choose_gemm_config(packed, m, pool().num_workers(), nullptr);
+  const cpu::GemmTileConfig config =
+      cpu::choose_gemm_config(packed, m, pool().num_workers(), nullptr);
   for (auto _ : state) {
     cpu::smooth_gemm(packed, args, pool());
     benchmark::DoNotOptimize(y.data());
@@ -168,6 +173,20 @@ void run_openblas(benchmark::State& state, const OpShape& s, int m) {
 }
 #endif
 
+// XY_BENCH_IMPLS="smooth,dnnl": only implementations whose name starts with one of these.
+// scripts/bench_kernels.sh runs each library in its own process: idle OpenMP / OpenBLAS / pool
+// threads spin for a while after each call and would steal cycles from the next library.
+bool impl_selected(const std::string& impl) {
+  const char* env = std::getenv("XY_BENCH_IMPLS");
+  if (env == nullptr || *env == '\0') return true;
+  std::string list = std::string(env) + ",";
+  for (size_t pos = 0, next; (next = list.find(',', pos)) != std::string::npos; pos = next + 1) {
+    const std::string prefix = list.substr(pos, next - pos);
+    if (!prefix.empty() && impl.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
 void register_all() {
   const int ms[] = {1, 4, 16, 64, 256, 1024, 4096};
   for (const OpShape& s : preset_shapes()) {
@@ -175,6 +194,7 @@ void register_all() {
       if (s.op == "lm_head" && m > 64) continue;  // logits are computed only for sampled rows
       const std::string suffix = "/" + s.model + "/" + s.op + "/M:" + std::to_string(m);
       auto reg = [&](const std::string& impl, auto fn) {
+        if (!impl_selected(impl)) return;
         benchmark::RegisterBenchmark(("gemm/" + impl + suffix).c_str(), fn)
             ->UseRealTime()
             ->Unit(benchmark::kMicrosecond)
