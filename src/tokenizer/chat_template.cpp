@@ -13,10 +13,14 @@ namespace {
 Status to_status(const jinja::JinjaError& e) {
   const std::string msg = "chat template " + e.describe();
   switch (e.kind) {
-    case jinja::JinjaError::Kind::kSyntax: return format_error(msg);
-    case jinja::JinjaError::Kind::kLimit: return resource_exhausted(msg);
-    case jinja::JinjaError::Kind::kRaised: return invalid_argument("chat template raised: " + e.message + " (at " + e.describe() + ")");
-    case jinja::JinjaError::Kind::kRuntime: return invalid_argument(msg);
+    case jinja::JinjaError::Kind::kSyntax:
+      return format_error(msg);
+    case jinja::JinjaError::Kind::kLimit:
+      return resource_exhausted(msg);
+    case jinja::JinjaError::Kind::kRaised:
+      return invalid_argument("chat template raised: " + e.message + " (at " + e.describe() + ")");
+    case jinja::JinjaError::Kind::kRuntime:
+      return invalid_argument(msg);
   }
   return internal_error(msg);
 }
@@ -34,11 +38,13 @@ Result<ChatTemplate> ChatTemplate::parse(std::string source) {
   }
 }
 
-Result<std::string> ChatTemplate::render(const nlohmann::json& messages, const ChatTemplateOptions& opts) const {
+Result<std::string> ChatTemplate::render(const nlohmann::json& messages,
+                                         const ChatTemplateOptions& opts) const {
   return render(nlohmann::ordered_json(messages), opts);
 }
 
-Result<std::string> ChatTemplate::render(const nlohmann::ordered_json& messages, const ChatTemplateOptions& opts) const {
+Result<std::string> ChatTemplate::render(const nlohmann::ordered_json& messages,
+                                         const ChatTemplateOptions& opts) const {
   if (!messages.is_array()) return invalid_argument("chat template: messages must be a JSON array");
   if (!opts.extra_context.is_null() && !opts.extra_context.is_object()) {
     return invalid_argument("chat template: extra_context must be a JSON object");
@@ -50,7 +56,8 @@ Result<std::string> ChatTemplate::render(const nlohmann::ordered_json& messages,
     context.set("bos_token", jinja::Value::string(opts.bos_token));
     context.set("eos_token", jinja::Value::string(opts.eos_token));
     if (!opts.tools.is_null()) context.set("tools", jinja::value_from_json(opts.tools));
-    if (opts.date_string_override) context.set("date_string", jinja::Value::string(*opts.date_string_override));
+    if (opts.date_string_override)
+      context.set("date_string", jinja::Value::string(*opts.date_string_override));
     if (opts.extra_context.is_object()) {
       for (auto it = opts.extra_context.begin(); it != opts.extra_context.end(); ++it) {
         context.set(it.key(), jinja::value_from_json(it.value()));

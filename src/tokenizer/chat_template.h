@@ -31,8 +31,9 @@ struct ChatTemplateOptions {
   std::string bos_token, eos_token;
   // ordered_json keeps the client's key order, which `tojson` prints (as transformers does);
   // a plain nlohmann::json converts implicitly but arrives with sorted keys.
-  nlohmann::ordered_json tools;          // null if none; otherwise exposed as `tools`
-  nlohmann::ordered_json extra_context;  // object merged into the context, e.g. {"enable_thinking": false}
+  nlohmann::ordered_json tools;  // null if none; otherwise exposed as `tools`
+  nlohmann::ordered_json
+      extra_context;  // object merged into the context, e.g. {"enable_thinking": false}
   // Sets `date_string` (Llama 3.1: "26 Jul 2024").
   std::optional<std::string> date_string_override;
   // Clock for strftime_now(), seconds since the Unix epoch (UTC); null means the system clock.
@@ -49,7 +50,8 @@ class ChatTemplate {
   // for a safety limit.
   // Pass ordered_json for byte parity with transformers (key order of tool schemas and
   // arguments); the nlohmann::json overload renders with sorted keys.
-  Result<std::string> render(const nlohmann::ordered_json& messages, const ChatTemplateOptions& opts) const;
+  Result<std::string> render(const nlohmann::ordered_json& messages,
+                             const ChatTemplateOptions& opts) const;
   Result<std::string> render(const nlohmann::json& messages, const ChatTemplateOptions& opts) const;
 
   const std::string& source() const { return source_; }

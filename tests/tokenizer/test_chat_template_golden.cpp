@@ -39,8 +39,9 @@ std::string first_difference(const std::string& want, const std::string& got) {
   size_t i = 0;
   while (i < want.size() && i < got.size() && want[i] == got[i]) ++i;
   const size_t from = i > 40 ? i - 40 : 0;
-  return "first difference at byte " + std::to_string(i) + "\n  want: " +
-         nlohmann::json(want.substr(from, 100)).dump() + "\n  got:  " + nlohmann::json(got.substr(from, 100)).dump();
+  return "first difference at byte " + std::to_string(i) +
+         "\n  want: " + nlohmann::json(want.substr(from, 100)).dump() +
+         "\n  got:  " + nlohmann::json(got.substr(from, 100)).dump();
 }
 
 class ChatTemplateGolden : public testing::TestWithParam<fs::path> {};
@@ -60,7 +61,8 @@ TEST_P(ChatTemplateGolden, EveryCaseMatchesReference) {
     opts.eos_token = c.at("eos_token").get<std::string>();
     opts.tools = c.at("tools");
     opts.extra_context = c.at("extra_context");
-    if (!c.at("date_string").is_null()) opts.date_string_override = c.at("date_string").get<std::string>();
+    if (!c.at("date_string").is_null())
+      opts.date_string_override = c.at("date_string").get<std::string>();
     opts.clock = [now] { return now; };
     const auto out = tpl->render(c.at("messages"), opts);
     if (c.contains("expected")) {
@@ -69,10 +71,12 @@ TEST_P(ChatTemplateGolden, EveryCaseMatchesReference) {
       EXPECT_EQ(*out, want) << first_difference(want, *out);
       ++rendered;
     } else {
-      ASSERT_FALSE(out.is_ok()) << "reference failed with: " << c.at("expected_error").get<std::string>();
+      ASSERT_FALSE(out.is_ok()) << "reference failed with: "
+                                << c.at("expected_error").get<std::string>();
       if (c.at("error_is_raise").get<bool>()) {
         EXPECT_EQ(out.status().code(), xy::ErrorCode::kInvalidArgument);
-        EXPECT_NE(out.status().message().find(c.at("expected_error").get<std::string>()), std::string::npos)
+        EXPECT_NE(out.status().message().find(c.at("expected_error").get<std::string>()),
+                  std::string::npos)
             << out.status().message();
       }
       ++failed_as_expected;
@@ -83,13 +87,15 @@ TEST_P(ChatTemplateGolden, EveryCaseMatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Templates, ChatTemplateGolden, testing::ValuesIn(golden_files()),
-                         [](const testing::TestParamInfo<fs::path>& info) { return info.param.stem().string(); });
+                         [](const testing::TestParamInfo<fs::path>& info) {
+                           return info.param.stem().string();
+                         });
 
 TEST(ChatTemplateGolden, AllTargetFamiliesPresent) {
   std::vector<std::string> names;
   for (const auto& p : golden_files()) names.push_back(p.stem().string());
-  for (const char* want : {"llama3", "llama3_1_instruct", "llama3_2_instruct", "qwen2_5", "qwen3", "gemma3",
-                           "mistral_8x7b_instruct_v0_1", "smollm2_instruct"}) {
+  for (const char* want : {"llama3", "llama3_1_instruct", "llama3_2_instruct", "qwen2_5", "qwen3",
+                           "gemma3", "mistral_8x7b_instruct_v0_1", "smollm2_instruct"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
   }
 }

@@ -5,29 +5,14 @@
 //   cd tools/chat-template-golden && npm install && node make_golden.mjs
 //
 // The C++ tests only read the committed JSON; node is needed only to regenerate it.
-process.env.TZ = "UTC";
-
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Template } from "@huggingface/jinja";
+import { NOW_EPOCH_SECONDS } from "./fixed_clock.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, "..", "..", "testdata", "chat_template");
-
-// strftime_now() reads the clock: pin it so goldens are reproducible. The C++ test injects
-// the same instant.
-const NOW_EPOCH_SECONDS = 1741964966; // 2025-03-14T15:09:26Z
-const RealDate = Date;
-globalThis.Date = class extends RealDate {
-  constructor(...args) {
-    if (args.length === 0) super(NOW_EPOCH_SECONDS * 1000);
-    else super(...args);
-  }
-  static now() {
-    return NOW_EPOCH_SECONDS * 1000;
-  }
-};
 
 function npmTemplate(pkg) {
   const dir = join(here, "node_modules", ...pkg.split("/"));

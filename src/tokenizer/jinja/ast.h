@@ -42,13 +42,13 @@ struct Expr {
 using ExprPtr = std::unique_ptr<Expr>;
 
 enum class StmtKind {
-  kText,         // text = raw template text
-  kOutput,       // {{ expr }}; expr
-  kIf,           // expr = test; body; alt = else branch (an elif is a nested kIf)
-  kFor,          // target = loop variable(s); expr = iterable; test = inline `if` or null; body; alt
-  kSet,          // target; expr = value, or null and body for {% set x %}...{% endset %}
-  kMacro,        // text = name; params (kIdentifier or kKeywordArg with default); body
-  kCallBlock,    // expr = the kCall; params = caller's parameters; body
+  kText,       // text = raw template text
+  kOutput,     // {{ expr }}; expr
+  kIf,         // expr = test; body; alt = else branch (an elif is a nested kIf)
+  kFor,        // target = loop variable(s); expr = iterable; test = inline `if` or null; body; alt
+  kSet,        // target; expr = value, or null and body for {% set x %}...{% endset %}
+  kMacro,      // text = name; params (kIdentifier or kKeywordArg with default); body
+  kCallBlock,  // expr = the kCall; params = caller's parameters; body
   kFilterBlock,  // expr = a kFilter whose operand slot (kids[0]) is null; body
   kBreak,
   kContinue,

@@ -16,13 +16,14 @@ struct SourcePos {
 
 struct JinjaError : std::exception {
   enum class Kind {
-    kSyntax,     // the template does not parse
-    kRuntime,    // evaluation failed (type error, unknown method, bad argument)
-    kRaised,     // the template called raise_exception(message)
-    kLimit,      // a safety limit (depth, output size, iterations) was hit
+    kSyntax,   // the template does not parse
+    kRuntime,  // evaluation failed (type error, unknown method, bad argument)
+    kRaised,   // the template called raise_exception(message)
+    kLimit,    // a safety limit (depth, output size, iterations) was hit
   };
 
-  JinjaError(Kind k, std::string msg, SourcePos p = {}) : kind(k), message(std::move(msg)), pos(p) {}
+  JinjaError(Kind k, std::string msg, SourcePos p = {})
+      : kind(k), message(std::move(msg)), pos(p) {}
   const char* what() const noexcept override { return message.c_str(); }
 
   // "line:column: message", or the bare message when no position is known.

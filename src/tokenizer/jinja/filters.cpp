@@ -16,11 +16,11 @@ namespace xy::jinja {
 namespace {
 
 constexpr std::array<std::string_view, 34> kFilters = {
-    "safe",  "tojson",  "list",   "first",      "last",      "length",    "count",   "reverse",
-    "sort",  "join",    "string", "unique",     "upper",     "lower",     "title",   "capitalize",
-    "trim",  "indent",  "int",    "float",      "abs",       "items",     "bool",    "default",
-    "d",     "map",     "selectattr", "rejectattr", "select", "reject",   "replace", "dictsort",
-    "keys",  "values",
+    "safe",    "tojson",     "list",    "first",    "last",   "length",     "count",
+    "reverse", "sort",       "join",    "string",   "unique", "upper",      "lower",
+    "title",   "capitalize", "trim",    "indent",   "int",    "float",      "abs",
+    "items",   "bool",       "default", "d",        "map",    "selectattr", "rejectattr",
+    "select",  "reject",     "replace", "dictsort", "keys",   "values",
 };
 
 [[noreturn]] void cannot_apply(std::string_view name, const Value& v) {
@@ -45,13 +45,14 @@ Value attribute_path(const Value& item, const std::string& path) {
   size_t start = 0;
   while (start <= path.size()) {
     const size_t dot = path.find('.', start);
-    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    const std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (v.is_dict()) {
       const Value* f = v.as_dict().find(part);
       v = f ? *f : Value();
     } else if (v.is_list()) {
       const auto idx = js_parse_int(part);
-      if (!idx || *idx < 0 || *idx >= static_cast<int64_t>(v.as_list().size())) return Value();
+      if (!idx || *idx < 0 || *idx >= static_cast<double>(v.as_list().size())) return Value();
       v = v.as_list()[static_cast<size_t>(*idx)];
     } else {
       return Value();
@@ -93,7 +94,8 @@ Value tojson(Interpreter& in, const Value& v, const CallArgs& a) {
   return in.make_string(json_dump(v, o));
 }
 
-Value select_reject(Interpreter& in, std::string_view name, const Value& operand, const CallArgs& a) {
+Value select_reject(Interpreter& in, std::string_view name, const Value& operand,
+                    const CallArgs& a) {
   if (!operand.is_list()) cannot_apply(name, operand);
   const bool by_attr = name == "selectattr" || name == "rejectattr";
   const bool select = name == "selectattr" || name == "select";
@@ -108,17 +110,20 @@ Value select_reject(Interpreter& in, std::string_view name, const Value& operand
   }
   std::string test;
   if (next < a.positional.size()) {
-    if (!a.positional[next].is_string()) throw_runtime(std::string(name) + ": the test name must be a string");
+    if (!a.positional[next].is_string())
+      throw_runtime(std::string(name) + ": the test name must be a string");
     test = a.positional[next].as_string();
     if (!is_known_test(test)) throw_runtime(std::string(name) + ": unknown test '" + test + "'");
   }
-  std::vector<Value> test_args(a.positional.begin() + std::min(a.positional.size(), next + 1), a.positional.end());
+  std::vector<Value> test_args(a.positional.begin() + std::min(a.positional.size(), next + 1),
+                               a.positional.end());
   List out;
   for (const Value& item : operand.as_list()) {
     in.charge_work(1);
     Value subject = item;
     if (by_attr) {
-      if (!item.is_dict()) throw_runtime(std::string(name) + " can only be applied to a list of dicts");
+      if (!item.is_dict())
+        throw_runtime(std::string(name) + " can only be applied to a list of dicts");
       const Value* f = item.as_dict().find(attr);
       subject = f ? *f : Value();
     }
@@ -168,15 +173,19 @@ Value sort_filter(Interpreter& in, const Value& operand, const CallArgs& a) {
   const Value* attr = arg(a, 2, "attribute");
   std::string path;
   if (attr && !attr->is_none()) {
-    if (attr->is_int()) path = std::to_string(attr->as_int());
-    else if (attr->is_string()) path = attr->as_string();
-    else throw_runtime("sort: attribute must be a string or an integer");
+    if (attr->is_int())
+      path = std::to_string(attr->as_int());
+    else if (attr->is_string())
+      path = attr->as_string();
+    else
+      throw_runtime("sort: attribute must be a string or an integer");
   }
   List items = operand.as_list();
   in.charge_work(static_cast<int64_t>(items.size()));
   std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
     const int c = path.empty() ? compare_values(x, y, case_sensitive)
-                               : compare_values(attribute_path(x, path), attribute_path(y, path), case_sensitive);
+                               : compare_values(attribute_path(x, path), attribute_path(y, path),
+                                                case_sensitive);
     return reverse ? c > 0 : c < 0;
   });
   return Value::list(std::move(items));
@@ -196,7 +205,8 @@ Value indent_filter(Interpreter& in, const std::string& s, const CallArgs& a) {
   size_t start = 0, line = 0;
   while (true) {
     const size_t nl = s.find('\n', start);
-    const std::string_view part = std::string_view(s).substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    const std::string_view part =
+        std::string_view(s).substr(start, nl == std::string::npos ? std::string::npos : nl - start);
     if (!((!first && line == 0) || (!blank && part.empty()))) out += pad;
     out += part;
     in.charge_string(pad.size());
@@ -219,12 +229,14 @@ Value unique(Interpreter& in, const List& items) {
   return Value::list(std::move(out));
 }
 
-Value apply_list_filter(Interpreter& in, std::string_view name, const Value& v, const CallArgs& a, bool with_call) {
+Value apply_list_filter(Interpreter& in, std::string_view name, const Value& v, const CallArgs& a,
+                        bool with_call) {
   const List& items = v.as_list();
   if (name == "list") return v;
   if (name == "first") return items.empty() ? Value() : items.front();
   if (name == "last") return items.empty() ? Value() : items.back();
-  if (name == "length" || name == "count") return Value::integer(static_cast<int64_t>(items.size()));
+  if (name == "length" || name == "count")
+    return Value::integer(static_cast<int64_t>(items.size()));
   if (name == "reverse") {
     in.charge_work(static_cast<int64_t>(items.size()));
     return Value::list(List(items.rbegin(), items.rend()));
@@ -249,7 +261,8 @@ Value apply_list_filter(Interpreter& in, std::string_view name, const Value& v, 
   cannot_apply(name, v);
 }
 
-Value apply_string_filter(Interpreter& in, std::string_view name, const Value& v, const CallArgs& a) {
+Value apply_string_filter(Interpreter& in, std::string_view name, const Value& v,
+                          const CallArgs& a) {
   const std::string& s = v.as_string();
   if (name == "length" || name == "count") return Value::integer(utf16_length(s));
   if (name == "upper") return in.make_string(to_upper(s));
@@ -269,7 +282,7 @@ Value apply_string_filter(Interpreter& in, std::string_view name, const Value& v
   }
   if (name == "int") {
     const auto n = js_parse_int(s);
-    if (n) return Value::integer(*n);
+    if (n) return Value::js_integer(*n);
     const Value* d = arg(a, 0, "default");
     return d ? *d : Value::integer(0);
   }
@@ -289,14 +302,13 @@ Value apply_string_filter(Interpreter& in, std::string_view name, const Value& v
 }
 
 Value apply_number_filter(std::string_view name, const Value& v, bool with_call) {
-  if (name == "abs") return v.is_int() ? Value::integer(v.as_int() == INT64_MIN ? INT64_MIN : std::llabs(v.as_int()))
-                                       : Value::floating(std::fabs(v.as_float()));
-  if (name == "int") {
-    if (with_call || v.is_int()) return v.is_int() || with_call ? v : Value::integer(0);
-    const double f = std::floor(v.as_float());
-    if (!(std::fabs(f) < 9.2e18)) throw_runtime("int: value out of range");
-    return Value::integer(static_cast<int64_t>(f));
+  if (name == "abs") {
+    return v.is_integral() ? Value::js_integer(std::fabs(v.as_number()))
+                           : Value::floating(std::fabs(v.as_float()));
   }
+  // `x|int()` / `x|float()` with parentheses return numbers unchanged in @huggingface/jinja.
+  if (name == "int")
+    return with_call || v.is_int() ? v : Value::js_integer(std::floor(v.as_number()));
   if (name == "float") return with_call ? v : Value::floating(v.as_number());
   if (name == "string") return Value::string(v.to_output());
   cannot_apply(name, v);
@@ -308,13 +320,15 @@ bool is_known_filter(std::string_view name) {
   return std::find(kFilters.begin(), kFilters.end(), name) != kFilters.end();
 }
 
-Value apply_filter(Interpreter& in, std::string_view name, const Value& v, const CallArgs& a, bool with_call) {
+Value apply_filter(Interpreter& in, std::string_view name, const Value& v, const CallArgs& a,
+                   bool with_call) {
   if (name == "safe") return v;
   if (name == "tojson") return tojson(in, v, a);
   if (name == "default" || name == "d") {
     const Value* fallback = arg(a, 0, "default_value");
     const bool boolean = bool_arg(a, 1, "boolean", false);
-    if (v.is_undefined() || (boolean && !v.truthy())) return fallback ? *fallback : Value::string("");
+    if (v.is_undefined() || (boolean && !v.truthy()))
+      return fallback ? *fallback : Value::string("");
     return v;
   }
   if (v.is_list()) return apply_list_filter(in, name, v, a, with_call);
@@ -322,7 +336,8 @@ Value apply_filter(Interpreter& in, std::string_view name, const Value& v, const
   if (v.is_number()) return apply_number_filter(name, v, with_call);
   if (v.is_dict() && !v.is_namespace()) {
     const Dict& d = v.as_dict();
-    if (name == "length" || name == "count") return Value::integer(static_cast<int64_t>(d.entries.size()));
+    if (name == "length" || name == "count")
+      return Value::integer(static_cast<int64_t>(d.entries.size()));
     if (name == "items" || name == "keys" || name == "values" || name == "dictsort") {
       in.charge_work(static_cast<int64_t>(d.entries.size()));
       Value m = builtin_member(v, std::string(name));

@@ -12,7 +12,7 @@ namespace xy::jinja {
 bool is_known_filter(std::string_view name);
 
 // Throws JinjaError on a type mismatch or a bad argument.
-Value apply_filter(Interpreter& in, std::string_view name, const Value& operand, const CallArgs& args,
-                   bool with_call);
+Value apply_filter(Interpreter& in, std::string_view name, const Value& operand,
+                   const CallArgs& args, bool with_call);
 
 }  // namespace xy::jinja

@@ -16,7 +16,9 @@ namespace {
 // macros (each macro call re-enters eval from the top).
 constexpr int kMaxEvalDepth = 2000;
 
-[[noreturn]] void limit_error(const std::string& msg) { throw JinjaError(JinjaError::Kind::kLimit, msg); }
+[[noreturn]] void limit_error(const std::string& msg) {
+  throw JinjaError(JinjaError::Kind::kLimit, msg);
+}
 
 // Text of a value as JS `value.toString()` gives it inside `~` and string `+`.
 std::string concat_text(const Value& v) {
@@ -24,39 +26,48 @@ std::string concat_text(const Value& v) {
   return v.to_output();
 }
 
+// Numbers follow JS: ints stay exact up to 2^53; past that (or on int64 overflow) the
+// double result is kept, still an integer when both operands were.
 Value arithmetic(const std::string& op, const Value& l, const Value& r) {
-  const bool as_float = l.is_float() || r.is_float();
+  const bool integral = l.is_integral() && r.is_integral();
   if (op == "/") {
     if (r.as_number() == 0.0) throw_runtime("division by zero");
     return Value::floating(l.as_number() / r.as_number());
   }
-  if (!as_float) {
+  if (l.is_int() && r.is_int()) {
     const int64_t a = l.as_int(), b = r.as_int();
     int64_t res = 0;
     bool overflow = false;
-    if (op == "+") overflow = __builtin_add_overflow(a, b, &res);
-    else if (op == "-") overflow = __builtin_sub_overflow(a, b, &res);
-    else if (op == "*") overflow = __builtin_mul_overflow(a, b, &res);
-    else if (op == "//" || op == "%") {
+    if (op == "+") {
+      overflow = __builtin_add_overflow(a, b, &res);
+    } else if (op == "-") {
+      overflow = __builtin_sub_overflow(a, b, &res);
+    } else if (op == "*") {
+      overflow = __builtin_mul_overflow(a, b, &res);
+    } else {  // "//" or "%"
       if (b == 0) throw_runtime(op == "%" ? "modulo by zero" : "division by zero");
-      if (a == INT64_MIN && b == -1) {
-        overflow = true;
-      } else if (op == "//") {
+      if (op == "//") {
         res = a / b;
         if ((a % b != 0) && ((a < 0) != (b < 0))) --res;  // floor, as Math.floor(a / b)
       } else {
         res = a % b;  // JS remainder: sign of the dividend
       }
     }
-    if (!overflow) return Value::integer(res);
+    if (!overflow) return Value::js_integer(static_cast<double>(res));
   }
   const double a = l.as_number(), b = r.as_number();
-  if (op == "+") return Value::floating(a + b);
-  if (op == "-") return Value::floating(a - b);
-  if (op == "*") return Value::floating(a * b);
-  if (b == 0.0) throw_runtime(op == "%" ? "modulo by zero" : "division by zero");
-  if (op == "//") return Value::floating(std::floor(a / b));
-  return Value::floating(std::fmod(a, b));
+  double res;
+  if (op == "+") {
+    res = a + b;
+  } else if (op == "-") {
+    res = a - b;
+  } else if (op == "*") {
+    res = a * b;
+  } else {
+    if (b == 0.0) throw_runtime(op == "%" ? "modulo by zero" : "division by zero");
+    res = op == "//" ? std::floor(a / b) : std::fmod(a, b);
+  }
+  return integral && std::isfinite(res) ? Value::js_integer(res) : Value::floating(res);
 }
 
 bool contains_value(const Value& haystack, const Value& needle, int depth) {
@@ -121,62 +132,67 @@ std::shared_ptr<Env> Interpreter::make_globals(const Dict& context) {
   g->set("True", Value::boolean(true));
   g->set("False", Value::boolean(false));
   g->set("None", Value::none());
-  g->set("raise_exception", Value::callable("raise_exception", [](Interpreter&, CallArgs& a, auto&) -> Value {
-    std::string msg;
-    for (size_t i = 0; i < a.positional.size(); ++i) {
-      if (i > 0) msg += ",";
-      msg += a.positional[i].to_output();
-    }
-    throw JinjaError(JinjaError::Kind::kRaised, msg);
-  }));
+  g->set("raise_exception",
+         Value::callable("raise_exception", [](Interpreter&, CallArgs& a, auto&) -> Value {
+           std::string msg;
+           for (size_t i = 0; i < a.positional.size(); ++i) {
+             if (i > 0) msg += ",";
+             msg += a.positional[i].to_output();
+           }
+           throw JinjaError(JinjaError::Kind::kRaised, msg);
+         }));
   g->set("range", Value::callable("range", [](Interpreter& in, CallArgs& a, auto&) {
-    if (a.positional.empty() || a.positional.size() > 3) throw_runtime("range() takes 1 to 3 integers");
-    for (const Value& v : a.positional) {
-      if (!v.is_int()) throw_runtime("range() arguments must be integers");
-    }
-    int64_t start = 0, stop = 0, step = 1;
-    if (a.positional.size() == 1) {
-      stop = a.positional[0].as_int();
-    } else {
-      start = a.positional[0].as_int();
-      stop = a.positional[1].as_int();
-      if (a.positional.size() == 3) step = a.positional[2].as_int();
-    }
-    if (step == 0) throw_runtime("range() step must not be zero");
-    List out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
-      in.charge_work(1);
-      out.push_back(Value::integer(i));
-      if (__builtin_add_overflow(i, step, &i)) break;
-    }
-    return Value::list(std::move(out));
-  }));
+           if (a.positional.empty() || a.positional.size() > 3)
+             throw_runtime("range() takes 1 to 3 integers");
+           for (const Value& v : a.positional) {
+             if (!v.is_int()) throw_runtime("range() arguments must be integers");
+           }
+           int64_t start = 0, stop = 0, step = 1;
+           if (a.positional.size() == 1) {
+             stop = a.positional[0].as_int();
+           } else {
+             start = a.positional[0].as_int();
+             stop = a.positional[1].as_int();
+             if (a.positional.size() == 3) step = a.positional[2].as_int();
+           }
+           if (step == 0) throw_runtime("range() step must not be zero");
+           List out;
+           for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
+             in.charge_work(1);
+             out.push_back(Value::integer(i));
+             if (__builtin_add_overflow(i, step, &i)) break;
+           }
+           return Value::list(std::move(out));
+         }));
   g->set("strftime_now", Value::callable("strftime_now", [](Interpreter& in, CallArgs& a, auto&) {
-    if (a.positional.empty() || !a.positional[0].is_string()) throw_runtime("strftime_now() needs a format string");
-    return in.make_string(strftime_utc(in.now(), a.positional[0].as_string()));
-  }));
-  g->set("namespace", Value::callable("namespace", [](Interpreter& in, CallArgs& a, auto&) {
-    if (a.positional.size() > 1) throw_runtime("namespace() takes at most 1 positional argument");
-    Dict d;
-    if (a.positional.size() == 1) {
-      const Value& src = a.positional[0];
-      if (src.is_dict()) {
-        d.entries = src.as_dict().entries;
-      } else if (src.is_list()) {
-        for (const Value& pair : src.as_list()) {
-          if (!pair.is_list() || pair.as_list().size() != 2 || !pair.as_list()[0].is_string()) {
-            throw_runtime("namespace() expects a dict or a list of [key, value] pairs");
+           if (a.positional.empty() || !a.positional[0].is_string())
+             throw_runtime("strftime_now() needs a format string");
+           return in.make_string(strftime_utc(in.now(), a.positional[0].as_string()));
+         }));
+  g->set(
+      "namespace", Value::callable("namespace", [](Interpreter& in, CallArgs& a, auto&) {
+        if (a.positional.size() > 1)
+          throw_runtime("namespace() takes at most 1 positional argument");
+        Dict d;
+        if (a.positional.size() == 1) {
+          const Value& src = a.positional[0];
+          if (src.is_dict()) {
+            d.entries = src.as_dict().entries;
+          } else if (src.is_list()) {
+            for (const Value& pair : src.as_list()) {
+              if (!pair.is_list() || pair.as_list().size() != 2 || !pair.as_list()[0].is_string()) {
+                throw_runtime("namespace() expects a dict or a list of [key, value] pairs");
+              }
+              d.set(pair.as_list()[0].as_string(), pair.as_list()[1]);
+            }
+          } else {
+            throw_runtime(std::string("namespace() cannot read a ") + src.type_name());
           }
-          d.set(pair.as_list()[0].as_string(), pair.as_list()[1]);
         }
-      } else {
-        throw_runtime(std::string("namespace() cannot read a ") + src.type_name());
-      }
-    }
-    for (const auto& [k, v] : a.keyword) d.set(k, v);
-    in.charge_work(static_cast<int64_t>(d.entries.size()) + 1);
-    return Value::dict(std::move(d), /*is_namespace=*/true);
-  }));
+        for (const auto& [k, v] : a.keyword) d.set(k, v);
+        in.charge_work(static_cast<int64_t>(d.entries.size()) + 1);
+        return Value::dict(std::move(d), /*is_namespace=*/true);
+      }));
   for (const auto& [k, v] : context.entries) g->set(k, v);
   return g;
 }
@@ -195,8 +211,8 @@ void Interpreter::append_output(std::string& out, std::string_view text) {
   out.append(text);
 }
 
-Interpreter::Flow Interpreter::exec_block(const std::vector<StmtPtr>& body, const std::shared_ptr<Env>& env,
-                                          std::string& out) {
+Interpreter::Flow Interpreter::exec_block(const std::vector<StmtPtr>& body,
+                                          const std::shared_ptr<Env>& env, std::string& out) {
   for (const StmtPtr& s : body) {
     const Flow f = exec(*s, env, out);
     if (f != Flow::kNormal) return f;
@@ -204,10 +220,13 @@ Interpreter::Flow Interpreter::exec_block(const std::vector<StmtPtr>& body, cons
   return Flow::kNormal;
 }
 
-Interpreter::Flow Interpreter::exec(const Stmt& s, const std::shared_ptr<Env>& env, std::string& out) {
+Interpreter::Flow Interpreter::exec(const Stmt& s, const std::shared_ptr<Env>& env,
+                                    std::string& out) {
   try {
     switch (s.kind) {
-      case StmtKind::kText: append_output(out, s.text); break;
+      case StmtKind::kText:
+        append_output(out, s.text);
+        break;
       case StmtKind::kOutput: {
         const Value v = eval(*s.expr, env);
         if (v.is_string()) {
@@ -222,10 +241,18 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const std::shared_ptr<Env>& e
         const Value test = eval(*s.expr, env);
         return exec_block(test.truthy() ? s.body : s.alt, env, out);
       }
-      case StmtKind::kFor: exec_for(s, env, out); break;
-      case StmtKind::kSet: exec_set(s, env); break;
-      case StmtKind::kMacro: exec_macro(s, env); break;
-      case StmtKind::kCallBlock: exec_call_block(s, env, out); break;
+      case StmtKind::kFor:
+        exec_for(s, env, out);
+        break;
+      case StmtKind::kSet:
+        exec_set(s, env);
+        break;
+      case StmtKind::kMacro:
+        exec_macro(s, env);
+        break;
+      case StmtKind::kCallBlock:
+        exec_call_block(s, env, out);
+        break;
       case StmtKind::kFilterBlock: {
         std::string body;
         const Flow f = exec_block(s.body, env, body);
@@ -237,8 +264,10 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const std::shared_ptr<Env>& e
         if (!v.is_none() && !v.is_undefined()) append_output(out, v.to_output());
         break;
       }
-      case StmtKind::kBreak: return Flow::kBreak;
-      case StmtKind::kContinue: return Flow::kContinue;
+      case StmtKind::kBreak:
+        return Flow::kBreak;
+      case StmtKind::kContinue:
+        return Flow::kContinue;
     }
   } catch (JinjaError& e) {
     if (e.pos.line == 0) e.pos = s.pos;
@@ -253,8 +282,10 @@ void Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Env>& env, std::
   Value iterable = eval(*s.expr, scope);
   if (iterable.is_dict() && !iterable.is_namespace()) iterable = dict_keys(iterable.as_dict());
   if (!iterable.is_list()) {
-    throw JinjaError(JinjaError::Kind::kRuntime,
-                     std::string("cannot iterate over a ") + iterable.type_name() + " in a for loop", s.expr->pos);
+    throw JinjaError(
+        JinjaError::Kind::kRuntime,
+        std::string("cannot iterate over a ") + iterable.type_name() + " in a for loop",
+        s.expr->pos);
   }
   const List source = iterable.as_list();  // a snapshot: the body may rebind the name
   const Expr& target = *s.target;
@@ -263,7 +294,8 @@ void Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Env>& env, std::
       e.set(target.name, item);
       return;
     }
-    if (!item.is_list()) throw_runtime(std::string("cannot unpack a ") + item.type_name() + " in a for loop");
+    if (!item.is_list())
+      throw_runtime(std::string("cannot unpack a ") + item.type_name() + " in a for loop");
     const List& parts = item.as_list();
     if (parts.size() != target.kids.size()) {
       throw_runtime(std::string("too ") + (parts.size() < target.kids.size() ? "few" : "many") +
@@ -317,7 +349,8 @@ void Interpreter::exec_set(const Stmt& s, const std::shared_ptr<Env>& env) {
     rhs = eval(*s.expr, env);
   } else {
     std::string body;
-    if (exec_block(s.body, env, body) != Flow::kNormal) throw_runtime("'break' or 'continue' inside a set block");
+    if (exec_block(s.body, env, body) != Flow::kNormal)
+      throw_runtime("'break' or 'continue' inside a set block");
     charge_string(body.size());
     rhs = Value::string(std::move(body));
   }
@@ -325,16 +358,19 @@ void Interpreter::exec_set(const Stmt& s, const std::shared_ptr<Env>& env) {
   if (t.kind == ExprKind::kIdentifier) {
     env->set(t.name, std::move(rhs));
   } else if (t.kind == ExprKind::kTuple) {
-    if (!rhs.is_list()) throw_runtime(std::string("cannot unpack a ") + rhs.type_name() + " in set");
+    if (!rhs.is_list())
+      throw_runtime(std::string("cannot unpack a ") + rhs.type_name() + " in set");
     const List& parts = rhs.as_list();
     if (parts.size() != t.kids.size()) {
-      throw_runtime(std::string("too ") + (parts.size() < t.kids.size() ? "few" : "many") + " items to unpack in set");
+      throw_runtime(std::string("too ") + (parts.size() < t.kids.size() ? "few" : "many") +
+                    " items to unpack in set");
     }
     for (size_t i = 0; i < parts.size(); ++i) env->set(t.kids[i]->name, parts[i]);
   } else {  // ns.attr, checked by the parser
     Value object = eval(*t.kids[0], env);
     if (!object.is_namespace()) {
-      throw_runtime(std::string("cannot assign an attribute of a ") + object.type_name() + " (only of a namespace)");
+      throw_runtime(std::string("cannot assign an attribute of a ") + object.type_name() +
+                    " (only of a namespace)");
     }
     // Reference semantics would let a namespace contain itself; refuse to build the cycle.
     if (contains_value(rhs, object, 0)) throw_runtime("cannot store a namespace inside itself");
@@ -342,8 +378,8 @@ void Interpreter::exec_set(const Stmt& s, const std::shared_ptr<Env>& env) {
   }
 }
 
-void Interpreter::bind_macro_args(const Stmt& macro, const std::vector<ExprPtr>& params, CallArgs& args,
-                                  const std::shared_ptr<Env>& scope) {
+void Interpreter::bind_macro_args(const Stmt& macro, const std::vector<ExprPtr>& params,
+                                  CallArgs& args, const std::shared_ptr<Env>& scope) {
   std::vector<std::pair<std::string, Value>> kwargs = args.keyword;
   std::vector<const Expr*> pending_defaults;
   for (size_t i = 0; i < params.size(); ++i) {
@@ -368,7 +404,8 @@ void Interpreter::bind_macro_args(const Stmt& macro, const std::vector<ExprPtr>&
   }
   // Extra arguments stay reachable as Jinja's `varargs` and `kwargs`.
   List extra;
-  for (size_t i = params.size(); i < args.positional.size(); ++i) extra.push_back(args.positional[i]);
+  for (size_t i = params.size(); i < args.positional.size(); ++i)
+    extra.push_back(args.positional[i]);
   scope->set("varargs", Value::list(std::move(extra)));
   Dict kw;
   for (auto& [k, v] : kwargs) kw.set(k, v);
@@ -379,20 +416,22 @@ void Interpreter::bind_macro_args(const Stmt& macro, const std::vector<ExprPtr>&
 
 void Interpreter::exec_macro(const Stmt& s, const std::shared_ptr<Env>& env) {
   const Stmt* node = &s;
-  env->set(s.text, Value::callable(s.text, [node](Interpreter& in, CallArgs& args, const std::shared_ptr<Env>& site) {
-    auto scope = std::make_shared<Env>();
-    scope->parent = site;
-    in.bind_macro_args(*node, node->params, args, scope);
-    std::string body;
-    if (in.exec_block(node->body, scope, body) != Flow::kNormal) {
-      throw_runtime("'break' or 'continue' outside a loop in macro '" + node->text + "'");
-    }
-    in.charge_string(body.size());
-    return Value::string(std::move(body));
-  }));
+  env->set(s.text, Value::callable(s.text, [node](Interpreter& in, CallArgs& args,
+                                                  const std::shared_ptr<Env>& site) {
+             auto scope = std::make_shared<Env>();
+             scope->parent = site;
+             in.bind_macro_args(*node, node->params, args, scope);
+             std::string body;
+             if (in.exec_block(node->body, scope, body) != Flow::kNormal) {
+               throw_runtime("'break' or 'continue' outside a loop in macro '" + node->text + "'");
+             }
+             in.charge_string(body.size());
+             return Value::string(std::move(body));
+           }));
 }
 
-void Interpreter::exec_call_block(const Stmt& s, const std::shared_ptr<Env>& env, std::string& out) {
+void Interpreter::exec_call_block(const Stmt& s, const std::shared_ptr<Env>& env,
+                                  std::string& out) {
   const Stmt* node = &s;
   std::shared_ptr<Env> def_env = env;
   Value caller = Value::callable("caller", [node, def_env](Interpreter& in, CallArgs& args, auto&) {
@@ -400,7 +439,8 @@ void Interpreter::exec_call_block(const Stmt& s, const std::shared_ptr<Env>& env
     scope->parent = def_env;
     in.bind_macro_args(*node, node->params, args, scope);
     std::string body;
-    if (in.exec_block(node->body, scope, body) != Flow::kNormal) throw_runtime("'break' or 'continue' in a call block");
+    if (in.exec_block(node->body, scope, body) != Flow::kNormal)
+      throw_runtime("'break' or 'continue' in a call block");
     in.charge_string(body.size());
     return Value::string(std::move(body));
   });
@@ -417,7 +457,9 @@ void Interpreter::exec_call_block(const Stmt& s, const std::shared_ptr<Env>& env
 Value Interpreter::call_value(const Value& callee, CallArgs& args, const std::shared_ptr<Env>& env,
                               const std::string& what) {
   if (!callee.is_callable()) {
-    throw_runtime("'" + what + "' is not callable (it is " + (callee.is_undefined() ? "undefined" : std::string("a ") + callee.type_name()) + ")");
+    throw_runtime("'" + what + "' is not callable (it is " +
+                  (callee.is_undefined() ? "undefined" : std::string("a ") + callee.type_name()) +
+                  ")");
   }
   if (++call_depth_ > limits_.max_call_depth) {
     --call_depth_;
@@ -431,13 +473,16 @@ Value Interpreter::call_value(const Value& callee, CallArgs& args, const std::sh
   return callee.as_callable().fn(*this, args, env);
 }
 
-CallArgs Interpreter::eval_args(const std::vector<ExprPtr>& kids, size_t first, const std::shared_ptr<Env>& env) {
+CallArgs Interpreter::eval_args(const std::vector<ExprPtr>& kids, size_t first,
+                                const std::shared_ptr<Env>& env) {
   CallArgs a;
   for (size_t i = first; i < kids.size(); ++i) {
     const Expr& k = *kids[i];
     if (k.kind == ExprKind::kSpread) {
       const Value v = eval(*k.kids[0], env);
-      if (!v.is_list()) throw JinjaError(JinjaError::Kind::kRuntime, std::string("cannot unpack a ") + v.type_name(), k.pos);
+      if (!v.is_list())
+        throw JinjaError(JinjaError::Kind::kRuntime,
+                         std::string("cannot unpack a ") + v.type_name(), k.pos);
       charge_work(static_cast<int64_t>(v.as_list().size()));
       for (const Value& x : v.as_list()) a.positional.push_back(x);
     } else if (k.kind != ExprKind::kKeywordArg && k.kind != ExprKind::kKwSpread) {
@@ -445,7 +490,9 @@ CallArgs Interpreter::eval_args(const std::vector<ExprPtr>& kids, size_t first, 
     }
   }
   auto add_kw = [&](const std::string& name, Value v, SourcePos pos) {
-    if (a.kwarg(name)) throw JinjaError(JinjaError::Kind::kRuntime, "keyword argument '" + name + "' given twice", pos);
+    if (a.kwarg(name))
+      throw JinjaError(JinjaError::Kind::kRuntime, "keyword argument '" + name + "' given twice",
+                       pos);
     a.keyword.emplace_back(name, std::move(v));
   };
   for (size_t i = first; i < kids.size(); ++i) {
@@ -454,7 +501,8 @@ CallArgs Interpreter::eval_args(const std::vector<ExprPtr>& kids, size_t first, 
       add_kw(k.name, eval(*k.kids[0], env), k.pos);
     } else if (k.kind == ExprKind::kKwSpread) {
       const Value v = eval(*k.kids[0], env);
-      if (!v.is_dict()) throw JinjaError(JinjaError::Kind::kRuntime, "argument after ** must be a dict", k.pos);
+      if (!v.is_dict())
+        throw JinjaError(JinjaError::Kind::kRuntime, "argument after ** must be a dict", k.pos);
       charge_work(static_cast<int64_t>(v.as_dict().entries.size()));
       for (const auto& [name, x] : v.as_dict().entries) add_kw(name, x, k.pos);
     }
@@ -481,7 +529,8 @@ Value Interpreter::eval(const Expr& e, const std::shared_ptr<Env>& env) {
 
 Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Env>& env) {
   switch (e.kind) {
-    case ExprKind::kLiteral: return e.literal;
+    case ExprKind::kLiteral:
+      return e.literal;
     case ExprKind::kIdentifier: {
       const Value* v = env->lookup(e.name);
       return v ? *v : Value();
@@ -499,14 +548,18 @@ Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Env>& env) {
       charge_work(static_cast<int64_t>(e.kids.size() / 2));
       for (size_t i = 0; i + 1 < e.kids.size(); i += 2) {
         const Value key = eval(*e.kids[i], env);
-        if (!key.is_string()) throw JinjaError(JinjaError::Kind::kRuntime, "dict keys must be strings", e.kids[i]->pos);
+        if (!key.is_string())
+          throw JinjaError(JinjaError::Kind::kRuntime, "dict keys must be strings", e.kids[i]->pos);
         d.set(key.as_string(), eval(*e.kids[i + 1], env));
       }
       return Value::dict(std::move(d));
     }
-    case ExprKind::kMember: return eval_member(e, env);
-    case ExprKind::kCall: return eval_call(e, env);
-    case ExprKind::kFilter: return eval_filter(e, eval(*e.kids[0], env), env);
+    case ExprKind::kMember:
+      return eval_member(e, env);
+    case ExprKind::kCall:
+      return eval_call(e, env);
+    case ExprKind::kFilter:
+      return eval_filter(e, eval(*e.kids[0], env), env);
     case ExprKind::kTest: {
       const Value v = eval(*e.kids[0], env);
       std::vector<Value> args;
@@ -521,11 +574,14 @@ Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Env>& env) {
         if (e.name == "-" && v.as_int() == INT64_MIN) return Value::floating(-v.as_number());
         return Value::integer(e.name == "-" ? -v.as_int() : v.as_int());
       }
-      if (v.is_bool()) return Value::integer(e.name == "-" ? -int64_t{v.as_bool()} : int64_t{v.as_bool()});
+      if (v.is_bool())
+        return Value::integer(e.name == "-" ? -int64_t{v.as_bool()} : int64_t{v.as_bool()});
+      if (v.is_big_int()) return Value::js_integer(e.name == "-" ? -v.as_float() : v.as_float());
       if (v.is_float()) return Value::floating(e.name == "-" ? -v.as_float() : v.as_float());
       throw_runtime("unary '" + e.name + "' needs a number, got a " + v.type_name());
     }
-    case ExprKind::kBinary: return eval_binary(e, env);
+    case ExprKind::kBinary:
+      return eval_binary(e, env);
     case ExprKind::kSelect: {
       if (!eval(*e.kids[1], env).truthy()) return Value();
       return eval(*e.kids[0], env);
@@ -535,7 +591,8 @@ Value Interpreter::eval_inner(const Expr& e, const std::shared_ptr<Env>& env) {
     case ExprKind::kSlice:
     case ExprKind::kKeywordArg:
     case ExprKind::kSpread:
-    case ExprKind::kKwSpread: break;
+    case ExprKind::kKwSpread:
+      break;
   }
   throw_runtime("this expression is only valid inside a subscript or a call");
 }
@@ -563,15 +620,17 @@ Value Interpreter::eval_binary(const Expr& e, const std::shared_ptr<Env>& env) {
     if (a == 0 && b < 0) throw_runtime("0.0 cannot be raised to a negative power");
     const double res = std::pow(a, b);
     if (!std::isfinite(res)) throw_runtime("exponentiation result is not finite");
-    if (l.is_float() || r.is_float() || b < 0 || std::fabs(res) >= 9.2e18) return Value::floating(res);
-    return Value::integer(static_cast<int64_t>(res));
+    if ((l.is_float() && !l.is_big_int()) || (r.is_float() && !r.is_big_int()) || b < 0)
+      return Value::floating(res);
+    return Value::js_integer(res);
   }
   if (l.is_number() && r.is_number()) {
     if (op == "<") return Value::boolean(l.as_number() < r.as_number());
     if (op == ">") return Value::boolean(l.as_number() > r.as_number());
     if (op == "<=") return Value::boolean(l.as_number() <= r.as_number());
     if (op == ">=") return Value::boolean(l.as_number() >= r.as_number());
-    if (op == "+" || op == "-" || op == "*" || op == "/" || op == "//" || op == "%") return arithmetic(op, l, r);
+    if (op == "+" || op == "-" || op == "*" || op == "/" || op == "//" || op == "%")
+      return arithmetic(op, l, r);
   } else if (l.is_list() && r.is_list()) {
     if (op == "+") {
       charge_work(static_cast<int64_t>(l.as_list().size() + r.as_list().size()));
@@ -585,14 +644,16 @@ Value Interpreter::eval_binary(const Expr& e, const std::shared_ptr<Env>& env) {
     for (const Value& x : r.as_list()) found = found || x.same_scalar(l);
     return Value::boolean(found == (op == "in"));
   }
-  if ((l.is_string() || r.is_string()) && op == "+") return make_string(concat_text(l) + concat_text(r));
+  if ((l.is_string() || r.is_string()) && op == "+")
+    return make_string(concat_text(l) + concat_text(r));
   if (l.is_string() && r.is_string() && membership) {
     return Value::boolean((r.as_string().find(l.as_string()) != std::string::npos) == (op == "in"));
   }
   if (l.is_string() && r.is_dict() && !r.is_namespace() && membership) {
     return Value::boolean((r.as_dict().find(l.as_string()) != nullptr) == (op == "in"));
   }
-  throw_runtime("unsupported operator '" + op + "' between a " + l.type_name() + " and a " + r.type_name());
+  throw_runtime("unsupported operator '" + op + "' between a " + l.type_name() + " and a " +
+                r.type_name());
 }
 
 Value Interpreter::eval_member(const Expr& e, const std::shared_ptr<Env>& env) {
@@ -614,24 +675,35 @@ Value Interpreter::eval_member(const Expr& e, const std::shared_ptr<Env>& env) {
     }
     std::vector<std::string> chars;
     if (object.is_string()) chars = utf8_chars(object.as_string());
-    const int64_t len = object.is_list() ? static_cast<int64_t>(object.as_list().size()) : static_cast<int64_t>(chars.size());
+    const int64_t len = object.is_list() ? static_cast<int64_t>(object.as_list().size())
+                                         : static_cast<int64_t>(chars.size());
     const int64_t step = part[2];
     if (step == 0) throw_runtime("slice step cannot be zero");
     int64_t start, stop;
     // Same clamping as @huggingface/jinja's slice() (and Python's).
     if (step > 0) {
-      start = !given[0] ? 0 : part[0] < 0 ? std::max<int64_t>(len + part[0], 0) : std::min(part[0], len);
-      stop = !given[1] ? len : part[1] < 0 ? std::max<int64_t>(len + part[1], 0) : std::min(part[1], len);
+      start = !given[0]     ? 0
+              : part[0] < 0 ? std::max<int64_t>(len + part[0], 0)
+                            : std::min(part[0], len);
+      stop = !given[1]     ? len
+             : part[1] < 0 ? std::max<int64_t>(len + part[1], 0)
+                           : std::min(part[1], len);
     } else {
-      start = !given[0] ? len - 1 : part[0] < 0 ? std::max<int64_t>(len + part[0], -1) : std::min(part[0], len - 1);
-      stop = !given[1] ? -1 : part[1] < -1 ? std::max<int64_t>(len + part[1], -1) : std::min(part[1], len - 1);
+      start = !given[0]     ? len - 1
+              : part[0] < 0 ? std::max<int64_t>(len + part[0], -1)
+                            : std::min(part[0], len - 1);
+      stop = !given[1]      ? -1
+             : part[1] < -1 ? std::max<int64_t>(len + part[1], -1)
+                            : std::min(part[1], len - 1);
     }
     List items;
     std::string text;
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
       charge_work(1);
-      if (object.is_list()) items.push_back(object.as_list()[static_cast<size_t>(i)]);
-      else text += chars[static_cast<size_t>(i)];
+      if (object.is_list())
+        items.push_back(object.as_list()[static_cast<size_t>(i)]);
+      else
+        text += chars[static_cast<size_t>(i)];
       if ((step > 0 && i > INT64_MAX - step) || (step < 0 && i < INT64_MIN - step)) break;
     }
     if (object.is_list()) return Value::list(std::move(items));
@@ -639,7 +711,8 @@ Value Interpreter::eval_member(const Expr& e, const std::shared_ptr<Env>& env) {
   }
   const Value prop = e.flag ? eval(prop_expr, env) : prop_expr.literal;
   if (object.is_dict()) {
-    if (!prop.is_string()) throw_runtime(std::string("dict keys are strings, got a ") + prop.type_name());
+    if (!prop.is_string())
+      throw_runtime(std::string("dict keys are strings, got a ") + prop.type_name());
     if (const Value* v = object.as_dict().find(prop.as_string())) return *v;
     return builtin_member(object, prop.as_string());
   }
@@ -660,9 +733,12 @@ Value Interpreter::eval_member(const Expr& e, const std::shared_ptr<Env>& env) {
       return Value::string(chars[static_cast<size_t>(i)]);
     }
     if (prop.is_string()) return builtin_member(object, prop.as_string());
-    throw_runtime(std::string("cannot index a ") + object.type_name() + " with a " + prop.type_name());
+    throw_runtime(std::string("cannot index a ") + object.type_name() + " with a " +
+                  prop.type_name());
   }
-  if (!prop.is_string()) throw_runtime(std::string("cannot index a ") + object.type_name() + " with a " + prop.type_name());
+  if (!prop.is_string())
+    throw_runtime(std::string("cannot index a ") + object.type_name() + " with a " +
+                  prop.type_name());
   return Value();  // attributes of undefined/none/numbers are undefined, as in @huggingface/jinja
 }
 
@@ -672,9 +748,11 @@ Value Interpreter::eval_call(const Expr& e, const std::shared_ptr<Env>& env) {
   const Value callee = eval(callee_expr, env);
   if (!callee.is_callable() && callee_expr.kind == ExprKind::kMember && !callee_expr.flag) {
     const Value receiver = eval(*callee_expr.kids[0], env);
-    throw_runtime("unknown method '" + callee_expr.kids[1]->literal.to_output() + "' on a " + receiver.type_name());
+    throw_runtime("unknown method '" + callee_expr.kids[1]->literal.to_output() + "' on a " +
+                  receiver.type_name());
   }
-  return call_value(callee, args, env, callee_expr.kind == ExprKind::kIdentifier ? callee_expr.name : "expression");
+  return call_value(callee, args, env,
+                    callee_expr.kind == ExprKind::kIdentifier ? callee_expr.name : "expression");
 }
 
 Value Interpreter::eval_filter(const Expr& e, Value operand, const std::shared_ptr<Env>& env) {

@@ -29,10 +29,10 @@ struct Env {
 // Bounds that make rendering an untrusted template safe: every one ends the render with an
 // error (JinjaError kLimit), never a crash or an unbounded allocation.
 struct RenderLimits {
-  size_t max_output_bytes = 16u << 20;       // rendered text, bytes
-  int64_t max_work_units = 20'000'000;       // loop iterations + created list slots + calls
-  size_t max_created_bytes = 256u << 20;     // bytes of all strings built while rendering
-  int max_call_depth = 48;                   // nested macro / caller calls
+  size_t max_output_bytes = 16u << 20;    // rendered text, bytes
+  int64_t max_work_units = 20'000'000;    // loop iterations + created list slots + calls
+  size_t max_created_bytes = 256u << 20;  // bytes of all strings built while rendering
+  int max_call_depth = 48;                // nested macro / caller calls
 };
 
 class Interpreter {
@@ -61,7 +61,8 @@ class Interpreter {
  private:
   enum class Flow { kNormal, kBreak, kContinue };
 
-  Flow exec_block(const std::vector<StmtPtr>& body, const std::shared_ptr<Env>& env, std::string& out);
+  Flow exec_block(const std::vector<StmtPtr>& body, const std::shared_ptr<Env>& env,
+                  std::string& out);
   Flow exec(const Stmt& s, const std::shared_ptr<Env>& env, std::string& out);
   void exec_for(const Stmt& s, const std::shared_ptr<Env>& env, std::string& out);
   void exec_set(const Stmt& s, const std::shared_ptr<Env>& env);
@@ -75,7 +76,8 @@ class Interpreter {
   Value eval_member(const Expr& e, const std::shared_ptr<Env>& env);
   Value eval_call(const Expr& e, const std::shared_ptr<Env>& env);
   Value eval_filter(const Expr& e, Value operand, const std::shared_ptr<Env>& env);
-  CallArgs eval_args(const std::vector<ExprPtr>& kids, size_t first, const std::shared_ptr<Env>& env);
+  CallArgs eval_args(const std::vector<ExprPtr>& kids, size_t first,
+                     const std::shared_ptr<Env>& env);
   Value call_value(const Value& callee, CallArgs& args, const std::shared_ptr<Env>& env,
                    const std::string& what);
   void bind_macro_args(const Stmt& macro, const std::vector<ExprPtr>& params, CallArgs& args,

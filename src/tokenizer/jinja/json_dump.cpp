@@ -37,19 +37,31 @@ void dump(const Value& v, const JsonDumpOptions& o, int depth, std::string& out)
   const std::string item_sep = o.separators ? o.separators->first : (o.indent > 0 ? "," : ", ");
   const std::string key_sep = o.separators ? o.separators->second : ": ";
   switch (v.kind()) {
-    case ValueKind::kNone: out += "null"; return;
-    case ValueKind::kUndefined: out += o.undefined_as_null ? "null" : "undefined"; return;
-    case ValueKind::kBool: out += v.as_bool() ? "true" : "false"; return;
-    case ValueKind::kInt: out += std::to_string(v.as_int()); return;
+    case ValueKind::kNone:
+      out += "null";
+      return;
+    case ValueKind::kUndefined:
+      out += o.undefined_as_null ? "null" : "undefined";
+      return;
+    case ValueKind::kBool:
+      out += v.as_bool() ? "true" : "false";
+      return;
+    case ValueKind::kInt:
+      out += std::to_string(v.as_int());
+      return;
     case ValueKind::kFloat: {
       const std::string s = js_number_to_string(v.as_float());
       out += (s == "NaN" || s == "Infinity" || s == "-Infinity") ? "null" : s;
       return;
     }
-    case ValueKind::kString: json_quote(v.as_string(), o.ensure_ascii, out); return;
-    case ValueKind::kCallable: throw_runtime("tojson: cannot convert a callable to JSON");
+    case ValueKind::kString:
+      json_quote(v.as_string(), o.ensure_ascii, out);
+      return;
+    case ValueKind::kCallable:
+      throw_runtime("tojson: cannot convert a callable to JSON");
     case ValueKind::kList:
-    case ValueKind::kDict: break;
+    case ValueKind::kDict:
+      break;
   }
   const std::string pad_unit(o.indent > 0 ? o.indent : 0, ' ');
   std::string base_pad = "\n";
@@ -93,14 +105,36 @@ void json_quote(const std::string& s, bool ensure_ascii, std::string& out) {
   while (i < s.size()) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      default: break;
+      case '"':
+        out += "\\\"";
+        ++i;
+        continue;
+      case '\\':
+        out += "\\\\";
+        ++i;
+        continue;
+      case '\b':
+        out += "\\b";
+        ++i;
+        continue;
+      case '\f':
+        out += "\\f";
+        ++i;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      default:
+        break;
     }
     if (c < 0x20) {
       append_u_escape(c, out);

@@ -18,8 +18,12 @@ struct MappedText {
   }
 };
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 bool is_word(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_';
 }
@@ -28,14 +32,17 @@ bool is_word(char c) {
 // starts at s[i], or 0.
 size_t js_space_at(std::string_view s, size_t i) {
   if (is_space(s[i])) return 1;
-  const auto b = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0; };
-  if (b(0) == 0xC2 && b(1) == 0xA0) return 2;                                // U+00A0
-  if (b(0) == 0xE1 && b(1) == 0x9A && b(2) == 0x80) return 3;                // U+1680
-  if (b(0) == 0xE2 && b(1) == 0x80 && (b(2) <= 0x8A || b(2) == 0xA8 || b(2) == 0xA9 || b(2) == 0xAF))
-    return 3;                                                                // U+2000-200A, 2028, 2029, 202F
-  if (b(0) == 0xE2 && b(1) == 0x81 && b(2) == 0x9F) return 3;                // U+205F
-  if (b(0) == 0xE3 && b(1) == 0x80 && b(2) == 0x80) return 3;                // U+3000
-  if (b(0) == 0xEF && b(1) == 0xBB && b(2) == 0xBF) return 3;                // U+FEFF
+  const auto b = [&](size_t k) {
+    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
+  };
+  if (b(0) == 0xC2 && b(1) == 0xA0) return 2;                  // U+00A0
+  if (b(0) == 0xE1 && b(1) == 0x9A && b(2) == 0x80) return 3;  // U+1680
+  if (b(0) == 0xE2 && b(1) == 0x80 &&
+      (b(2) <= 0x8A || b(2) == 0xA8 || b(2) == 0xA9 || b(2) == 0xAF))
+    return 3;                                                  // U+2000-200A, 2028, 2029, 202F
+  if (b(0) == 0xE2 && b(1) == 0x81 && b(2) == 0x9F) return 3;  // U+205F
+  if (b(0) == 0xE3 && b(1) == 0x80 && b(2) == 0x80) return 3;  // U+3000
+  if (b(0) == 0xEF && b(1) == 0xBB && b(2) == 0xBF) return 3;  // U+FEFF
   return 0;
 }
 
@@ -153,8 +160,9 @@ class Lexer {
       if (last == nullptr || *last == TokenType::kCloseStatement ||
           *last == TokenType::kCloseExpression || *last == TokenType::kComment) {
         const size_t start = cur_;
-        while (cur_ < s.size() && !(s[cur_] == '{' && cur_ + 1 < s.size() &&
-                                    (s[cur_ + 1] == '%' || s[cur_ + 1] == '{' || s[cur_ + 1] == '#'))) {
+        while (cur_ < s.size() &&
+               !(s[cur_] == '{' && cur_ + 1 < s.size() &&
+                 (s[cur_ + 1] == '%' || s[cur_ + 1] == '{' || s[cur_ + 1] == '#'))) {
           ++cur_;
         }
         if (cur_ > start) {
@@ -204,8 +212,8 @@ class Lexer {
         const size_t start = cur_;
         std::string num;
         while (cur_ < s.size() && is_digit(s[cur_])) num += s[cur_++];
-        if (!tokens_.empty() && tokens_.back().type != TokenType::kDot && cur_ + 1 < s.size() && s[cur_] == '.' &&
-            is_digit(s[cur_ + 1])) {
+        if (!tokens_.empty() && tokens_.back().type != TokenType::kDot && cur_ + 1 < s.size() &&
+            s[cur_] == '.' && is_digit(s[cur_ + 1])) {
           num += s[cur_++];
           while (cur_ < s.size() && is_digit(s[cur_])) num += s[cur_++];
         }
@@ -224,10 +232,13 @@ class Lexer {
   }
 
  private:
-  bool starts_with(const char* lit) const { return src_.text.compare(cur_, std::strlen(lit), lit) == 0; }
+  bool starts_with(const char* lit) const {
+    return src_.text.compare(cur_, std::strlen(lit), lit) == 0;
+  }
 
   [[noreturn]] void fail(const std::string& msg, size_t at) const {
-    const uint32_t off = src_.origin.empty() ? 0 : src_.origin[std::min(at, src_.origin.size() - 1)];
+    const uint32_t off =
+        src_.origin.empty() ? 0 : src_.origin[std::min(at, src_.origin.size() - 1)];
     throw JinjaError(JinjaError::Kind::kSyntax, msg, pos_of(original_, off));
   }
 
@@ -237,7 +248,8 @@ class Lexer {
 
   // Positions are computed incrementally: tokens are pushed in source order.
   SourcePos pos_of_cached(size_t at) {
-    const uint32_t off = at < src_.origin.size() ? src_.origin[at] : static_cast<uint32_t>(original_.size());
+    const uint32_t off =
+        at < src_.origin.size() ? src_.origin[at] : static_cast<uint32_t>(original_.size());
     if (off < pos_offset_) {
       pos_offset_ = 0;
       pos_ = {1, 1};
@@ -297,8 +309,10 @@ class Lexer {
       case TokenType::kNumericLiteral:
       case TokenType::kStringLiteral:
       case TokenType::kCloseParen:
-      case TokenType::kCloseSquareBracket: return false;
-      default: break;
+      case TokenType::kCloseSquareBracket:
+        return false;
+      default:
+        break;
     }
     const std::string& s = src_.text;
     const size_t start = cur_++;
@@ -321,20 +335,34 @@ class Lexer {
       const char* seq;
       TokenType type;
     } kTable[] = {
-        {"{%", TokenType::kOpenStatement},    {"%}", TokenType::kCloseStatement},
-        {"{{", TokenType::kOpenExpression},   {"}}", TokenType::kCloseExpression},
-        {"(", TokenType::kOpenParen},         {")", TokenType::kCloseParen},
-        {"{", TokenType::kOpenCurlyBracket},  {"}", TokenType::kCloseCurlyBracket},
-        {"[", TokenType::kOpenSquareBracket}, {"]", TokenType::kCloseSquareBracket},
-        {",", TokenType::kComma},             {".", TokenType::kDot},
-        {":", TokenType::kColon},             {"|", TokenType::kPipe},
-        {"<=", TokenType::kComparisonOperator}, {">=", TokenType::kComparisonOperator},
-        {"==", TokenType::kComparisonOperator}, {"!=", TokenType::kComparisonOperator},
-        {"<", TokenType::kComparisonOperator},  {">", TokenType::kComparisonOperator},
-        {"+", TokenType::kAdditiveOperator},    {"-", TokenType::kAdditiveOperator},
-        {"~", TokenType::kAdditiveOperator},    {"**", TokenType::kExponentiationOperator},
-        {"*", TokenType::kMultiplicativeOperator}, {"//", TokenType::kMultiplicativeOperator},
-        {"/", TokenType::kMultiplicativeOperator}, {"%", TokenType::kMultiplicativeOperator},
+        {"{%", TokenType::kOpenStatement},
+        {"%}", TokenType::kCloseStatement},
+        {"{{", TokenType::kOpenExpression},
+        {"}}", TokenType::kCloseExpression},
+        {"(", TokenType::kOpenParen},
+        {")", TokenType::kCloseParen},
+        {"{", TokenType::kOpenCurlyBracket},
+        {"}", TokenType::kCloseCurlyBracket},
+        {"[", TokenType::kOpenSquareBracket},
+        {"]", TokenType::kCloseSquareBracket},
+        {",", TokenType::kComma},
+        {".", TokenType::kDot},
+        {":", TokenType::kColon},
+        {"|", TokenType::kPipe},
+        {"<=", TokenType::kComparisonOperator},
+        {">=", TokenType::kComparisonOperator},
+        {"==", TokenType::kComparisonOperator},
+        {"!=", TokenType::kComparisonOperator},
+        {"<", TokenType::kComparisonOperator},
+        {">", TokenType::kComparisonOperator},
+        {"+", TokenType::kAdditiveOperator},
+        {"-", TokenType::kAdditiveOperator},
+        {"~", TokenType::kAdditiveOperator},
+        {"**", TokenType::kExponentiationOperator},
+        {"*", TokenType::kMultiplicativeOperator},
+        {"//", TokenType::kMultiplicativeOperator},
+        {"/", TokenType::kMultiplicativeOperator},
+        {"%", TokenType::kMultiplicativeOperator},
         {"=", TokenType::kEquals},
     };
     for (const auto& e : kTable) {
@@ -384,8 +412,10 @@ class Lexer {
         unsigned cp = 0;
         for (size_t k = 0; k < len; ++k) {
           const char h = s[cur_ + k];
-          int d = (h >= '0' && h <= '9') ? h - '0' : (h >= 'a' && h <= 'f') ? h - 'a' + 10
-                  : (h >= 'A' && h <= 'F') ? h - 'A' + 10 : -1;
+          int d = (h >= '0' && h <= '9')   ? h - '0'
+                  : (h >= 'a' && h <= 'f') ? h - 'a' + 10
+                  : (h >= 'A' && h <= 'F') ? h - 'A' + 10
+                                           : -1;
           if (d < 0) fail("invalid hexadecimal escape sequence", cur_ - 2);
           cp = cp * 16 + static_cast<unsigned>(d);
         }
@@ -394,16 +424,35 @@ class Lexer {
         continue;
       }
       switch (e) {
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
-        case 'r': value += '\r'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'v': value += '\v'; break;
-        case '\'': value += '\''; break;
-        case '"': value += '"'; break;
-        case '\\': value += '\\'; break;
-        default: fail(std::string("unexpected escaped character '") + e + "'", cur_ - 2);
+        case 'n':
+          value += '\n';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case 'b':
+          value += '\b';
+          break;
+        case 'f':
+          value += '\f';
+          break;
+        case 'v':
+          value += '\v';
+          break;
+        case '\'':
+          value += '\'';
+          break;
+        case '"':
+          value += '"';
+          break;
+        case '\\':
+          value += '\\';
+          break;
+        default:
+          fail(std::string("unexpected escaped character '") + e + "'", cur_ - 2);
       }
     }
     push(TokenType::kStringLiteral, std::move(value), start);
@@ -423,36 +472,63 @@ class Lexer {
 
 const char* token_type_name(TokenType t) {
   switch (t) {
-    case TokenType::kText: return "text";
-    case TokenType::kNumericLiteral: return "number";
-    case TokenType::kStringLiteral: return "string";
-    case TokenType::kIdentifier: return "identifier";
-    case TokenType::kEquals: return "'='";
-    case TokenType::kOpenParen: return "'('";
-    case TokenType::kCloseParen: return "')'";
-    case TokenType::kOpenStatement: return "'{%'";
-    case TokenType::kCloseStatement: return "'%}'";
-    case TokenType::kOpenExpression: return "'{{'";
-    case TokenType::kCloseExpression: return "'}}'";
-    case TokenType::kOpenSquareBracket: return "'['";
-    case TokenType::kCloseSquareBracket: return "']'";
-    case TokenType::kOpenCurlyBracket: return "'{'";
-    case TokenType::kCloseCurlyBracket: return "'}'";
-    case TokenType::kComma: return "','";
-    case TokenType::kDot: return "'.'";
-    case TokenType::kColon: return "':'";
-    case TokenType::kPipe: return "'|'";
-    case TokenType::kAdditiveOperator: return "additive operator";
-    case TokenType::kMultiplicativeOperator: return "multiplicative operator";
-    case TokenType::kExponentiationOperator: return "'**'";
-    case TokenType::kComparisonOperator: return "comparison operator";
-    case TokenType::kUnaryOperator: return "unary operator";
-    case TokenType::kComment: return "comment";
+    case TokenType::kText:
+      return "text";
+    case TokenType::kNumericLiteral:
+      return "number";
+    case TokenType::kStringLiteral:
+      return "string";
+    case TokenType::kIdentifier:
+      return "identifier";
+    case TokenType::kEquals:
+      return "'='";
+    case TokenType::kOpenParen:
+      return "'('";
+    case TokenType::kCloseParen:
+      return "')'";
+    case TokenType::kOpenStatement:
+      return "'{%'";
+    case TokenType::kCloseStatement:
+      return "'%}'";
+    case TokenType::kOpenExpression:
+      return "'{{'";
+    case TokenType::kCloseExpression:
+      return "'}}'";
+    case TokenType::kOpenSquareBracket:
+      return "'['";
+    case TokenType::kCloseSquareBracket:
+      return "']'";
+    case TokenType::kOpenCurlyBracket:
+      return "'{'";
+    case TokenType::kCloseCurlyBracket:
+      return "'}'";
+    case TokenType::kComma:
+      return "','";
+    case TokenType::kDot:
+      return "'.'";
+    case TokenType::kColon:
+      return "':'";
+    case TokenType::kPipe:
+      return "'|'";
+    case TokenType::kAdditiveOperator:
+      return "additive operator";
+    case TokenType::kMultiplicativeOperator:
+      return "multiplicative operator";
+    case TokenType::kExponentiationOperator:
+      return "'**'";
+    case TokenType::kComparisonOperator:
+      return "comparison operator";
+    case TokenType::kUnaryOperator:
+      return "unary operator";
+    case TokenType::kComment:
+      return "comment";
   }
   return "?";
 }
 
-size_t js_space_len(std::string_view s, size_t i) { return i < s.size() ? js_space_at(s, i) : 0; }
+size_t js_space_len(std::string_view s, size_t i) {
+  return i < s.size() ? js_space_at(s, i) : 0;
+}
 
 std::string js_trim(std::string_view s, bool left, bool right) {
   size_t begin = 0, end = s.size();

@@ -20,10 +20,10 @@ enum class TokenType {
   kEquals,
   kOpenParen,
   kCloseParen,
-  kOpenStatement,   // {%
-  kCloseStatement,  // %}
-  kOpenExpression,  // {{
-  kCloseExpression, // }}
+  kOpenStatement,    // {%
+  kCloseStatement,   // %}
+  kOpenExpression,   // {{
+  kCloseExpression,  // }}
   kOpenSquareBracket,
   kCloseSquareBracket,
   kOpenCurlyBracket,

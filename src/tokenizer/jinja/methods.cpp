@@ -12,7 +12,9 @@ namespace {
 
 using Fn = decltype(Callable::fn);
 
-Value method(const std::string& name, Fn fn) { return Value::callable(name, std::move(fn)); }
+Value method(const std::string& name, Fn fn) {
+  return Value::callable(name, std::move(fn));
+}
 
 // Positional argument `i`, else keyword `kw`, else null.
 const Value* arg(const CallArgs& a, size_t i, const char* kw) {
@@ -23,7 +25,8 @@ const Value* arg(const CallArgs& a, size_t i, const char* kw) {
 bool starts_or_ends(const std::string& s, const Value& pattern, bool starts, const char* name) {
   auto test = [&](const std::string& p) {
     if (p.size() > s.size()) return false;
-    return starts ? s.compare(0, p.size(), p) == 0 : s.compare(s.size() - p.size(), p.size(), p) == 0;
+    return starts ? s.compare(0, p.size(), p) == 0
+                  : s.compare(s.size() - p.size(), p.size(), p) == 0;
   };
   if (pattern.is_string()) return test(pattern.as_string());
   if (pattern.is_list()) {
@@ -39,11 +42,18 @@ bool starts_or_ends(const std::string& s, const Value& pattern, bool starts, con
 Value string_member(const Value& self, const std::string& name) {
   const std::string& s = self.as_string();
   if (name == "length") return Value::integer(utf16_length(s));
-  if (name == "upper") return method(name, [s](Interpreter& in, CallArgs&, auto&) { return in.make_string(to_upper(s)); });
-  if (name == "lower") return method(name, [s](Interpreter& in, CallArgs&, auto&) { return in.make_string(to_lower(s)); });
-  if (name == "title") return method(name, [s](Interpreter& in, CallArgs&, auto&) { return in.make_string(title_case(s)); });
+  if (name == "upper")
+    return method(name,
+                  [s](Interpreter& in, CallArgs&, auto&) { return in.make_string(to_upper(s)); });
+  if (name == "lower")
+    return method(name,
+                  [s](Interpreter& in, CallArgs&, auto&) { return in.make_string(to_lower(s)); });
+  if (name == "title")
+    return method(name,
+                  [s](Interpreter& in, CallArgs&, auto&) { return in.make_string(title_case(s)); });
   if (name == "capitalize") {
-    return method(name, [s](Interpreter& in, CallArgs&, auto&) { return in.make_string(capitalize(s)); });
+    return method(name,
+                  [s](Interpreter& in, CallArgs&, auto&) { return in.make_string(capitalize(s)); });
   }
   // @huggingface/jinja's strip family ignores a `chars` argument and trims whitespace.
   if (name == "strip" || name == "lstrip" || name == "rstrip") {
@@ -75,7 +85,8 @@ Value string_member(const Value& self, const std::string& name) {
         maxsplit = max->as_int();
       }
       List parts;
-      for (std::string& p : split(s, sep_s, maxsplit)) parts.push_back(in.make_string(std::move(p)));
+      for (std::string& p : split(s, sep_s, maxsplit))
+        parts.push_back(in.make_string(std::move(p)));
       in.charge_work(static_cast<int64_t>(parts.size()));
       return Value::list(std::move(parts));
     });
@@ -85,7 +96,8 @@ Value string_member(const Value& self, const std::string& name) {
       if (a.positional.size() < 2) throw_runtime("replace() requires two arguments");
       const Value& from = a.positional[0];
       const Value& to = a.positional[1];
-      if (!from.is_string() || !to.is_string()) throw_runtime("replace() arguments must be strings");
+      if (!from.is_string() || !to.is_string())
+        throw_runtime("replace() arguments must be strings");
       const Value* count = arg(a, 2, "count");
       int64_t n = -1;
       if (count && !count->is_none()) {
@@ -106,7 +118,8 @@ Value dict_member(const Value& self, const std::string& name) {
   const Dict& d = self.as_dict();
   if (name == "get") {
     return method(name, [self](Interpreter&, CallArgs& a, auto&) {
-      if (a.positional.empty() || !a.positional[0].is_string()) throw_runtime("get(): key must be a string");
+      if (a.positional.empty() || !a.positional[0].is_string())
+        throw_runtime("get(): key must be a string");
       if (const Value* v = self.as_dict().find(a.positional[0].as_string())) return *v;
       return a.positional.size() > 1 ? a.positional[1] : Value::none();
     });
@@ -134,7 +147,8 @@ Value dict_member(const Value& self, const std::string& name) {
       in.charge_work(static_cast<int64_t>(self.as_dict().entries.size()));
       List items = dict_items(self.as_dict()).as_list();
       std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
-        const int c = compare_values(x.as_list()[by_value ? 1 : 0], y.as_list()[by_value ? 1 : 0], case_sensitive);
+        const int c = compare_values(x.as_list()[by_value ? 1 : 0], y.as_list()[by_value ? 1 : 0],
+                                     case_sensitive);
         return reverse ? c > 0 : c < 0;
       });
       return Value::list(std::move(items));

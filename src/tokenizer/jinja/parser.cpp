@@ -1,6 +1,5 @@
 #include "tokenizer/jinja/parser.h"
 
-#include <cerrno>
 #include <cstdlib>
 #include <initializer_list>
 #include <set>
@@ -93,7 +92,8 @@ class Parser {
     std::vector<StmtPtr> body;
     while (!is_statement(ends)) {
       if (at_end()) {
-        fail(std::string("unclosed '") + block + "' block (missing {% end" + block + " %})", opened);
+        fail(std::string("unclosed '") + block + "' block (missing {% end" + block + " %})",
+             opened);
       }
       body.push_back(parse_any());
     }
@@ -126,7 +126,8 @@ class Parser {
         ++cur_;
         return s;
       }
-      case TokenType::kOpenStatement: return parse_statement();
+      case TokenType::kOpenStatement:
+        return parse_statement();
       case TokenType::kOpenExpression: {
         ++cur_;
         auto s = std::make_unique<Stmt>();
@@ -136,14 +137,16 @@ class Parser {
         expect(TokenType::kCloseExpression, "'}}'");
         return s;
       }
-      default: fail(std::string("unexpected ") + describe(t), t.pos);
+      default:
+        fail(std::string("unexpected ") + describe(t), t.pos);
     }
   }
 
   StmtPtr parse_statement() {
     const SourcePos open_pos = peek().pos;
     expect(TokenType::kOpenStatement, "'{%'");
-    if (!is(TokenType::kIdentifier)) fail_here("expected a tag name after '{%', got " + describe(peek()));
+    if (!is(TokenType::kIdentifier))
+      fail_here("expected a tag name after '{%', got " + describe(peek()));
     const Token& name_tok = toks_[cur_];
     const std::string name = name_tok.value;
     auto s = std::make_unique<Stmt>();
@@ -170,7 +173,8 @@ class Parser {
       s->kind = StmtKind::kCallBlock;
       if (is(TokenType::kOpenParen)) s->params = parse_args(true);
       ExprPtr callee = parse_primary();
-      if (callee->kind != ExprKind::kIdentifier) fail("expected a macro name after 'call'", callee->pos);
+      if (callee->kind != ExprKind::kIdentifier)
+        fail("expected a macro name after 'call'", callee->pos);
       auto call = make(ExprKind::kCall, callee->pos);
       call->kids.push_back(std::move(callee));
       for (auto& a : parse_args(false)) call->kids.push_back(std::move(a));
@@ -484,7 +488,8 @@ class Parser {
       const SourcePos pos = peek().pos;
       const bool kw_spread = is(TokenType::kExponentiationOperator);
       const bool spread = is(TokenType::kMultiplicativeOperator) && peek().value == "*";
-      if (parameters && (kw_spread || spread)) fail("argument unpacking is not allowed in parameters", pos);
+      if (parameters && (kw_spread || spread))
+        fail("argument unpacking is not allowed in parameters", pos);
       if (kw_spread) {
         ++cur_;
         auto e = make(ExprKind::kKwSpread, pos);
@@ -515,7 +520,8 @@ class Parser {
           if (arg->kind != ExprKind::kIdentifier && arg->kind != ExprKind::kKeywordArg) {
             fail("expected a parameter name", arg->pos);
           }
-          if (!names.insert(arg->name).second) fail("duplicate parameter '" + arg->name + "'", arg->pos);
+          if (!names.insert(arg->name).second)
+            fail("duplicate parameter '" + arg->name + "'", arg->pos);
         }
         if (arg->kind == ExprKind::kKeywordArg) {
           saw_keyword = true;
@@ -608,13 +614,7 @@ class Parser {
         if (t.value.find('.') != std::string::npos) {
           e->literal = Value::floating(std::strtod(t.value.c_str(), nullptr));
         } else {
-          errno = 0;
-          const long long v = std::strtoll(t.value.c_str(), nullptr, 10);
-          if (errno == ERANGE) {
-            e->literal = Value::floating(std::strtod(t.value.c_str(), nullptr));
-          } else {
-            e->literal = Value::integer(v);
-          }
+          e->literal = Value::js_integer(std::strtod(t.value.c_str(), nullptr));  // JS Number()
         }
         return e;
       }
@@ -665,7 +665,8 @@ class Parser {
         ++cur_;
         return e;
       }
-      default: fail("unexpected " + describe(t) + " in an expression", t.pos);
+      default:
+        fail("unexpected " + describe(t) + " in an expression", t.pos);
     }
   }
 
@@ -677,6 +678,8 @@ class Parser {
 
 }  // namespace
 
-Program parse_program(std::string_view source) { return Parser(tokenize(source)).run(); }
+Program parse_program(std::string_view source) {
+  return Parser(tokenize(source)).run();
+}
 
 }  // namespace xy::jinja

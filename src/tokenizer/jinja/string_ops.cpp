@@ -76,13 +76,18 @@ bool is_word_char(char c) {
 
 }  // namespace
 
-std::string to_upper(std::string_view s) { return map_string(s, true); }
-std::string to_lower(std::string_view s) { return map_string(s, false); }
+std::string to_upper(std::string_view s) {
+  return map_string(s, true);
+}
+std::string to_lower(std::string_view s) {
+  return map_string(s, false);
+}
 
 std::string title_case(std::string_view s) {
   std::string out(s);
   for (size_t i = 0; i < out.size(); ++i) {
-    if (is_word_char(out[i]) && (i == 0 || !is_word_char(out[i - 1])) && out[i] >= 'a' && out[i] <= 'z') {
+    if (is_word_char(out[i]) && (i == 0 || !is_word_char(out[i - 1])) && out[i] >= 'a' &&
+        out[i] <= 'z') {
       out[i] = static_cast<char>(out[i] - 32);
     }
   }
@@ -96,7 +101,8 @@ std::string capitalize(std::string_view s) {
   return to_upper(first) + std::string(s.substr(first.size()));
 }
 
-std::vector<std::string> split(std::string_view s, const std::optional<std::string>& sep, int64_t maxsplit) {
+std::vector<std::string> split(std::string_view s, const std::optional<std::string>& sep,
+                               int64_t maxsplit) {
   std::vector<std::string> out;
   if (!sep) {
     // Whitespace runs separate; with maxsplit the remainder keeps its inner whitespace.
@@ -174,19 +180,14 @@ int64_t utf16_length(std::string_view s) {
   return n;
 }
 
-std::optional<int64_t> js_parse_int(std::string_view s) {
+std::optional<double> js_parse_int(std::string_view s) {
   const std::string t = js_trim(s, true, false);
   size_t i = 0;
-  bool neg = false;
-  if (i < t.size() && (t[i] == '+' || t[i] == '-')) neg = t[i++] == '-';
+  if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
   const size_t digits_start = i;
-  int64_t v = 0;
-  while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
-    if (v < INT64_MAX / 10) v = v * 10 + (t[i] - '0');
-    ++i;
-  }
+  while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
   if (i == digits_start) return std::nullopt;
-  return neg ? -v : v;
+  return std::strtod(t.substr(0, i).c_str(), nullptr);  // a double, as JS parseInt returns
 }
 
 std::optional<double> js_parse_float(std::string_view s) {

@@ -21,7 +21,8 @@ std::string capitalize(std::string_view s);
 
 // Python str.split(sep=None|sep, maxsplit) as @huggingface/jinja implements it. `sep` must
 // not be empty (caller checks).
-std::vector<std::string> split(std::string_view s, const std::optional<std::string>& sep, int64_t maxsplit);
+std::vector<std::string> split(std::string_view s, const std::optional<std::string>& sep,
+                               int64_t maxsplit);
 
 // Replace the first `count` (all if negative) occurrences; an empty `from` inserts `to`
 // between characters, as str.replace does.
@@ -32,7 +33,7 @@ int64_t utf16_length(std::string_view s);
 
 // JS parseInt(s, 10) / parseFloat(s): leading whitespace, optional sign, longest numeric
 // prefix; nullopt where JS gives NaN.
-std::optional<int64_t> js_parse_int(std::string_view s);
+std::optional<double> js_parse_int(std::string_view s);
 std::optional<double> js_parse_float(std::string_view s);
 
 }  // namespace xy::jinja

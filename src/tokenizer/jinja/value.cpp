@@ -55,26 +55,46 @@ Value Value::callable(std::string name, decltype(Callable::fn) fn) {
   return Value(Repr(std::make_shared<Callable>(Callable{std::move(name), std::move(fn)})));
 }
 
+Value Value::js_integer(double d) {
+  constexpr double kMaxSafe = 9007199254740992.0;  // 2^53
+  if (std::fabs(d) <= kMaxSafe) return Value::integer(static_cast<int64_t>(d));
+  Value v = Value::floating(d);
+  v.big_int_ = std::isfinite(d);
+  return v;
+}
+
 double Value::as_number() const {
   switch (kind()) {
-    case ValueKind::kInt: return static_cast<double>(as_int());
-    case ValueKind::kFloat: return as_float();
-    case ValueKind::kBool: return as_bool() ? 1.0 : 0.0;
-    default: return 0.0;
+    case ValueKind::kInt:
+      return static_cast<double>(as_int());
+    case ValueKind::kFloat:
+      return as_float();
+    case ValueKind::kBool:
+      return as_bool() ? 1.0 : 0.0;
+    default:
+      return 0.0;
   }
 }
 
 bool Value::truthy() const {
   switch (kind()) {
     case ValueKind::kUndefined:
-    case ValueKind::kNone: return false;
-    case ValueKind::kBool: return as_bool();
-    case ValueKind::kInt: return as_int() != 0;
-    case ValueKind::kFloat: return as_float() != 0.0 && !std::isnan(as_float());
-    case ValueKind::kString: return !as_string().empty();
-    case ValueKind::kList: return !as_list().empty();
-    case ValueKind::kDict: return namespace_ || !as_dict().entries.empty();
-    case ValueKind::kCallable: return true;
+    case ValueKind::kNone:
+      return false;
+    case ValueKind::kBool:
+      return as_bool();
+    case ValueKind::kInt:
+      return as_int() != 0;
+    case ValueKind::kFloat:
+      return as_float() != 0.0 && !std::isnan(as_float());
+    case ValueKind::kString:
+      return !as_string().empty();
+    case ValueKind::kList:
+      return !as_list().empty();
+    case ValueKind::kDict:
+      return namespace_ || !as_dict().entries.empty();
+    case ValueKind::kCallable:
+      return true;
   }
   return false;
 }
@@ -82,11 +102,15 @@ bool Value::truthy() const {
 std::string Value::to_output() const {
   switch (kind()) {
     case ValueKind::kUndefined:
-    case ValueKind::kNone: return "";
-    case ValueKind::kBool: return as_bool() ? "true" : "false";
-    case ValueKind::kInt: return std::to_string(as_int());
+    case ValueKind::kNone:
+      return "";
+    case ValueKind::kBool:
+      return as_bool() ? "true" : "false";
+    case ValueKind::kInt:
+      return std::to_string(as_int());
     case ValueKind::kFloat: {
       const double d = as_float();
+      if (big_int_) return js_number_to_string(d);
       if (d == 0.0 && std::signbit(d)) return "-0.0";
       if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e21) {
         char buf[64];
@@ -95,29 +119,40 @@ std::string Value::to_output() const {
       }
       return js_number_to_string(d);
     }
-    case ValueKind::kString: return as_string();
+    case ValueKind::kString:
+      return as_string();
     case ValueKind::kList:
     case ValueKind::kDict: {
       JsonDumpOptions opts;
       opts.undefined_as_null = false;
       return json_dump(*this, opts);
     }
-    case ValueKind::kCallable: return "[function " + as_callable().name + "]";
+    case ValueKind::kCallable:
+      return "[function " + as_callable().name + "]";
   }
   return "";
 }
 
 const char* Value::type_name() const {
   switch (kind()) {
-    case ValueKind::kUndefined: return "undefined";
-    case ValueKind::kNone: return "none";
-    case ValueKind::kBool: return "bool";
-    case ValueKind::kInt: return "int";
-    case ValueKind::kFloat: return "float";
-    case ValueKind::kString: return "string";
-    case ValueKind::kList: return tuple_ ? "tuple" : "list";
-    case ValueKind::kDict: return namespace_ ? "namespace" : "dict";
-    case ValueKind::kCallable: return "callable";
+    case ValueKind::kUndefined:
+      return "undefined";
+    case ValueKind::kNone:
+      return "none";
+    case ValueKind::kBool:
+      return "bool";
+    case ValueKind::kInt:
+      return "int";
+    case ValueKind::kFloat:
+      return "float";
+    case ValueKind::kString:
+      return "string";
+    case ValueKind::kList:
+      return tuple_ ? "tuple" : "list";
+    case ValueKind::kDict:
+      return namespace_ ? "namespace" : "dict";
+    case ValueKind::kCallable:
+      return "callable";
   }
   return "?";
 }
@@ -146,23 +181,23 @@ namespace {
 template <class Json>
 Value from_json_impl(const Json& j) {
   switch (j.type()) {
-    case Json::value_t::null: return Value::none();
-    case Json::value_t::boolean: return Value::boolean(j.template get<bool>());
-    case Json::value_t::number_integer: return Value::integer(j.template get<int64_t>());
-    case Json::value_t::number_unsigned: {
-      const uint64_t u = j.template get<uint64_t>();
-      if (u <= static_cast<uint64_t>(INT64_MAX)) return Value::integer(static_cast<int64_t>(u));
-      return Value::floating(static_cast<double>(u));
-    }
+    case Json::value_t::null:
+      return Value::none();
+    case Json::value_t::boolean:
+      return Value::boolean(j.template get<bool>());
+    // JS parses every JSON number into a double: integers beyond 2^53 lose precision there.
+    case Json::value_t::number_integer:
+      return Value::js_integer(static_cast<double>(j.template get<int64_t>()));
+    case Json::value_t::number_unsigned:
+      return Value::js_integer(static_cast<double>(j.template get<uint64_t>()));
     case Json::value_t::number_float: {
       const double d = j.template get<double>();
       // JS has one number type: 2.0 in the JSON context is the integer 2 there.
-      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9007199254740992.0) {
-        return Value::integer(static_cast<int64_t>(d));
-      }
+      if (std::isfinite(d) && d == std::floor(d)) return Value::js_integer(d);
       return Value::floating(d);
     }
-    case Json::value_t::string: return Value::string(j.template get<std::string>());
+    case Json::value_t::string:
+      return Value::string(j.template get<std::string>());
     case Json::value_t::array: {
       List items;
       items.reserve(j.size());
@@ -175,14 +210,19 @@ Value from_json_impl(const Json& j) {
       for (auto it = j.begin(); it != j.end(); ++it) d.set(it.key(), from_json_impl(it.value()));
       return Value::dict(std::move(d));
     }
-    default: return Value();
+    default:
+      return Value();
   }
 }
 
 }  // namespace
 
-Value value_from_json(const nlohmann::json& j) { return from_json_impl(j); }
-Value value_from_json(const nlohmann::ordered_json& j) { return from_json_impl(j); }
+Value value_from_json(const nlohmann::json& j) {
+  return from_json_impl(j);
+}
+Value value_from_json(const nlohmann::ordered_json& j) {
+  return from_json_impl(j);
+}
 
 std::string js_number_to_string(double d) {
   if (std::isnan(d)) return "NaN";
@@ -232,9 +272,12 @@ std::vector<std::string> utf8_chars(std::string_view s) {
   while (i < s.size()) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     size_t len = 1;
-    if (c >= 0xF0 && c <= 0xF7) len = 4;
-    else if (c >= 0xE0) len = 3;
-    else if (c >= 0xC0) len = 2;
+    if (c >= 0xF0 && c <= 0xF7)
+      len = 4;
+    else if (c >= 0xE0)
+      len = 3;
+    else if (c >= 0xC0)
+      len = 2;
     if (c >= 0xF8 || (c >= 0x80 && c < 0xC0) || i + len > s.size()) len = 1;
     for (size_t j = 1; j < len; ++j) {
       if ((static_cast<unsigned char>(s[i + j]) & 0xC0) != 0x80) {

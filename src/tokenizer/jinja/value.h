@@ -75,6 +75,9 @@ class Value {
   static Value boolean(bool b) { return Value(Repr(b)); }
   static Value integer(int64_t i) { return Value(Repr(i)); }
   static Value floating(double f) { return Value(Repr(f)); }
+  // An integer as JavaScript holds it: exact int64 within ±2^53, beyond that a double that
+  // still counts and prints as an integer (no ".0"), as @huggingface/jinja's IntegerValue.
+  static Value js_integer(double d);
   static Value string(std::string s) {
     return Value(Repr(std::make_shared<const std::string>(std::move(s))));
   }
@@ -95,6 +98,9 @@ class Value {
   bool is_callable() const { return kind() == ValueKind::kCallable; }
   bool is_namespace() const { return is_dict() && namespace_; }
   bool is_tuple() const { return is_list() && tuple_; }
+  // An integer beyond ±2^53 stored as a double (see js_integer).
+  bool is_big_int() const { return is_float() && big_int_; }
+  bool is_integral() const { return is_int() || is_big_int(); }
 
   bool as_bool() const { return std::get<bool>(v_); }
   int64_t as_int() const { return std::get<int64_t>(v_); }
@@ -124,14 +130,15 @@ class Value {
 
  private:
   // Strings are shared and immutable: copying a value never copies text.
-  using Repr = std::variant<Undefined, None, bool, int64_t, double, std::shared_ptr<const std::string>,
-                            std::shared_ptr<List>, std::shared_ptr<Dict>,
-                            std::shared_ptr<Callable>>;
+  using Repr =
+      std::variant<Undefined, None, bool, int64_t, double, std::shared_ptr<const std::string>,
+                   std::shared_ptr<List>, std::shared_ptr<Dict>, std::shared_ptr<Callable>>;
   explicit Value(Repr v) : v_(std::move(v)) {}
 
   Repr v_;
   bool tuple_ = false;      // a tuple literal; behaves as a list
   bool namespace_ = false;  // made by namespace(); only these accept `set ns.attr = ...`
+  bool big_int_ = false;    // a float that JS would call an integer (|v| > 2^53)
 };
 
 // JSON context (messages, tools, extra keys) → runtime values. Integral JSON numbers become

@@ -9,9 +9,9 @@ namespace xy::jinja {
 namespace {
 
 constexpr std::array<std::string_view, 24> kTests = {
-    "boolean", "callable", "odd",      "even",    "false",     "true",    "none",   "string",
-    "number",  "integer",  "float",    "iterable", "mapping",  "sequence", "lower", "upper",
-    "defined", "undefined", "equalto", "eq",      "ne",        "divisibleby", "sameas", "in",
+    "boolean", "callable",  "odd",     "even",     "false",   "true",        "none",   "string",
+    "number",  "integer",   "float",   "iterable", "mapping", "sequence",    "lower",  "upper",
+    "defined", "undefined", "equalto", "eq",       "ne",      "divisibleby", "sameas", "in",
 };
 
 const Value& arg0(std::string_view name, const std::vector<Value>& args) {
@@ -37,8 +37,8 @@ bool apply_test(std::string_view name, const Value& v, const std::vector<Value>&
   if (name == "false") return v.is_bool() && !v.as_bool();
   if (name == "string") return v.is_string();
   if (name == "number") return v.is_number();
-  if (name == "integer") return v.is_int();
-  if (name == "float") return v.is_float();
+  if (name == "integer") return v.is_integral();
+  if (name == "float") return v.is_float() && !v.is_big_int();
   if (name == "callable") return v.is_callable();
   // @huggingface/jinja: only plain lists and strings are iterable (not tuples, not dicts).
   if (name == "iterable") return (v.is_list() && !v.is_tuple()) || v.is_string();
@@ -47,13 +47,15 @@ bool apply_test(std::string_view name, const Value& v, const std::vector<Value>&
   if (name == "lower") return v.is_string() && v.as_string() == to_lower(v.as_string());
   if (name == "upper") return v.is_string() && v.as_string() == to_upper(v.as_string());
   if (name == "odd" || name == "even") {
-    if (!v.is_int()) throw_runtime("test '" + std::string(name) + "' needs an integer, got " + v.type_name());
+    if (!v.is_int())
+      throw_runtime("test '" + std::string(name) + "' needs an integer, got " + v.type_name());
     const bool odd = v.as_int() % 2 != 0;
     return name == "odd" ? odd : !odd;
   }
   if (name == "divisibleby") {
     const Value& d = arg0(name, args);
-    if (!v.is_int() || !d.is_int() || d.as_int() == 0) throw_runtime("test 'divisibleby' needs a non-zero integer");
+    if (!v.is_int() || !d.is_int() || d.as_int() == 0)
+      throw_runtime("test 'divisibleby' needs a non-zero integer");
     return v.as_int() % d.as_int() == 0;
   }
   if (name == "equalto" || name == "eq" || name == "sameas") return v.same_scalar(arg0(name, args));
@@ -66,7 +68,8 @@ bool apply_test(std::string_view name, const Value& v, const std::vector<Value>&
       }
       return false;
     }
-    if (c.is_string() && v.is_string()) return c.as_string().find(v.as_string()) != std::string::npos;
+    if (c.is_string() && v.is_string())
+      return c.as_string().find(v.as_string()) != std::string::npos;
     if (c.is_dict() && v.is_string()) return c.as_dict().find(v.as_string()) != nullptr;
     throw_runtime(std::string("test 'in' cannot search a ") + c.type_name());
   }
