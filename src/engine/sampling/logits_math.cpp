@@ -17,52 +17,45 @@
 #define XY_SAMPLING_CLONES
 #endif
 
-// The helpers below pass 32-byte vectors by value; they are internal and always inlined, so the
-// ABI difference GCC warns about (-Wpsabi) can never be observed.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
 namespace xy::sampling {
 namespace {
 
+// Vectors never cross a function boundary by value (the helpers take references, the rest are
+// macros): passing 32-byte vectors by value from the baseline clone is an ABI change that GCC
+// warns about and Clang rejects.
 typedef float f32x8 __attribute__((vector_size(32)));
+typedef float f32x8_unaligned __attribute__((vector_size(32), aligned(4)));
 typedef int32_t i32x8 __attribute__((vector_size(32)));
 
 constexpr size_t kLanes = 16;  // two f32x8 per step
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-#define XY_INLINE inline __attribute__((always_inline))
+#define XY_LOAD(p) ((f32x8)(*reinterpret_cast<const f32x8_unaligned*>(p)))
+#define XY_SPLAT(x) (f32x8{} + (x))
+// Lanes of a where mask is set (all ones), else lanes of b.
+#define XY_SELECT(mask, a, b) ((f32x8)(((i32x8)(a) & (mask)) | ((i32x8)(b) & ~(mask))))
 
-XY_INLINE f32x8 load(const float* p) {
-  f32x8 v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
+inline __attribute__((always_inline)) void store(float* p, const f32x8& v) {
+  *reinterpret_cast<f32x8_unaligned*>(p) = v;
 }
-XY_INLINE void store(float* p, f32x8 v) {
-  __builtin_memcpy(p, &v, sizeof v);
-}
-XY_INLINE f32x8 splat(float x) {
-  return f32x8{} + x;
-}
-XY_INLINE f32x8 select(i32x8 mask, f32x8 a, f32x8 b) {
-  return (f32x8)(((i32x8)a & mask) | ((i32x8)b & ~mask));
-}
-XY_INLINE bool any(i32x8 mask) {
+
+inline __attribute__((always_inline)) bool any(const i32x8& mask) {
   int32_t r = 0;
   for (int l = 0; l < 8; ++l) r |= mask[l];
   return r != 0;
 }
 
 // fast_exp() on 8 lanes, operation for operation (so the bits match the scalar version).
-XY_INLINE f32x8 exp8(f32x8 x) {
-  const f32x8 lo = splat(-87.3f), hi = splat(88.7f);
-  const f32x8 clamped = select(x < lo, lo, select(x > hi, hi, x));
-  const f32x8 magic = splat(12582912.0f);
+inline __attribute__((always_inline)) void exp8(const f32x8& x, f32x8& out) {
+  const f32x8 lo = XY_SPLAT(-87.3f), hi = XY_SPLAT(88.7f);
+  const i32x8 below = x < lo;
+  const f32x8 upper_clamped = XY_SELECT(x > hi, hi, x);
+  const f32x8 clamped = XY_SELECT(below, lo, upper_clamped);
+  const f32x8 magic = XY_SPLAT(12582912.0f);
   const f32x8 n = (clamped * 1.44269504088896341f + magic) - magic;
   f32x8 r = clamped - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  f32x8 p = splat(1.9875691500e-4f);
+  f32x8 p = XY_SPLAT(1.9875691500e-4f);
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
@@ -70,7 +63,8 @@ XY_INLINE f32x8 exp8(f32x8 x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
   const f32x8 scale = (f32x8)((__builtin_convertvector(n, i32x8) + 127) << 23);
-  return select(x < lo, f32x8{}, p * scale);
+  const f32x8 value = p * scale;
+  out = XY_SELECT(below, f32x8{}, value);
 }
 
 }  // namespace
@@ -78,14 +72,14 @@ XY_INLINE f32x8 exp8(f32x8 x) {
 XY_SAMPLING_CLONES
 float max_value(std::span<const float> x, bool* invalid) {
   const size_t n = x.size();
-  const f32x8 inf = splat(kInf);
-  f32x8 a = splat(-kInf), b = splat(-kInf);
+  const f32x8 inf = XY_SPLAT(kInf);
+  f32x8 a = XY_SPLAT(-kInf), b = XY_SPLAT(-kInf);
   i32x8 bad{};
   size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    const f32x8 u = load(&x[i]), v = load(&x[i + 8]);
-    a = select(a < u, u, a);
-    b = select(b < v, v, b);
+    const f32x8 u = XY_LOAD(&x[i]), v = XY_LOAD(&x[i + 8]);
+    a = XY_SELECT(a < u, u, a);
+    b = XY_SELECT(b < v, v, b);
     bad |= ~(u < inf) | ~(v < inf);  // NaN and +inf are exactly the values failing "< +inf"
   }
   float best = -kInf;
@@ -104,11 +98,11 @@ float max_value(std::span<const float> x, bool* invalid) {
 
 XY_SAMPLING_CLONES
 int64_t first_index_of(std::span<const float> x, float value) {
-  const f32x8 target = splat(value);
+  const f32x8 target = XY_SPLAT(value);
   const size_t n = x.size();
   size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    if (any((load(&x[i]) == target) | (load(&x[i + 8]) == target))) break;
+    if (any((XY_LOAD(&x[i]) == target) | (XY_LOAD(&x[i + 8]) == target))) break;
   }
   for (; i < n; ++i) {
     if (x[i] == value) return static_cast<int64_t>(i);
@@ -131,7 +125,7 @@ double exp_scores(std::span<const float> x, float shift, float scale, float keep
                   std::span<float> scores, std::span<float> weights, std::span<double> block_sums) {
   const size_t n = x.size();
   const bool store_scores = !scores.empty();
-  const f32x8 vshift = splat(shift), vscale = splat(scale), vkeep = splat(keep_from);
+  const f32x8 vshift = XY_SPLAT(shift), vscale = XY_SPLAT(scale), vkeep = XY_SPLAT(keep_from);
   double total = 0.0;
   for (size_t block = 0; block < block_sums.size(); ++block) {
     const size_t begin = block * kSumBlock;
@@ -141,10 +135,13 @@ double exp_scores(std::span<const float> x, float shift, float scale, float keep
     if (end - begin == kSumBlock) {
       f32x8 acc_a{}, acc_b{};
       for (; i < end; i += kLanes) {
-        const f32x8 su = (load(&x[i]) - vshift) * vscale;
-        const f32x8 sv = (load(&x[i + 8]) - vshift) * vscale;
-        const f32x8 eu = select(su >= vkeep, exp8(su), f32x8{});
-        const f32x8 ev = select(sv >= vkeep, exp8(sv), f32x8{});
+        const f32x8 su = (XY_LOAD(&x[i]) - vshift) * vscale;
+        const f32x8 sv = (XY_LOAD(&x[i + 8]) - vshift) * vscale;
+        f32x8 eu, ev;
+        exp8(su, eu);
+        exp8(sv, ev);
+        eu = XY_SELECT(su >= vkeep, eu, f32x8{});
+        ev = XY_SELECT(sv >= vkeep, ev, f32x8{});
         if (store_scores) {
           store(&scores[i], su);
           store(&scores[i + 8], sv);
@@ -173,15 +170,18 @@ double exp_scores(std::span<const float> x, float shift, float scale, float keep
 XY_SAMPLING_CLONES
 double sum_exp(std::span<const float> x, float shift) {
   const size_t n = x.size();
-  const f32x8 vshift = splat(shift);
+  const f32x8 vshift = XY_SPLAT(shift);
   double total = 0.0;
   size_t i = 0;
   while (i + kLanes <= n) {
     const size_t end = std::min(n - (n - i) % kLanes, i + kFlushEvery);
     f32x8 acc_a{}, acc_b{};
     for (; i < end; i += kLanes) {
-      acc_a += exp8(load(&x[i]) - vshift);
-      acc_b += exp8(load(&x[i + 8]) - vshift);
+      f32x8 ea, eb;
+      exp8(XY_LOAD(&x[i]) - vshift, ea);
+      exp8(XY_LOAD(&x[i + 8]) - vshift, eb);
+      acc_a += ea;
+      acc_b += eb;
     }
     for (int l = 0; l < 8; ++l) total += acc_a[l];
     for (int l = 0; l < 8; ++l) total += acc_b[l];
@@ -193,13 +193,13 @@ double sum_exp(std::span<const float> x, float shift) {
 XY_SAMPLING_CLONES
 int64_t count_at_least(std::span<const float> x, float value) {
   const size_t n = x.size();
-  const f32x8 v = splat(value);
+  const f32x8 v = XY_SPLAT(value);
   i32x8 acc{};  // comparisons give -1 per true lane
   int64_t total = 0;
   size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    acc += load(&x[i]) >= v;
-    acc += load(&x[i + 8]) >= v;
+    acc += XY_LOAD(&x[i]) >= v;
+    acc += XY_LOAD(&x[i + 8]) >= v;
   }
   for (int l = 0; l < 8; ++l) total -= acc[l];
   for (; i < n; ++i) total += x[i] >= value;
@@ -209,10 +209,10 @@ int64_t count_at_least(std::span<const float> x, float value) {
 XY_SAMPLING_CLONES
 void zero_below(std::span<const float> scores, float cutoff, std::span<float> weights) {
   const size_t n = scores.size();
-  const f32x8 vcut = splat(cutoff);
+  const f32x8 vcut = XY_SPLAT(cutoff);
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
-    store(&weights[i], select(load(&scores[i]) >= vcut, load(&weights[i]), f32x8{}));
+    store(&weights[i], XY_SELECT(XY_LOAD(&scores[i]) >= vcut, XY_LOAD(&weights[i]), f32x8{}));
   for (; i < n; ++i) weights[i] = scores[i] >= cutoff ? weights[i] : 0.0f;
 }
 
@@ -228,8 +228,8 @@ double block_sums(std::span<const float> weights, std::span<double> sums) {
     if (end - begin == kSumBlock) {
       f32x8 acc_a{}, acc_b{};
       for (; i < end; i += kLanes) {
-        acc_a += load(&weights[i]);
-        acc_b += load(&weights[i + 8]);
+        acc_a += XY_LOAD(&weights[i]);
+        acc_b += XY_LOAD(&weights[i + 8]);
       }
       for (int l = 0; l < 8; ++l) sum += acc_a[l];
       for (int l = 0; l < 8; ++l) sum += acc_b[l];
@@ -243,20 +243,20 @@ double block_sums(std::span<const float> weights, std::span<double> sums) {
 
 XY_SAMPLING_CLONES
 size_t next_block_at_least(std::span<const float> x, size_t from, float threshold) {
-  const f32x8 t = splat(threshold);
+  const f32x8 t = XY_SPLAT(threshold);
   size_t i = from;
   for (; i + kLanes <= x.size(); i += kLanes) {
-    if (any((load(&x[i]) >= t) | (load(&x[i + 8]) >= t))) break;
+    if (any((XY_LOAD(&x[i]) >= t) | (XY_LOAD(&x[i + 8]) >= t))) break;
   }
   return i;
 }
 
 XY_SAMPLING_CLONES
 size_t next_block_greater(std::span<const float> x, size_t from, float threshold) {
-  const f32x8 t = splat(threshold);
+  const f32x8 t = XY_SPLAT(threshold);
   size_t i = from;
   for (; i + kLanes <= x.size(); i += kLanes) {
-    if (any((load(&x[i]) > t) | (load(&x[i + 8]) > t))) break;
+    if (any((XY_LOAD(&x[i]) > t) | (XY_LOAD(&x[i + 8]) > t))) break;
   }
   return i;
 }
