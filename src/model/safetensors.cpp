@@ -254,8 +254,8 @@ Result<std::vector<TensorInfo>> parse_safetensors_header(const std::string& head
   return out;
 }
 
-Result<std::vector<TensorInfo>> parse_safetensors_file(const uint8_t* bytes, size_t size,
-                                                       const std::string& file_name) {
+Result<SafetensorsLayout> parse_safetensors_layout(const uint8_t* bytes, size_t size,
+                                                   const std::string& file_name) {
   if (size < 8) {
     return format_error("file " + file_name + ": " + std::to_string(size) +
                         " bytes, too small for the 8-byte safetensors header length");
@@ -277,25 +277,37 @@ Result<std::vector<TensorInfo>> parse_safetensors_file(const uint8_t* bytes, siz
     return format_error("file " + file_name + ": header does not start with '{'");
   }
   const std::string header(reinterpret_cast<const char*>(bytes + 8), header_len);
-  const uint64_t data_start = 8 + header_len;  // file offset of the data section
-  XY_ASSIGN_OR_RETURN(std::vector<SafetensorsEntry> entries,
-                      parse_safetensors_header_entries(header, size - data_start, file_name));
+  SafetensorsLayout layout;
+  layout.data_start = 8 + header_len;
+  XY_ASSIGN_OR_RETURN(layout.entries, parse_safetensors_header_entries(
+                                          header, size - layout.data_start, file_name));
+  return layout;
+}
 
+Result<std::vector<TensorInfo>> locate_safetensors(SafetensorsLayout layout, const uint8_t* bytes,
+                                                   const std::string& file_name) {
   std::vector<TensorInfo> out;
-  out.reserve(entries.size());
-  for (SafetensorsEntry& e : entries) {
-    const uint64_t file_offset = data_start + e.begin;
+  out.reserve(layout.entries.size());
+  for (SafetensorsEntry& e : layout.entries) {
+    const uint64_t file_offset = layout.data_start + e.begin;
     const size_t elem = dtype_size(e.info.dtype);
-    if (e.info.num_bytes > 0 && file_offset % elem != 0) {
+    if (e.info.num_bytes > 0 && reinterpret_cast<uintptr_t>(bytes + file_offset) % elem != 0) {
       return unsupported(where(file_name, e.info.name) + "data at file offset " +
-                         std::to_string(file_offset) + " is not aligned to its " +
-                         std::to_string(elem) + "-byte " + std::string(dtype_name(e.info.dtype)) +
+                         std::to_string(file_offset) + " (byte " + std::to_string(e.begin) +
+                         " of the data section) is not aligned to its " + std::to_string(elem) +
+                         "-byte " + std::string(dtype_name(e.info.dtype)) +
                          " elements (xyserve reads tensors in place)");
     }
     e.info.data = bytes + file_offset;
     out.push_back(std::move(e.info));
   }
   return out;
+}
+
+Result<std::vector<TensorInfo>> parse_safetensors_file(const uint8_t* bytes, size_t size,
+                                                       const std::string& file_name) {
+  XY_ASSIGN_OR_RETURN(SafetensorsLayout layout, parse_safetensors_layout(bytes, size, file_name));
+  return locate_safetensors(std::move(layout), bytes, file_name);
 }
 
 }  // namespace xy

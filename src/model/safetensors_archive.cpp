@@ -1,14 +1,17 @@
 // SafetensorsArchive: one checkpoint (a file, or the shards named by an index), mapped and
 // validated up front so that every TensorInfo handed out is safe to read.
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <new>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/aligned_buffer.h"
 #include "core/mapped_file.h"
 #include "model/safetensors.h"
 #include "model/safetensors_file.h"
@@ -22,6 +25,14 @@ using json = nlohmann::json;
 constexpr const char* kIndexName = "model.safetensors.index.json";
 constexpr const char* kSingleName = "model.safetensors";
 
+bool has_misaligned_tensor(const SafetensorsLayout& layout, const uint8_t* bytes) {
+  for (const SafetensorsEntry& e : layout.entries) {
+    const uintptr_t address = reinterpret_cast<uintptr_t>(bytes + layout.data_start + e.begin);
+    if (e.info.num_bytes > 0 && address % dtype_size(e.info.dtype) != 0) return true;
+  }
+  return false;
+}
+
 class MappedArchive final : public SafetensorsArchive {
  public:
   const TensorInfo* find(const std::string& name) const override {
@@ -33,8 +44,29 @@ class MappedArchive final : public SafetensorsArchive {
   // Maps and validates `path`, adding its tensors; a name already present is an error.
   Status add_file(const std::string& path) {
     XY_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, MappedFile::open(path));
+    XY_ASSIGN_OR_RETURN(SafetensorsLayout layout,
+                        parse_safetensors_layout(file->data(), file->size(), path));
+    Backing backing;
+    const uint8_t* bytes = file->data();
+    // Writers before safetensors 0.3 did not pad the header, so the data section can start at
+    // any offset. Such a file is copied into memory shifted to an 8-byte boundary, which
+    // aligns every tensor that the writer laid out widest dtype first.
+    if (layout.data_start % 8 != 0 && has_misaligned_tensor(layout, bytes)) {
+      const size_t shift = static_cast<size_t>(8 - layout.data_start % 8);
+      try {
+        backing.copy = AlignedBuffer(file->size() + shift);
+      } catch (const std::bad_alloc&) {
+        return resource_exhausted("file " + path + ": out of memory copying " +
+                                  std::to_string(file->size()) +
+                                  " bytes to align its unpadded data section");
+      }
+      uint8_t* dst = backing.copy.as<uint8_t>() + shift;
+      std::memcpy(dst, bytes, file->size());
+      bytes = dst;
+      file.reset();  // the copy replaces the mapping
+    }
     XY_ASSIGN_OR_RETURN(std::vector<TensorInfo> infos,
-                        parse_safetensors_file(file->data(), file->size(), path));
+                        locate_safetensors(std::move(layout), bytes, path));
     for (TensorInfo& info : infos) {
       const auto [it, inserted] = tensors_.emplace(info.name, info);
       if (!inserted) {
@@ -42,12 +74,18 @@ class MappedArchive final : public SafetensorsArchive {
                             " and " + path);
       }
     }
-    files_.push_back(std::move(file));
+    backing.mapping = std::move(file);
+    backings_.push_back(std::move(backing));
     return Status::ok();
   }
 
  private:
-  std::vector<std::unique_ptr<MappedFile>> files_;  // keep the mappings the tensors point into
+  // What the tensors of one file point into: its mapping, or an aligned copy of it.
+  struct Backing {
+    std::unique_ptr<MappedFile> mapping;
+    AlignedBuffer copy;
+  };
+  std::vector<Backing> backings_;
   std::map<std::string, TensorInfo> tensors_;
 };
 
