@@ -13,9 +13,13 @@ auto running_key(const Sequence* s, bool priority_scheduling) {
 }  // namespace
 
 void sort_running(std::vector<Sequence*>& running, bool priority_scheduling) {
-  std::stable_sort(running.begin(), running.end(), [&](const Sequence* a, const Sequence* b) {
+  const auto before = [&](const Sequence* a, const Sequence* b) {
     return running_key(a, priority_scheduling) < running_key(b, priority_scheduling);
-  });
+  };
+  // Queues change little between steps: the linear check saves the sort on most steps.
+  if (!std::is_sorted(running.begin(), running.end(), before)) {
+    std::stable_sort(running.begin(), running.end(), before);
+  }
 }
 
 bool is_starved(const Sequence& seq, const SchedulerConfig& config) {
@@ -28,8 +32,10 @@ void sort_waiting(std::vector<Sequence*>& waiting, const SchedulerConfig& config
     const int priority = config.priority_scheduling && !starved ? s->priority() : 0;
     return std::make_tuple(starved ? 0 : 1, priority, s->arrival_index());
   };
-  std::stable_sort(waiting.begin(), waiting.end(),
-                   [&](const Sequence* a, const Sequence* b) { return key(a) < key(b); });
+  const auto before = [&](const Sequence* a, const Sequence* b) { return key(a) < key(b); };
+  if (!std::is_sorted(waiting.begin(), waiting.end(), before)) {
+    std::stable_sort(waiting.begin(), waiting.end(), before);
+  }
 }
 
 Sequence* choose_preemption_victim(std::span<Sequence* const> running, bool priority_scheduling) {

@@ -77,7 +77,7 @@ ScheduleDecision Scheduler::schedule() {
   if (starved_waiting) admit_waiting(step, /*starved_only=*/true);
   step.starved_reserve = 0;
   schedule_running_prefills(step);
-  sort_waiting(waiting_, config_);  // preempted sequences re-entered the queue
+  if (!step.preempted.empty()) sort_waiting(waiting_, config_);  // they re-entered the queue
   admit_waiting(step, /*starved_only=*/false);
   for (Sequence* seq : waiting_) seq->note_waiting_step();
 
