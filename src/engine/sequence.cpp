@@ -90,6 +90,7 @@ void Sequence::apply_step(int num_new_computed, std::span<const int32_t> new_tok
 void Sequence::check_invariants() const {
   XY_CHECK(num_prompt_tokens_ >= 1);
   XY_CHECK(num_tokens() >= num_prompt_tokens_);
+  XY_CHECK_MSG(num_tokens() <= max_total_tokens(), "more outputs than max_output_tokens");
   XY_CHECK(num_computed_tokens_ >= 0 && num_computed_tokens_ <= num_tokens());
   switch (status_) {
     case SequenceStatus::kWaiting:

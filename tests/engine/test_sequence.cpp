@@ -40,6 +40,7 @@ TEST(Sequence, PrefillChunksThenDecodesThenFinishes) {
   EXPECT_TRUE(s.reached_max_output());
   EXPECT_EQ(std::vector<int32_t>(s.output_tokens().begin(), s.output_tokens().end()),
             (std::vector<int32_t>{77, 5, 8}));
+  EXPECT_DEATH(s.apply_step(1, std::span<const int32_t>(&first, 1)), "max_output_tokens");
   s.mark_finished(FinishReason::kLength);
   EXPECT_TRUE(s.is_finished());
 }

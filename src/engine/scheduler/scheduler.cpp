@@ -68,7 +68,8 @@ ScheduleDecision Scheduler::schedule() {
   schedule_decodes(step);
   // Starved requests are admitted before running prefills get the rest of the budget, and
   // verify drafts leave them a share.
-  const bool starved_waiting = !waiting_.empty() && is_starved(*waiting_.front(), config_);
+  const bool starved_waiting = !waiting_.empty() && is_starved(*waiting_.front(), config_) &&
+                               static_cast<int>(running_.size()) < config_.max_num_seqs;
   if (starved_waiting) {
     step.starved_reserve =
         std::min(config_.starved_prefill_tokens, config_.max_num_batched_tokens - step.used_tokens);
