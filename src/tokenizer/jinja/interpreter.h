@@ -30,7 +30,7 @@ struct Env {
 // error (JinjaError kLimit), never a crash or an unbounded allocation.
 struct RenderLimits {
   size_t max_output_bytes = 16u << 20;    // rendered text, bytes
-  int64_t max_work_units = 20'000'000;    // loop iterations + created list slots + calls
+  int64_t max_work_units = 2'000'000;     // loop iterations + created list slots + calls
   size_t max_created_bytes = 256u << 20;  // bytes of all strings built while rendering
   int max_call_depth = 48;                // nested macro / caller calls
 };
