@@ -10,7 +10,18 @@
 // between steps 2 and 3, and step 2 leaves it a share of the budget.
 //
 // The engine then runs the step and reports each segment with commit(), and retires sequences
-// with finish() / abort().
+// with finish() / abort(). One engine step, in outline:
+//
+//   for (Sequence* s : sched.running()) if (!s->is_prefilling()) s->set_draft_tokens(propose(*s));
+//   ScheduleDecision d = sched.schedule();
+//   kv_storage.copy(d.kv_copies);                      // before the forward, every layer
+//   logits = model.forward(build_token_table(d, block_size));
+//   for (const ScheduledSegment& seg : d.segments) {   // logits rows in segment order
+//     if (seg.num_logit_rows() == 0) { sched.commit(id, seg.num_tokens, {}); continue; }
+//     decode: sched.commit(id, 1, {token});  prefill end: sched.commit(id, seg.num_tokens, {token})
+//     verify: sched.commit(id, 1 + accepted, {accepted drafts..., bonus token})
+//     if (stop condition) sched.finish(id, reason);
+//   }
 //
 // Ownership: the Scheduler owns the Sequences; the BlockManager is borrowed and must outlive it.
 // Thread: not thread-safe; the engine thread calls everything.
