@@ -64,6 +64,15 @@ inline void widen_bf16(const uint16_t* src, __m256& lo, __m256& hi) {
   hi = _mm256_castsi256_ps(_mm256_and_si256(w, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
 }
 
+// Software prefetch distance along a bf16 weight panel (32 k-steps).
+// Measured ~10% faster at M = 4..16 on llama-3.2-1b gate_up, neutral at M = 1; on f32 panels it
+// was slower at M = 1, so only the bf16 loop prefetches. Prefetches past a panel never fault.
+constexpr uintptr_t kPrefetchBytes = 1024;
+
+// Register budget (16 ymm): 6x16 and 1x64 keep all accumulators, panel vectors, the broadcast
+// and the bf16 mask in registers; 3x32 needs 17 and spills one accumulator (an L1 round trip
+// per k), which the tuner weighs like any other cost.
+
 template <int MR, int NP, bool kBf16>
 void tile(const GemmProblem& p, int m0, int panel0) {
   constexpr int NV = 2 * NP;  // ymm vectors per tile row
@@ -75,8 +84,10 @@ void tile(const GemmProblem& p, int m0, int panel0) {
 
   __m256 acc[MR][NV];
   XY_UNROLL_TILE
-  for (int r = 0; r < MR; ++r) XY_UNROLL_TILE
-  for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+  for (int r = 0; r < MR; ++r) {
+    XY_UNROLL_TILE
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+  }
 
   if constexpr (kBf16) {
     const uint16_t* b[NP];
@@ -87,6 +98,11 @@ void tile(const GemmProblem& p, int m0, int panel0) {
       XY_UNROLL_TILE
       for (int q = 0; q < NP; ++q) {
         __m256 lo, hi;
+        // Through uintptr_t: the address may lie past the panel, where a pointer may not point.
+        _mm_prefetch(
+            reinterpret_cast<const char*>(
+                reinterpret_cast<uintptr_t>(b[q] + static_cast<size_t>(k) * 16) + kPrefetchBytes),
+            _MM_HINT_T0);
         widen_bf16(b[q] + static_cast<size_t>(k) * 16, lo, hi);
         XY_UNROLL_TILE
         for (int r = 0; r < MR; ++r) {
@@ -120,8 +136,10 @@ void tile(const GemmProblem& p, int m0, int panel0) {
   // below would make the compiler keep them in memory (and store them every k).
   alignas(32) float out[MR][NV * 8];
   XY_UNROLL_TILE
-  for (int r = 0; r < MR; ++r) XY_UNROLL_TILE
-  for (int v = 0; v < NV; ++v) _mm256_store_ps(&out[r][v * 8], acc[r][v]);
+  for (int r = 0; r < MR; ++r) {
+    XY_UNROLL_TILE
+    for (int v = 0; v < NV; ++v) _mm256_store_ps(&out[r][v * 8], acc[r][v]);
+  }
 
   // Epilogue: only rows < m and columns < out_cols are touched (virtual padding).
   const int valid_rows = std::min(MR, p.m - m0);
