@@ -217,10 +217,10 @@ TEST(SchedPolicies, WatermarkHoldsBackAdmissionOnlyWhileOthersRun) {
   o.config.kv_watermark_fraction = 0.25;  // 5 blocks
   SchedSimulator sim(o);
   Scheduler& sched = sim.scheduler();
-  ASSERT_TRUE(sched.add(make_request(1, 16 * 10, 4, 0, 1)).is_ok());  // 11 blocks with decodes
-  ASSERT_TRUE(sched.add(make_request(2, 16 * 6, 4, 0, 2)).is_ok());   // needs 7 of the 9 left
+  ASSERT_TRUE(sched.add(make_request(1, 16 * 10, 4, 0, 1)).is_ok());  // first chunk: 10 blocks
+  ASSERT_TRUE(sched.add(make_request(2, 16 * 6, 4, 0, 2)).is_ok());   // first chunk: 6 blocks
   const ScheduleDecision d = sched.schedule();
-  // Request 1 was alone (no watermark); request 2 would leave 20 - 11 - 7 = 2 < 5 blocks.
+  // Request 1 was alone (no watermark); request 2 would leave 20 - 10 - 6 = 4 < 5 blocks.
   ASSERT_EQ(d.segments.size(), 1u);
   EXPECT_EQ(d.segments[0].seq->id(), 1);
   EXPECT_EQ(sched.waiting().size(), 1u);

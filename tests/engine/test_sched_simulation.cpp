@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -101,6 +102,12 @@ const Scenario kScenarios[] = {
      {.num_requests = 80, .arrival_spread_steps = 10}},
 };
 
+// 4 seeds per scenario in the suite; XY_SCHED_SIM_SEEDS=N for a longer soak run.
+uint64_t num_seeds() {
+  const char* env = std::getenv("XY_SCHED_SIM_SEEDS");
+  return env != nullptr && std::atoi(env) > 0 ? static_cast<uint64_t>(std::atoi(env)) : 4;
+}
+
 class SchedSimulation : public ::testing::TestWithParam<Scenario> {};
 
 TEST_P(SchedSimulation, InvariantsHoldAndEveryBlockReturns) {
@@ -108,7 +115,7 @@ TEST_P(SchedSimulation, InvariantsHoldAndEveryBlockReturns) {
   struct {
     int preemptions = 0, copies = 0, hit_tokens = 0, verifies = 0, chunked = 0;
   } totals;
-  for (uint64_t seed = 1; seed <= 4; ++seed) {
+  for (uint64_t seed = 1; seed <= num_seeds(); ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     SimOptions opt;
     opt.config.max_num_batched_tokens = sc.budget;
