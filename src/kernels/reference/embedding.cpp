@@ -1,6 +1,7 @@
 #include "kernels/reference/embedding.h"
 
 #include "core/check.h"
+#include "kernels/reference/widen.h"
 
 namespace xy::ref {
 
@@ -10,8 +11,8 @@ void embedding(const void* table, DType table_dtype, int vocab, int hidden, cons
   for (int t = 0; t < n_tokens; ++t) {
     XY_CHECK_MSG(ids[t] >= 0 && ids[t] < vocab, "token id outside the embedding table");
     const void* row = static_cast<const char*>(table) + static_cast<size_t>(ids[t]) * row_bytes;
-    convert_to_f32(table_dtype, row, out + static_cast<size_t>(t) * hidden,
-                   static_cast<size_t>(hidden));
+    widen_to_f32(table_dtype, row, out + static_cast<size_t>(t) * hidden,
+                 static_cast<size_t>(hidden));
   }
 }
 

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "kernels/reference/widen.h"
 
 namespace xy::ref {
 
@@ -36,7 +37,7 @@ void linear(const float* x, const void* w, DType w_dtype, const float* bias, flo
     if (w_dtype == DType::kF32) {
       w_row = static_cast<const float*>(w_row_raw);
     } else {
-      convert_to_f32(w_dtype, w_row_raw, staged.data(), static_cast<size_t>(K));
+      widen_to_f32(w_dtype, w_row_raw, staged.data(), static_cast<size_t>(K));
       w_row = staged.data();
     }
     const float b = bias != nullptr ? bias[n] : 0.0f;
