@@ -180,7 +180,7 @@ TEST(SchedPolicies, AdmissionRejectsWhatCanNeverRun) {
   cfg.max_num_seqs = 8;
   cfg.max_model_len = 150;
   Scheduler sched(cfg, blocks);
-  // 100 + 61 tokens > 160 slots in the pool... and > max_model_len.
+  // 100 + 51 = 151 tokens > max_model_len 150 (the pool would hold 160).
   Status s = sched.add(make_request(1, 100, 51));
   EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(s.message().find("max_model_len 150"), std::string::npos) << s.message();
