@@ -249,6 +249,7 @@ TEST(TokenHistory, IncrementalCountsMatchRecount) {
 TEST(LogitsProcessors, TopPCutoffMatchesReferenceIncludingTies) {
   std::mt19937_64 gen(8);
   std::vector<ScoredToken> scratch;
+  std::vector<int32_t> indices;
   for (size_t v : {2ul, 17ul, 97ul, 1000ul, 4099ul, 151936ul}) {
     for (float top_p : {0.05f, 0.5f, 0.9f, 0.999f}) {
       std::vector<float> x = random_logits(v, gen, 1.0 + (gen() % 4));
@@ -265,7 +266,7 @@ TEST(LogitsProcessors, TopPCutoffMatchesReferenceIncludingTies) {
       for (size_t i = 0; i < v; ++i)
         if (want[i] > 0) want_cutoff = std::min(want_cutoff, scores[i]);
 
-      EXPECT_EQ(top_p_cutoff_dense(scores, weights, total, top_p, scratch), want_cutoff)
+      EXPECT_EQ(top_p_cutoff_dense(scores, weights, total, top_p, scratch, indices), want_cutoff)
           << "v=" << v << " top_p=" << top_p;
       std::vector<ScoredToken> sorted(v);
       for (size_t i = 0; i < v; ++i) sorted[i] = {scores[i], weights[i], static_cast<int32_t>(i)};

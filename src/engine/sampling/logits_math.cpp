@@ -1,6 +1,7 @@
 #include "engine/sampling/logits_math.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -259,6 +260,43 @@ size_t next_block_greater(std::span<const float> x, size_t from, float threshold
     if (any((XY_LOAD(&x[i]) > t) | (XY_LOAD(&x[i + 8]) > t))) break;
   }
   return i;
+}
+
+XY_SAMPLING_CLONES
+void histogram_by_bits(std::span<const float> weights, float skip_below, int shift,
+                       std::span<double> mass) {
+  const size_t n = weights.size();
+  const uint32_t last = static_cast<uint32_t>(mass.size() - 1);
+  const f32x8 t = XY_SPLAT(skip_below);
+  auto add = [&](size_t i) {
+    mass[std::min(std::bit_cast<uint32_t>(weights[i]) >> shift, last)] += weights[i];
+  };
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    if (!any((XY_LOAD(&weights[i]) >= t) | (XY_LOAD(&weights[i + 8]) >= t))) continue;
+    // Branch-free within the block: a data-dependent branch mispredicts on flat distributions.
+    for (size_t l = 0; l < kLanes; ++l) add(i + l);
+  }
+  for (; i < n; ++i) add(i);
+}
+
+XY_SAMPLING_CLONES
+void indices_in_range(std::span<const float> weights, float lo, float hi,
+                      std::vector<int32_t>& out) {
+  out.clear();
+  const size_t n = weights.size();
+  const f32x8 vlo = XY_SPLAT(lo), vhi = XY_SPLAT(hi);
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const f32x8 a = XY_LOAD(&weights[i]), b = XY_LOAD(&weights[i + 8]);
+    if (!any(((a >= vlo) & (a < vhi)) | ((b >= vlo) & (b < vhi)))) continue;
+    for (size_t l = 0; l < kLanes; ++l) {
+      if (weights[i + l] >= lo && weights[i + l] < hi) out.push_back(static_cast<int32_t>(i + l));
+    }
+  }
+  for (; i < n; ++i) {
+    if (weights[i] >= lo && weights[i] < hi) out.push_back(static_cast<int32_t>(i));
+  }
 }
 
 int64_t first_invalid_logit(std::span<const float> x) {

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace xy::sampling {
 
@@ -67,6 +68,16 @@ void zero_below(std::span<const float> scores, float cutoff, std::span<float> we
 // sums.size() == ceil(weights.size() / kSumBlock). Returns the sum of all blocks. Lets an
 // inverse-CDF walk skip whole blocks.
 double block_sums(std::span<const float> weights, std::span<double> sums);
+
+// mass[min(bits(w) >> shift, mass.size() - 1)] += w for the weights of every 16-entry block that
+// holds a weight >= skip_below (whole blocks below it are skipped; weights are >= 0, so their
+// float bits order like their values). Accumulates into `mass`.
+void histogram_by_bits(std::span<const float> weights, float skip_below, int shift,
+                       std::span<double> mass);
+
+// out = the indices i with lo <= weights[i] < hi, increasing.
+void indices_in_range(std::span<const float> weights, float lo, float hi,
+                      std::vector<int32_t>& out);
 
 // Selection loops skip blocks with these: the first i = from + 16 j such that some x[i, i + 16)
 // is >= (resp. >) threshold, or else the first i = from + 16 j with fewer than 16 entries left

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/check.h"
+#include "engine/sampling/logits_math.h"
 
 namespace xy::sampling {
 
@@ -62,19 +63,24 @@ float top_p_cutoff_sorted(std::span<const ScoredToken> sorted, double total, flo
 }
 
 float top_p_cutoff_dense(std::span<const float> scores, std::span<const float> weights,
-                         double total, float top_p, std::vector<ScoredToken>& scratch) {
+                         double total, float top_p, std::vector<ScoredToken>& scratch,
+                         std::vector<int32_t>& indices) {
   XY_CHECK(scores.size() == weights.size());
   // Bin = top bits of the positive float weight: exponent and 4 mantissa bits, i.e. 16 bins per
   // octave of probability. Bits of positive floats are monotone in the value, so whole bins are
   // either kept or dropped and only the bin where the cumulative mass crosses needs sorting.
   constexpr int kShift = 19;
   constexpr uint32_t kNumBins = (std::bit_cast<uint32_t>(1.0f) >> kShift) + 1;
-  std::array<double, kNumBins> mass{};
+  // Weights below `floor` can never be kept: all of them together weigh at most
+  // vocab * floor = (1 - top_p) * total / 2, less than the mass top-p drops, so the crossing
+  // happens above them. Skipping blocks made only of them leaves the scalar histogram the few
+  // blocks that matter in a peaked distribution. (Small weights inside a visited block land in
+  // low bins, which the walk never reaches.)
   const size_t n = weights.size();
-  for (size_t i = 0; i < n; ++i) {
-    // min(): a weight above 1 (a caller bug) must not index past the table.
-    mass[std::min(std::bit_cast<uint32_t>(weights[i]) >> kShift, kNumBins - 1)] += weights[i];
-  }
+  const float floor =
+      static_cast<float>(0.5 * (1.0 - static_cast<double>(top_p)) * total / static_cast<double>(n));
+  std::array<double, kNumBins> mass{};
+  histogram_by_bits(weights, floor, kShift, mass);
   const double target = static_cast<double>(top_p) * total;
   double above = 0.0;  // mass of all bins above the crossing bin
   uint32_t bin = kNumBins;
@@ -87,12 +93,14 @@ float top_p_cutoff_dense(std::span<const float> scores, std::span<const float> w
   if (!crossed) return -std::numeric_limits<float>::infinity();  // rounding: keep everything
   // above < target and above + mass[bin] >= target, so the bin holds a positive weight and its
   // first tied group is kept: the walk below always yields a finite cutoff.
+  // The bin's weights are [bits bin << kShift, bits (bin + 1) << kShift); the top bin also holds
+  // anything above 1 (see histogram_by_bits).
+  const float lo = std::bit_cast<float>(bin << kShift);
+  const float hi = bin + 1 == kNumBins ? std::numeric_limits<float>::infinity()
+                                       : std::bit_cast<float>((bin + 1) << kShift);
+  indices_in_range(weights, lo, hi, indices);
   scratch.clear();
-  for (size_t i = 0; i < n; ++i) {
-    if (weights[i] > 0.0f &&
-        std::min(std::bit_cast<uint32_t>(weights[i]) >> kShift, kNumBins - 1) == bin)
-      scratch.push_back({scores[i], weights[i], static_cast<int32_t>(i)});
-  }
+  for (int32_t i : indices) scratch.push_back({scores[i], weights[i], i});
   XY_CHECK(!scratch.empty());
   sort_by_score(scratch);
   return walk_groups(scratch, above, target);

@@ -53,8 +53,10 @@ float top_p_cutoff_sorted(std::span<const ScoredToken> sorted, double total, flo
 // Top-p over a dense row: scores [vocab] and weights [vocab] (weight 0 = already dropped, which
 // must be exactly the entries below any earlier threshold), weights summing to `total`, the
 // largest weight being 1. Returns the smallest surviving score. Cost: two passes plus a sort of
-// one narrow histogram bin, never a sort of the vocabulary. `scratch` is reused between calls.
+// one narrow histogram bin, never a sort of the vocabulary. `scratch` and `indices` are reused
+// between calls.
 float top_p_cutoff_dense(std::span<const float> scores, std::span<const float> weights,
-                         double total, float top_p, std::vector<ScoredToken>& scratch);
+                         double total, float top_p, std::vector<ScoredToken>& scratch,
+                         std::vector<int32_t>& indices);
 
 }  // namespace xy::sampling

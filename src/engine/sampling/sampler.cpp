@@ -121,8 +121,8 @@ Status Sampler::prepare(std::span<const float> logits, const SamplingParams& par
   total_ =
       sampling::exp_scores(x, max_logit, inv_temperature, keep_from, scores, weights_, block_sums_);
   if (top_p) {
-    const float cutoff =
-        sampling::top_p_cutoff_dense(scores, weights_, total_, params.top_p, scored_scratch_);
+    const float cutoff = sampling::top_p_cutoff_dense(scores, weights_, total_, params.top_p,
+                                                      scored_scratch_, index_scratch_);
     if (cutoff > keep_from) {
       sampling::zero_below(scores, cutoff, weights_);
       total_ = sampling::block_sums(weights_, block_sums_);
