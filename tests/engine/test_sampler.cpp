@@ -365,5 +365,50 @@ TEST(Sampler, BadRowsAreErrorsNotCrashes) {
   EXPECT_NE(out.status().message().find("repetition_penalty"), std::string::npos);
 }
 
+// Row i of a verify segment sees the history extended by drafts d_1..d_i; the caller's history
+// comes back unchanged.
+TEST(Sampler, VerifyProbsExtendHistoryByEarlierDrafts) {
+  Sampler sampler;
+  std::mt19937_64 gen(19);
+  const size_t v = 300;
+  const std::vector<int32_t> drafts{7, 7, 42};
+  std::vector<float> logits;
+  for (size_t row = 0; row <= drafts.size(); ++row) {
+    const std::vector<float> r = random_logits(v, gen, 1.0);
+    logits.insert(logits.end(), r.begin(), r.end());
+  }
+  SamplingParams p;
+  p.temperature = 0.9f;
+  p.top_k = 30;
+  p.repetition_penalty = 1.5f;
+  p.frequency_penalty = 1.0f;
+  RefHistory ref = random_history(v, gen);
+  TokenHistory history = make_history(ref);
+  std::vector<float> out(logits.size());
+  ASSERT_TRUE(sampler.verify_probs(logits, drafts, p, history, out).is_ok());
+  EXPECT_EQ(history.num_output_tokens(), static_cast<int64_t>(ref.output.size()));
+  EXPECT_EQ(history.output_count(7),
+            static_cast<uint32_t>(std::count(ref.output.begin(), ref.output.end(), 7)));
+  for (size_t row = 0; row <= drafts.size(); ++row) {
+    const std::vector<float> r(logits.begin() + row * v, logits.begin() + (row + 1) * v);
+    const std::vector<double> want = testing::ref_probs(r, p, ref);
+    for (size_t i = 0; i < v; ++i) {
+      ASSERT_EQ(out[row * v + i] > 0, want[i] > 0) << "row " << row << " token " << i;
+      ASSERT_NEAR(out[row * v + i], want[i], 2e-6 + 1e-4 * want[i]) << "row " << row;
+    }
+    if (row < drafts.size()) ref.output.push_back(drafts[row]);
+  }
+  // Errors leave the history untouched too.
+  std::vector<float> bad = logits;
+  bad[2 * v + 5] = std::numeric_limits<float>::quiet_NaN();
+  const Status s = sampler.verify_probs(bad, drafts, p, history, out);
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_EQ(history.num_output_tokens(), static_cast<int64_t>(ref.output.size()) - 3);
+  EXPECT_FALSE(sampler
+                   .verify_probs(std::span<const float>(logits).first(v * 4 - 1), drafts, p,
+                                 history, std::span<float>(out).first(v * 4 - 1))
+                   .is_ok());
+}
+
 }  // namespace
 }  // namespace xy

@@ -211,4 +211,35 @@ Status Sampler::probs(std::span<const float> logits, const SamplingParams& param
   return Status::ok();
 }
 
+Status Sampler::verify_probs(std::span<const float> logits, std::span<const int32_t> drafts,
+                             const SamplingParams& params, TokenHistory& history,
+                             std::span<float> out) {
+  const size_t rows = drafts.size() + 1;
+  if (logits.empty() || logits.size() % rows != 0) {
+    return invalid_argument("sampler: verify logits hold " + std::to_string(logits.size()) +
+                            " values, not a multiple of k + 1 = " + std::to_string(rows) + " rows");
+  }
+  const size_t vocab = logits.size() / rows;
+  XY_CHECK(out.size() == logits.size());
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    if (drafts[i] < 0 || static_cast<size_t>(drafts[i]) >= vocab) {
+      return invalid_argument("sampler: draft token " + std::to_string(i + 1) + " = " +
+                              std::to_string(drafts[i]) + " is outside the vocabulary [0, " +
+                              std::to_string(vocab) + ")");
+    }
+  }
+  Status status;
+  size_t pushed = 0;
+  for (size_t row = 0; row < rows && status.is_ok(); ++row) {
+    if (row > 0) {
+      history.add_output(drafts[row - 1]);
+      ++pushed;
+    }
+    status =
+        probs(logits.subspan(row * vocab, vocab), params, history, out.subspan(row * vocab, vocab));
+  }
+  while (pushed > 0) history.remove_output(drafts[--pushed]);
+  return status;
+}
+
 }  // namespace xy

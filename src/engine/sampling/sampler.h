@@ -53,6 +53,14 @@ class Sampler {
   Status probs(std::span<const float> logits, const SamplingParams& params,
                const TokenHistory& history, std::span<float> out);
 
+  // The target distributions p_1..p_{k+1} that verify_draft() (rejection_sampler.h) needs, for a
+  // verify segment: logits [k + 1, vocab] row-major, row i predicting the token after draft i
+  // (row 0: after the last accepted token). Row i is processed with `history` extended by the
+  // drafts d_1..d_i, exactly as if those tokens had been generated one by one; `history` is
+  // extended temporarily and restored before returning, also on error. out: [k + 1, vocab].
+  Status verify_probs(std::span<const float> logits, std::span<const int32_t> drafts,
+                      const SamplingParams& params, TokenHistory& history, std::span<float> out);
+
  private:
   // Runs processors and truncation; leaves the result in exactly one of the representations below.
   Status prepare(std::span<const float> logits, const SamplingParams& params,
