@@ -34,6 +34,17 @@ double median_seconds(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
 
 }  // namespace
 
+std::vector<GemmShapeKey> llama_gemm_shapes(int hidden, int intermediate, int n_heads,
+                                            int n_kv_heads, int head_dim, int vocab,
+                                            DType storage) {
+  const int q = n_heads * head_dim, kv = n_kv_heads * head_dim;
+  return {{q + 2 * kv, hidden, storage, WeightLayout::kPlain},
+          {hidden, q, storage, WeightLayout::kPlain},
+          {2 * intermediate, hidden, storage, WeightLayout::kGateUp},
+          {hidden, intermediate, storage, WeightLayout::kPlain},
+          {vocab, hidden, storage, WeightLayout::kPlain}};
+}
+
 std::vector<GemmTileConfig> gemm_tune_candidates(int m, int k, int num_panels, int num_workers) {
   std::vector<GemmTileConfig> out;
   auto add = [&out](const GemmTileConfig& c) {

@@ -22,6 +22,12 @@ struct GemmTuneOptions {
 // (tall kernels only for tall m), each with a few m_block values, plus the default config.
 std::vector<GemmTileConfig> gemm_tune_candidates(int m, int k, int num_panels, int num_workers);
 
+// The SmoothGEMM weight shapes of one Llama-family decoder layer plus lm_head, in this order:
+// qkv (fused, N = (n_heads + 2 n_kv_heads) head_dim), o, gate_up (fused, 2 intermediate), down,
+// lm_head. kernels/ cannot see model/, so the caller passes the config's numbers.
+std::vector<GemmShapeKey> llama_gemm_shapes(int hidden, int intermediate, int n_heads,
+                                            int n_kv_heads, int head_dim, int vocab, DType storage);
+
 // Profiles every shape x M. Takes seconds per large shape (it runs the real GEMMs).
 // Errors: kInvalidArgument for an empty shape list, non-positive sizes or M, or an ISA this
 // CPU lacks; packing errors (kResourceExhausted) as PackedWeight::pack reports them.

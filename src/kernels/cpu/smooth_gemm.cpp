@@ -58,7 +58,7 @@ void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
   p.bias = args.bias;
   p.bias_up = (p.gate_up && args.bias != nullptr) ? args.bias + p.out_cols : nullptr;
   p.residual = args.residual;
-  p.ldr = args.ldr != 0 ? args.ldr : p.out_cols;
+  p.ldr = args.ldr != 0 ? args.ldr : (args.residual == args.y ? p.ldy : p.out_cols);
   XY_CHECK(p.ldx >= p.k && p.ldy >= p.out_cols);
   XY_CHECK_MSG(!(p.gate_up && p.residual != nullptr), "residual add is for plain weights only");
   XY_CHECK_MSG(p.residual == nullptr || p.residual == p.y || p.ldr >= p.out_cols,

@@ -11,10 +11,13 @@
 //   starting from +0, then the epilogue adds bias, then residual (or applies SiLU(gate)·up).
 //   No split-K, no reassociation: y[r, :] is bit-identical whatever M, the tile row r lands in,
 //   the config, the number of workers or the ISA path (scalar and AVX2 agree bitwise).
-// - ISA: AVX2+FMA when cpu_features() has it, else the portable scalar path. An AVX-512
-//   (vdpbf16ps) path would plug in as one more detail::*_tile_fn; none ships because this
-//   project's build machine cannot run it (and vdpbf16ps's pairwise products would break the
-//   bitwise agreement with the other paths, so it would be a separate, documented mode).
+// - ISA: AVX2+FMA when cpu_features() has it, else the portable scalar path. An AVX-512 path
+//   plugs in as one more detail::*_tile_fn (+ a GemmIsa value and a *_avx512.cpp file, which
+//   the CMake file already compiles with AVX-512 flags); none ships because this project's
+//   build machine cannot run it. Note for whoever writes it: widening bf16 to f32 and using
+//   zmm FMAs keeps the bitwise agreement above; vdpbf16ps (pairwise products summed before
+//   accumulation, denormals flushed) does not, so it would have to be a separate, documented
+//   numerics mode.
 #pragma once
 
 #include <cstdint>
@@ -42,8 +45,9 @@ struct GemmArgs {
   // [N] for plain weights; [2I] in the source row order (gate then up) for gate-up weights;
   // or null.
   const float* bias = nullptr;
-  // [m, N] added after bias, row stride ldr floats (0 = N), or null. May be y itself
-  // (in-place residual add, same stride); must not otherwise overlap y. Plain weights only.
+  // [m, N] added after bias, row stride ldr floats (0 = N, or ldy when residual == y), or
+  // null. May be y itself (in-place residual add, same stride); must not otherwise overlap y.
+  // Plain weights only.
   const float* residual = nullptr;
   int64_t ldr = 0;
 };

@@ -118,7 +118,7 @@ void check_shape(const ModelShapes& model, const LinearShape& s, DType dtype, Wo
     args.ldy = ldy;
     args.bias = use_bias ? bias.data() : nullptr;
     args.residual = use_residual ? (in_place ? y.data() : residual.data()) : nullptr;
-    args.ldr = ldy;
+    args.ldr = in_place ? 0 : ldy;  // in place: 0 must mean "same stride as y"
     smooth_gemm(*packed, args, pool);
 
     const std::vector<int> cols = columns_to_check(out_cols, s.k, rng);

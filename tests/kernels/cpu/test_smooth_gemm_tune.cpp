@@ -203,6 +203,16 @@ TEST(GemmTuner, RejectsBadRequests) {
       tune_smooth_gemm({{3, 16, DType::kF32, WeightLayout::kGateUp}}, options, pool).is_ok());
 }
 
+TEST(GemmTuner, LlamaShapesOfSmollm2) {
+  const auto s = llama_gemm_shapes(576, 1536, 9, 3, 64, 49152, DType::kBF16);
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_EQ(s[0], (GemmShapeKey{960, 576, DType::kBF16, WeightLayout::kPlain}));
+  EXPECT_EQ(s[1], (GemmShapeKey{576, 576, DType::kBF16, WeightLayout::kPlain}));
+  EXPECT_EQ(s[2], (GemmShapeKey{3072, 576, DType::kBF16, WeightLayout::kGateUp}));
+  EXPECT_EQ(s[3], (GemmShapeKey{576, 1536, DType::kBF16, WeightLayout::kPlain}));
+  EXPECT_EQ(s[4], (GemmShapeKey{49152, 576, DType::kBF16, WeightLayout::kPlain}));
+}
+
 TEST(GemmTileConfig, DefaultsAreSupportedKernelsForEveryM) {
   for (int m = 1; m <= 9000; m += (m < 64 ? 1 : 97)) {
     for (int k : {64, 576, 8192}) {
