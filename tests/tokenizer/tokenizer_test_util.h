@@ -42,8 +42,13 @@ inline std::vector<std::string> golden_texts(const std::string& name) {
   std::ifstream in(tokenizer_dir(name) + "/golden.json", std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
+  const nlohmann::json golden = nlohmann::json::parse(ss.str());
   std::vector<std::string> out;
-  for (const auto& c : nlohmann::json::parse(ss.str())["cases"]) out.push_back(c["text"]);
+  for (const auto& c : golden.at("cases")) out.push_back(c.at("text").get<std::string>());
+  if (out.empty()) {
+    std::fprintf(stderr, "no golden strings for %s\n", name.c_str());
+    std::abort();
+  }
   return out;
 }
 
