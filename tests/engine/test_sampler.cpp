@@ -356,7 +356,20 @@ TEST(Sampler, BadRowsAreErrorsNotCrashes) {
   ASSERT_FALSE(out.is_ok());
   EXPECT_NE(out.status().message().find("-inf"), std::string::npos);
 
+  p.allowed_token_ids = {3, 10};  // not validated against this 10-token row by the caller
+  out = sampler.sample(masked, p, TokenHistory(), rng);
+  ASSERT_FALSE(out.is_ok());
+  EXPECT_NE(out.status().message().find("'allowed_token_ids[1]' = 10"), std::string::npos);
   p.allowed_token_ids.clear();
+  p.logit_bias[-4] = 1.0f;
+  EXPECT_FALSE(sampler.sample(masked, p, TokenHistory(), rng).is_ok());
+  p.logit_bias.clear();
+  p.presence_penalty = 0.5f;
+  TokenHistory foreign(std::vector<int32_t>{1, 12});
+  out = sampler.sample(masked, p, foreign, rng);
+  ASSERT_FALSE(out.is_ok());
+  EXPECT_NE(out.status().message().find("token 12"), std::string::npos);
+  p.presence_penalty = 0.0f;
   p.repetition_penalty = 1e-38f;
   std::vector<float> big(10, 1.0f);
   big[2] = 1000.0f;

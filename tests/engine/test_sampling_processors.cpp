@@ -214,7 +214,9 @@ TEST(LogitsProcessors, PenaltiesMatchReferenceOnRandomHistories) {
     p.frequency_penalty = pen(gen);
     p.presence_penalty = pen(gen);
     const std::vector<double> want = testing::ref_processed_logits(x, p, ref);
-    apply_penalties(x, history, p.repetition_penalty, p.frequency_penalty, p.presence_penalty);
+    ASSERT_TRUE(
+        apply_penalties(x, history, p.repetition_penalty, p.frequency_penalty, p.presence_penalty)
+            .is_ok());
     for (size_t i = 0; i < v; ++i) ASSERT_NEAR(x[i], want[i], 1e-5 * (1 + std::abs(want[i]))) << i;
   }
 }

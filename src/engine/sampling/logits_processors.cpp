@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <limits>
+#include <string>
 
 #include "core/check.h"
 #include "engine/sampling/logits_math.h"
@@ -22,15 +23,20 @@ void apply_logit_bias(std::span<float> logits, const std::map<int32_t, float>& b
   for (const auto& [token, value] : bias) logits[token] += value;
 }
 
-void apply_penalties(std::span<float> logits, const TokenHistory& history, float repetition,
-                     float frequency, float presence) {
+Status apply_penalties(std::span<float> logits, const TokenHistory& history, float repetition,
+                       float frequency, float presence) {
   for (const TokenHistory::Entry& e : history.entries()) {
-    XY_CHECK(e.token >= 0 && static_cast<size_t>(e.token) < logits.size());
+    if (e.token < 0 || static_cast<size_t>(e.token) >= logits.size()) {
+      return invalid_argument("sampler: token " + std::to_string(e.token) +
+                              " in the request's prompt or output is outside the vocabulary [0, " +
+                              std::to_string(logits.size()) + ")");
+    }
     float& x = logits[e.token];
     if (e.in_prompt || e.output_count > 0) x = x > 0.0f ? x / repetition : x * repetition;
     x -= frequency * static_cast<float>(e.output_count);
     x -= presence * static_cast<float>(e.output_count > 0);
   }
+  return Status::ok();
 }
 
 void sort_by_score(std::vector<ScoredToken>& tokens) {

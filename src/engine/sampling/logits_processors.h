@@ -18,6 +18,7 @@
 #include <span>
 #include <vector>
 
+#include "core/status.h"
 #include "engine/sampling/token_history.h"
 
 namespace xy::sampling {
@@ -30,11 +31,13 @@ void apply_allowed_tokens(std::span<float> logits, std::span<const int32_t> allo
 // logits[t] += bias for each entry (ids in range, validated).
 void apply_logit_bias(std::span<float> logits, const std::map<int32_t, float>& bias);
 
-// For each token of `history` (ids must be < logits.size(), XY_CHECK):
+// For each token of `history`:
 //   if in prompt or generated: x = x > 0 ? x / repetition : x * repetition
 //   x -= frequency * output_count;  x -= presence * (output_count > 0)
-void apply_penalties(std::span<float> logits, const TokenHistory& history, float repetition,
-                     float frequency, float presence);
+// A history token outside [0, logits.size()) (e.g. a client-supplied prompt id the server did not
+// check) is an error naming it; logits are then partially updated.
+Status apply_penalties(std::span<float> logits, const TokenHistory& history, float repetition,
+                       float frequency, float presence);
 
 // A survivor of the truncation steps: processed logit s, weight exp(s), token id.
 struct ScoredToken {

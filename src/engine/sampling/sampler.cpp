@@ -43,6 +43,10 @@ Status Sampler::prepare(std::span<const float> logits, const SamplingParams& par
   const bool modify = !params.allowed_token_ids.empty() || !params.logit_bias.empty() || penalize;
   std::span<const float> x = logits;  // [vocab] logits after steps 1-2
   float max_logit = raw_max_;
+  if (!params.allowed_token_ids.empty() || !params.logit_bias.empty()) {
+    // Cheap next to the row, and an unchecked id would be an out-of-bounds write.
+    XY_RETURN_IF_ERROR(params.validate_token_ids(static_cast<int>(vocab)));
+  }
   if (modify) {
     processed_.assign(logits.begin(), logits.end());
     std::span<float> y(processed_);
@@ -50,8 +54,9 @@ Status Sampler::prepare(std::span<const float> logits, const SamplingParams& par
       sampling::apply_allowed_tokens(y, params.allowed_token_ids, float_scratch_);
     if (!params.logit_bias.empty()) sampling::apply_logit_bias(y, params.logit_bias);
     if (penalize) {
-      sampling::apply_penalties(y, history, params.repetition_penalty, params.frequency_penalty,
-                                params.presence_penalty);
+      XY_RETURN_IF_ERROR(sampling::apply_penalties(y, history, params.repetition_penalty,
+                                                   params.frequency_penalty,
+                                                   params.presence_penalty));
     }
     x = y;
     max_logit = sampling::max_value(x);

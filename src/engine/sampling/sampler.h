@@ -39,8 +39,8 @@ struct SampleOutput {
 
 // Holds scratch buffers sized to the vocabulary, so steady-state sampling allocates nothing.
 // Not thread-safe: use one Sampler per sampling thread. Parameters must have passed
-// SamplingParams::validate() and validate_token_ids(logits.size()) (checked with XY_CHECK where
-// cheap). Errors (as values): an empty row, a NaN or +inf logit, a row with no finite logit.
+// SamplingParams::validate(). Errors (as values): an empty row, a NaN or +inf logit, a row with
+// no finite logit after processing, a logit_bias / allowed / history token outside the row.
 class Sampler {
  public:
   // logits: [vocab] raw f32 logits of one request, not modified. history: the request's prompt
