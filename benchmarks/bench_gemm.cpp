@@ -1,5 +1,5 @@
 // SmoothGEMM vs oneDNN matmul and OpenBLAS sgemm on the linear layers of the smollm2-135m,
-// qwen2.5-0.5b and llama-3.2-1b presets, M in {1, 4, 16, 64, 256, 1024, 4096}, same threads.
+// qwen2.5-0.5b and llama-3.2-1b presets, M in {1, 4, 16, 64, 256, 512, 1024, 4096}, same threads.
 // Names: gemm/<impl>/<model>/<op>/M:<m>; counters FLOPs (rate) and Bytes (weights + x + y,
 // rate). scripts/bench_kernels.sh turns them into GFLOP/s, GB/s, ratios and % of ceiling.
 //   impl: smooth_bf16, smooth_f32 (ours), dnnl_bf16 (bf16 x bf16 -> f32), dnnl_f32,
@@ -188,7 +188,7 @@ bool impl_selected(const std::string& impl) {
 }
 
 void register_all() {
-  const int ms[] = {1, 4, 16, 64, 256, 1024, 4096};
+  const int ms[] = {1, 4, 16, 64, 256, 512, 1024, 4096};
   for (const OpShape& s : preset_shapes()) {
     for (int m : ms) {
       if (s.op == "lm_head" && m > 64) continue;  // logits are computed only for sampled rows

@@ -6,6 +6,9 @@
 #   XY_BENCH_FILTER   regex over gemm benchmark names, e.g. 'smollm2-135m/.*/M:(1|512)/'
 #   XY_BENCH_REPS     repetitions; the table uses the median (default 3)
 #   XY_BENCH_OUT      directory for the raw JSON (default: BUILD_DIR/bench-results)
+#   XY_BENCH_CPU_TIME=1  rates from the calling thread's CPU time instead of wall time: with
+#                        XY_BENCH_THREADS=1 this discounts time stolen by other processes on a
+#                        busy machine (meaningless with more threads)
 set -euo pipefail
 build="${1:-build}"
 reps="${XY_BENCH_REPS:-3}"
@@ -29,7 +32,7 @@ for impl in smooth dnnl openblas; do
     --benchmark_filter="$filter" > "$out/gemm_$impl.json"
 done
 python3 - "$out/machine.json" "$out"/gemm_{smooth,dnnl,openblas}.json <<'PY'
-import json, math, re, sys
+import json, math, os, re, sys
 
 def medians(path):
     data = json.load(open(path))
@@ -44,6 +47,11 @@ def medians(path):
             single[name] = b  # XY_BENCH_REPS=1: no aggregates are reported
     for name, b in single.items():
         rows.setdefault(name, b)
+    if os.environ.get("XY_BENCH_CPU_TIME") == "1":
+        for b in rows.values():
+            for key in ("FLOPs", "Bytes"):
+                if key in b and b.get("cpu_time"):
+                    b[key] *= b["real_time"] / b["cpu_time"]
     return data["context"], rows
 
 ctx, machine = medians(sys.argv[1])
@@ -59,7 +67,8 @@ bwhuge = g(machine, "machine/read_bw/pages:huge", "Bytes", 1e9)
 f32peak = g(machine, "machine/f32_fma_peak", "FLOPs", 1e9)
 bf16peak = g(machine, "machine/bf16_widen_fma_peak", "FLOPs", 1e9)
 fmt = lambda v, d=1: "-" if v is None else f"{v:.{d}f}"
-print(f"\nMachine ({ctx.get('xy_threads', '?')} threads; {ctx.get('xy_cpu_features', '')}; "
+timing = "CPU time of the calling thread" if os.environ.get("XY_BENCH_CPU_TIME") == "1" else "wall time"
+print(f"\nMachine ({ctx.get('xy_threads', '?')} threads, rates from {timing}; {ctx.get('xy_cpu_features', '')}; "
       f"host {ctx.get('host_name', '?')}, load avg {ctx.get('load_avg', '?')})")
 print(f"  read bandwidth 4 KiB pages {fmt(bw4k)} GB/s, huge pages {fmt(bwhuge)} GB/s")
 print(f"  f32 FMA peak {fmt(f32peak)} GFLOP/s, bf16 peak (AVX2 widen+FMA) {fmt(bf16peak)} GFLOP/s")
