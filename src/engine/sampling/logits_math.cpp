@@ -10,9 +10,10 @@
 // compiled twice (target_clones: AVX2 and baseline x86-64) and picked at load time. Both clones
 // execute the same IEEE operations in the same lane order (no FMA), so results are bitwise equal
 // on every x86-64 machine, and equal to the scalar tails and to fast_exp().
-#if defined(__x86_64__) && !defined(__clang__)
-#define XY_SAMPLING_CLONES __attribute__((target_clones("avx2", "default")))
-#elif defined(__x86_64__) && defined(__clang__) && __clang_major__ >= 14
+// XY_SAMPLING_NO_CLONES builds only the baseline version (to test that it matches bit for bit).
+#if defined(XY_SAMPLING_NO_CLONES)
+#define XY_SAMPLING_CLONES
+#elif defined(__x86_64__) && (!defined(__clang__) || __clang_major__ >= 14)
 #define XY_SAMPLING_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define XY_SAMPLING_CLONES
