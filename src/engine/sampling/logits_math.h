@@ -1,6 +1,7 @@
-// Vocabulary-wide passes over one row of logits ([vocab] f32, contiguous), written so that GCC
-// and Clang vectorize them without -ffast-math: reductions keep explicit per-lane accumulators,
-// so the summation order is fixed by the code and results are bitwise reproducible.
+// Vocabulary-wide passes over one row of logits ([vocab] f32, contiguous), written with explicit
+// vector extensions (no -ffast-math needed): reductions keep per-lane accumulators, so the
+// summation order is fixed by the code and results are bitwise reproducible (logits_math.cpp).
+// Thread-safe: pure functions of their arguments.
 #pragma once
 
 #include <bit>
@@ -11,8 +12,9 @@
 namespace xy::sampling {
 
 // exp(x) for float, ~1-2 ulp over the normal range, 0 below -87.3 (where expf would be
-// subnormal). Branch-free plain arithmetic (Cephes polynomial), so a loop over it vectorizes and
-// gives the same bits on every x86-64/ARM machine, unlike libm's expf.
+// subnormal). Branch-free plain arithmetic (Cephes polynomial): it vectorizes, and unlike libm's
+// expf it gives the same bits everywhere, as long as the compiler does not contract a * b + c
+// into FMA (x86-64 baseline and AVX2 without FMA, as built here, never do).
 inline float fast_exp(float x) {
   const float clamped = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
   // Round clamped*log2(e) to nearest with the 1.5*2^23 trick (valid while |n| < 2^22).
