@@ -184,6 +184,7 @@ TEST(RejectionSampler, MalformedInputsAreErrors) {
   draft[kVocab + 2] = 0.0f;
   EXPECT_NE(msg({two, draft}, target).find("draft position 2: token 2 has draft probability 0"),
             std::string::npos);
+  EXPECT_TRUE(verify_draft({two, draft}, target, kVocab, /*greedy=*/true, rng).is_ok());
   std::vector<float> empty_target(3 * kVocab, 0.0f);
   const std::vector<int32_t> none;
   EXPECT_NE(msg({none, {}}, std::span<const float>(empty_target).first(kVocab))

@@ -62,7 +62,7 @@ Result<VerifyOutput> verify_draft(const DraftProposal& draft, std::span<const fl
       return invalid_argument("verify_draft: " + position_name(i) + ": token " + std::to_string(d) +
                               " outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
     }
-    if (!draft.probs.empty() && !(draft.probs[i * vocab + d] > 0.0f)) {
+    if (!greedy && !draft.probs.empty() && !(draft.probs[i * vocab + d] > 0.0f)) {
       return invalid_argument("verify_draft: " + position_name(i) + ": token " + std::to_string(d) +
                               " has draft probability " +
                               std::to_string(draft.probs[i * vocab + d]) +

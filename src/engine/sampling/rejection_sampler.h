@@ -33,8 +33,9 @@ struct VerifyOutput {
 
 // target_probs: [k + 1, vocab] row-major, each row a distribution. Randomness (sampling mode):
 // one uniform per examined draft position plus one for the emitted token; greedy consumes none.
-// Errors (as values): mismatched sizes, a draft token outside [0, vocab), a draft token to which
-// its own q gives probability 0, a target row without positive mass.
+// Greedy mode ignores draft.probs (only their size is checked). Errors (as values): mismatched
+// sizes, a draft token outside [0, vocab), in sampling mode a draft token to which its own q
+// gives probability 0 or a target row without positive mass.
 Result<VerifyOutput> verify_draft(const DraftProposal& draft, std::span<const float> target_probs,
                                   int vocab_size, bool greedy, RequestRng& rng);
 
