@@ -28,9 +28,7 @@ struct Candidate {
   int32_t rank;
   int32_t pos;
   int32_t result;
-  bool operator>(const Candidate& o) const {
-    return rank != o.rank ? rank > o.rank : pos > o.pos;
-  }
+  bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
 };
 
 }  // namespace
@@ -72,7 +70,8 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const tokjson::Json& confi
     // A missing unk token only matters when a word needs it; HF reports it then, so do we.
     if (const auto id = m->token_to_id(*m->unk_token_)) m->unk_id_ = *id;
   }
-  XY_ASSIGN_OR_RETURN(auto prefix, tokjson::optional_string(config, "continuing_subword_prefix", at));
+  XY_ASSIGN_OR_RETURN(auto prefix,
+                      tokjson::optional_string(config, "continuing_subword_prefix", at));
   XY_ASSIGN_OR_RETURN(auto suffix, tokjson::optional_string(config, "end_of_word_suffix", at));
   m->continuing_subword_prefix_ = prefix.value_or("");
   m->end_of_word_suffix_ = suffix.value_or("");
@@ -82,8 +81,18 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const tokjson::Json& confi
   if (const auto* dropout = tokjson::find(config, "dropout")) {
     if (!dropout->is_number()) return format_error(at + ".dropout: expected a number or null");
     if (dropout->get<double>() > 0.0) {
-      return unsupported(at + ".dropout: BPE dropout is a training-time option; xyserve encodes "
+      return unsupported(at +
+                         ".dropout: BPE dropout is a training-time option; xyserve encodes "
                          "deterministically and does not support dropout > 0");
+    }
+  }
+  if (m->continuing_subword_prefix_.empty() && m->end_of_word_suffix_.empty()) {
+    m->bmp_char_ids_.assign(0x10000, -1);
+    for (const auto& [token, id] : m->vocab_) {
+      if (token.empty() || token.size() > 3 || !utf8::is_valid(token)) continue;
+      size_t pos = 0;
+      const char32_t cp = utf8::decode_at(token, pos);
+      if (pos == token.size() && cp < 0x10000) m->bmp_char_ids_[cp] = id;
     }
   }
   for (int b = 0; b < 256; ++b) {
@@ -130,8 +139,7 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const tokjson::Json& confi
       return format_error(here + ": merged token '" + merged + "' is not in the vocabulary");
     }
     // The first occurrence of a pair wins, as in Hugging Face.
-    m->merges_.emplace(pair_key(*left_id, *right_id),
-                       Merge{static_cast<int32_t>(i), *merged_id});
+    m->merges_.emplace(pair_key(*left_id, *right_id), Merge{static_cast<int32_t>(i), *merged_id});
   }
   return m;
 }
@@ -143,7 +151,8 @@ std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
 }
 
 const std::string* BpeModel::id_to_token(int32_t id) const {
-  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || !id_present_[static_cast<size_t>(id)]) {
+  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() ||
+      !id_present_[static_cast<size_t>(id)]) {
     return nullptr;
   }
   return &id_to_token_[static_cast<size_t>(id)];
@@ -178,6 +187,15 @@ Status BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) co
   size_t pos = 0;
   while (pos < word.size()) {
     const size_t begin = pos;
+    if (!bmp_char_ids_.empty()) {
+      const char32_t cp = utf8::decode_at(word, pos);
+      if (cp < 0x10000 && bmp_char_ids_[cp] >= 0) {
+        if (pending_unk) push(*std::exchange(pending_unk, std::nullopt));
+        push(bmp_char_ids_[cp]);
+        continue;
+      }
+      pos = begin;
+    }
     pos += static_cast<size_t>(utf8::sequence_length(static_cast<uint8_t>(word[pos])));
     if (pos > word.size()) pos = word.size();
     piece.clear();
@@ -219,8 +237,8 @@ Status BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) co
   const auto consider = [&](int32_t left) {
     const int32_t right = symbols[static_cast<size_t>(left)].next;
     if (right < 0) return;
-    const auto it = merges_.find(pair_key(symbols[static_cast<size_t>(left)].id,
-                                          symbols[static_cast<size_t>(right)].id));
+    const auto it = merges_.find(
+        pair_key(symbols[static_cast<size_t>(left)].id, symbols[static_cast<size_t>(right)].id));
     if (it != merges_.end()) queue.push(Candidate{it->second.rank, left, it->second.result});
   };
   for (size_t i = 0; i + 1 < symbols.size(); ++i) consider(static_cast<int32_t>(i));

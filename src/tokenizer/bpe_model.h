@@ -51,9 +51,9 @@ class BpeModel {
     int32_t result;  // id of the merged token
   };
   TokenIdMap vocab_;
-  std::vector<std::string> id_to_token_;                 // [vocab_size]; "" for holes
-  std::vector<uint8_t> id_present_;                      // [vocab_size]
-  std::unordered_map<uint64_t, Merge> merges_;           // key: (left id << 32) | right id
+  std::vector<std::string> id_to_token_;        // [vocab_size]; "" for holes
+  std::vector<uint8_t> id_present_;             // [vocab_size]
+  std::unordered_map<uint64_t, Merge> merges_;  // key: (left id << 32) | right id
   std::optional<std::string> unk_token_;
   std::optional<int32_t> unk_id_;
   std::string continuing_subword_prefix_;
@@ -62,6 +62,9 @@ class BpeModel {
   bool fuse_unk_ = false;
   bool ignore_merges_ = false;
   int32_t byte_token_ids_[256];  // id of "<0xAB>" or -1
+  // Id of each BMP code point as a single-character token, or -1: skips hashing for the initial
+  // symbols of a word (used only when there is no subword prefix / word suffix to apply).
+  std::vector<int32_t> bmp_char_ids_;  // [0x10000]
   std::unique_ptr<BpeWordCache> cache_;
 };
 

@@ -12,8 +12,7 @@ bool BpeWordCache::lookup(std::string_view word, std::vector<int32_t>& out) cons
   if (word.size() > kMaxWordBytes) return false;
   Shard& s = shard_for(word);
   std::lock_guard<std::mutex> lock(s.mu);
-  // C++20 heterogeneous lookup needs a transparent hash; a temporary key is cheap for short words.
-  const auto it = s.map.find(std::string(word));
+  const auto it = s.map.find(word);
   if (it == s.map.end()) return false;
   out.insert(out.end(), it->second.begin(), it->second.end());
   return true;

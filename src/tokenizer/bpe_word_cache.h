@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,9 +26,13 @@ class BpeWordCache {
   void insert(std::string_view word, const int32_t* ids, size_t n);
 
  private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, std::vector<int32_t>> map;
+    std::unordered_map<std::string, std::vector<int32_t>, Hash, std::equal_to<>> map;
   };
   Shard& shard_for(std::string_view word) const;
   mutable std::array<Shard, kShards> shards_;

@@ -20,7 +20,8 @@ const Tables& tables() {
     int next_extra = 0;
     for (int b = 0; b < 256; ++b) {
       const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
-      const char32_t cp = printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + next_extra++);
+      const char32_t cp =
+          printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + next_extra++);
       x.code_point[static_cast<size_t>(b)] = cp;
       utf8::append(x.to_unicode[static_cast<size_t>(b)], cp);
       x.to_byte[cp] = static_cast<int16_t>(b);
@@ -32,7 +33,9 @@ const Tables& tables() {
 
 }  // namespace
 
-const std::string& byte_to_unicode(uint8_t b) { return tables().to_unicode[b]; }
+const std::string& byte_to_unicode(uint8_t b) {
+  return tables().to_unicode[b];
+}
 
 std::optional<uint8_t> unicode_to_byte(char32_t cp) {
   if (cp >= 324) return std::nullopt;

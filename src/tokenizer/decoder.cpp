@@ -111,10 +111,12 @@ class StripDecoder final : public Decoder {
     const size_t n = content_.size();
     for (std::string& t : tokens) {
       size_t begin = 0, end = t.size();
-      for (size_t i = 0; i < start_ && end - begin >= n && t.compare(begin, n, content_) == 0; ++i) {
+      for (size_t i = 0; i < start_ && end - begin >= n && t.compare(begin, n, content_) == 0;
+           ++i) {
         begin += n;
       }
-      for (size_t i = 0; i < stop_ && end - begin >= n && t.compare(end - n, n, content_) == 0; ++i) {
+      for (size_t i = 0; i < stop_ && end - begin >= n && t.compare(end - n, n, content_) == 0;
+           ++i) {
         end -= n;
       }
       t = t.substr(begin, end - begin);
@@ -145,7 +147,8 @@ class ReplaceDecoder final : public Decoder {
 
 class SequenceDecoder final : public Decoder {
  public:
-  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts)
+      : parts_(std::move(parts)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (const auto& p : parts_) p->decode_chain(tokens);
   }
@@ -195,10 +198,12 @@ Result<std::unique_ptr<Decoder>> make_decoder(const tokjson::Json& config, std::
   }
   if (type == "Sequence") {
     const auto* list = tokjson::find(config, "decoders");
-    if (list == nullptr || !list->is_array()) return format_error(at + ".decoders: expected an array");
+    if (list == nullptr || !list->is_array())
+      return format_error(at + ".decoders: expected an array");
     std::vector<std::unique_ptr<Decoder>> parts;
     for (size_t i = 0; i < list->size(); ++i) {
-      XY_ASSIGN_OR_RETURN(auto part, make_decoder((*list)[i], at + ".decoders[" + std::to_string(i) + "]"));
+      XY_ASSIGN_OR_RETURN(auto part,
+                          make_decoder((*list)[i], at + ".decoders[" + std::to_string(i) + "]"));
       parts.push_back(std::move(part));
     }
     return std::unique_ptr<Decoder>(new SequenceDecoder(std::move(parts)));

@@ -110,9 +110,9 @@ Result<std::unique_ptr<Normalizer>> make_normalizer(const tokjson::Json& config,
     }
     std::vector<std::unique_ptr<Normalizer>> parts;
     for (size_t i = 0; i < list->size(); ++i) {
-      XY_ASSIGN_OR_RETURN(auto part, make_normalizer((*list)[i], std::string(where) +
-                                                                     ".normalizers[" +
-                                                                     std::to_string(i) + "]"));
+      XY_ASSIGN_OR_RETURN(auto part,
+                          make_normalizer((*list)[i], std::string(where) + ".normalizers[" +
+                                                          std::to_string(i) + "]"));
       parts.push_back(std::move(part));
     }
     return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(parts)));
@@ -128,10 +128,14 @@ Result<std::unique_ptr<Normalizer>> make_normalizer(const tokjson::Json& config,
     XY_ASSIGN_OR_RETURN(std::string content, tokjson::required_string(config, "content", where));
     return std::unique_ptr<Normalizer>(new ReplaceNormalizer(std::move(p), std::move(content)));
   }
-  if (type == "NFC") return std::unique_ptr<Normalizer>(new UnicodeFormNormalizer(NormalizationForm::kNFC));
-  if (type == "NFD") return std::unique_ptr<Normalizer>(new UnicodeFormNormalizer(NormalizationForm::kNFD));
-  if (type == "NFKC") return std::unique_ptr<Normalizer>(new UnicodeFormNormalizer(NormalizationForm::kNFKC));
-  if (type == "NFKD") return std::unique_ptr<Normalizer>(new UnicodeFormNormalizer(NormalizationForm::kNFKD));
+  if (type == "NFC")
+    return std::unique_ptr<Normalizer>(new UnicodeFormNormalizer(NormalizationForm::kNFC));
+  if (type == "NFD")
+    return std::unique_ptr<Normalizer>(new UnicodeFormNormalizer(NormalizationForm::kNFD));
+  if (type == "NFKC")
+    return std::unique_ptr<Normalizer>(new UnicodeFormNormalizer(NormalizationForm::kNFKC));
+  if (type == "NFKD")
+    return std::unique_ptr<Normalizer>(new UnicodeFormNormalizer(NormalizationForm::kNFKD));
   if (type == "Lowercase") return std::unique_ptr<Normalizer>(new LowercaseNormalizer());
   if (type == "Strip") {
     XY_ASSIGN_OR_RETURN(bool left, tokjson::bool_or(config, "strip_left", true, where));

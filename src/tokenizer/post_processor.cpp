@@ -73,9 +73,11 @@ class SequenceProcessor final : public PostProcessor {
   std::vector<std::unique_ptr<PostProcessor>> parts_;
 };
 
-Result<std::unique_ptr<PostProcessor>> parse_template(const tokjson::Json& config, const std::string& at) {
+Result<std::unique_ptr<PostProcessor>> parse_template(const tokjson::Json& config,
+                                                      const std::string& at) {
   const auto* single = tokjson::find(config, "single");
-  if (single == nullptr || !single->is_array()) return format_error(at + ".single: expected an array");
+  if (single == nullptr || !single->is_array())
+    return format_error(at + ".single: expected an array");
   const auto* specials = tokjson::find(config, "special_tokens");
   std::vector<TemplatePiece> pieces;
   for (size_t i = 0; i < single->size(); ++i) {
@@ -142,7 +144,8 @@ Result<std::unique_ptr<PostProcessor>> make_post_processor(const tokjson::Json& 
   }
   if (type == "Sequence") {
     const auto* list = tokjson::find(config, "processors");
-    if (list == nullptr || !list->is_array()) return format_error(at + ".processors: expected an array");
+    if (list == nullptr || !list->is_array())
+      return format_error(at + ".processors: expected an array");
     std::vector<std::unique_ptr<PostProcessor>> parts;
     for (size_t i = 0; i < list->size(); ++i) {
       XY_ASSIGN_OR_RETURN(auto part, make_post_processor((*list)[i], at + ".processors[" +

@@ -239,9 +239,9 @@ Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const tokjson::Json& co
     }
     std::vector<std::unique_ptr<PreTokenizer>> parts;
     for (size_t i = 0; i < list->size(); ++i) {
-      XY_ASSIGN_OR_RETURN(auto part, make_pre_tokenizer((*list)[i], std::string(where) +
-                                                                        ".pretokenizers[" +
-                                                                        std::to_string(i) + "]"));
+      XY_ASSIGN_OR_RETURN(auto part,
+                          make_pre_tokenizer((*list)[i], std::string(where) + ".pretokenizers[" +
+                                                             std::to_string(i) + "]"));
       parts.push_back(std::move(part));
     }
     return std::unique_ptr<PreTokenizer>(new SequencePreTokenizer(std::move(parts)));
@@ -265,7 +265,8 @@ Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const tokjson::Json& co
       XY_CHECK(p.is_ok());
       regex = std::move(p).value();
     }
-    return std::unique_ptr<PreTokenizer>(new ByteLevelPreTokenizer(add_prefix_space, std::move(regex)));
+    return std::unique_ptr<PreTokenizer>(
+        new ByteLevelPreTokenizer(add_prefix_space, std::move(regex)));
   }
   if (type == "Metaspace") {
     std::string replacement = "\xE2\x96\x81";  // U+2581
@@ -292,18 +293,20 @@ Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const tokjson::Json& co
       scheme = add ? PrependScheme::kAlways : PrependScheme::kNever;
     }
     XY_ASSIGN_OR_RETURN(bool split, tokjson::bool_or(config, "split", true, where));
-    return std::unique_ptr<PreTokenizer>(new MetaspacePreTokenizer(std::move(replacement), scheme, split));
+    return std::unique_ptr<PreTokenizer>(
+        new MetaspacePreTokenizer(std::move(replacement), scheme, split));
   }
   if (type == "Digits") {
-    XY_ASSIGN_OR_RETURN(bool individual, tokjson::bool_or(config, "individual_digits", false, where));
-    return regex_splitter(R"(\p{N})",
-                          individual ? SplitBehavior::kIsolated : SplitBehavior::kContiguous, false);
+    XY_ASSIGN_OR_RETURN(bool individual,
+                        tokjson::bool_or(config, "individual_digits", false, where));
+    return regex_splitter(
+        R"(\p{N})", individual ? SplitBehavior::kIsolated : SplitBehavior::kContiguous, false);
   }
   if (type == "Punctuation") {
     XY_ASSIGN_OR_RETURN(SplitBehavior behavior,
                         parse_behavior(config, where, SplitBehavior::kIsolated));
-    return regex_splitter(R"([\p{P}\x{21}-\x{2F}\x{3A}-\x{40}\x{5B}-\x{60}\x{7B}-\x{7E}])", behavior,
-                          false);
+    return regex_splitter(R"([\p{P}\x{21}-\x{2F}\x{3A}-\x{40}\x{5B}-\x{60}\x{7B}-\x{7E}])",
+                          behavior, false);
   }
   if (type == "Whitespace") {
     return regex_splitter(

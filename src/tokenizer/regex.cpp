@@ -35,9 +35,10 @@ std::string rewrite_oniguruma_for_pcre2(std::string_view p) {
         } else if (class_depth > 0) {
           // A negated set inside a class: PCRE2 accepts a nested POSIX-free form via \P{...}
           // only for properties, so spell it as "not White_Space" with a lookup-free class.
-          out += "\\x{0}-\\x{8}\\x{E}-\\x{1F}\\x{21}-\\x{84}\\x{86}-\\x{9F}\\x{A1}-\\x{167F}"
-                 "\\x{1681}-\\x{1FFF}\\x{200B}-\\x{2027}\\x{202A}-\\x{202E}\\x{2030}-\\x{205E}"
-                 "\\x{2060}-\\x{2FFF}\\x{3001}-\\x{10FFFF}";
+          out +=
+              "\\x{0}-\\x{8}\\x{E}-\\x{1F}\\x{21}-\\x{84}\\x{86}-\\x{9F}\\x{A1}-\\x{167F}"
+              "\\x{1681}-\\x{1FFF}\\x{200B}-\\x{2027}\\x{202A}-\\x{202E}\\x{2030}-\\x{205E}"
+              "\\x{2060}-\\x{2FFF}\\x{3001}-\\x{10FFFF}";
         } else {
           out += e == 's' ? "[" : "[^";
           out += kWhiteSpaceSet;
@@ -116,9 +117,8 @@ Result<std::vector<std::pair<size_t, size_t>>> Regex::find_all(std::string_view 
       pcre2_match_data_free(md);
       PCRE2_UCHAR buffer[256];
       pcre2_get_error_message(rc, buffer, sizeof(buffer));
-      return resource_exhausted("regex '" + pattern_ + "' failed at byte " +
-                                std::to_string(start) + ": " +
-                                reinterpret_cast<const char*>(buffer));
+      return resource_exhausted("regex '" + pattern_ + "' failed at byte " + std::to_string(start) +
+                                ": " + reinterpret_cast<const char*>(buffer));
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     const size_t b = ov[0], e = ov[1];

@@ -4,7 +4,8 @@ namespace xy {
 
 Result<SplitPattern> SplitPattern::from_json(const tokjson::Json& pattern, std::string_view where) {
   const std::string at = std::string(where) + ".pattern";
-  if (!pattern.is_object()) return format_error(at + ": expected {\"String\": ...} or {\"Regex\": ...}");
+  if (!pattern.is_object())
+    return format_error(at + ": expected {\"String\": ...} or {\"Regex\": ...}");
   if (const auto* s = tokjson::find(pattern, "String")) {
     if (!s->is_string()) return format_error(at + ".String: expected a string");
     if (s->get<std::string>().empty()) return format_error(at + ".String: empty pattern");

@@ -24,7 +24,7 @@ class SplitPattern {
   Result<std::string> replace_all(std::string_view text, std::string_view content) const;
 
  private:
-  std::string literal_;          // used when regex_ is empty
+  std::string literal_;  // used when regex_ is empty
   std::optional<Regex> regex_;
 };
 

@@ -18,8 +18,19 @@ bool ends_with_replacement(const std::string& s) {
 // sequential passes, because the passes only delete spaces.
 bool is_cleanup_char(char c) {
   switch (c) {
-    case ' ': case '.': case '?': case '!': case ',': case '\'': case 'n': case 't': case 'm':
-    case 's': case 'v': case 'e': case 'r':
+    case ' ':
+    case '.':
+    case '?':
+    case '!':
+    case ',':
+    case '\'':
+    case 'n':
+    case 't':
+    case 'm':
+    case 's':
+    case 'v':
+    case 'e':
+    case 'r':
       return true;
     default:
       return false;

@@ -36,11 +36,11 @@ class StreamingDetokenizer {
 
   const Tokenizer& tokenizer_;
   bool skip_special_tokens_;
-  std::vector<int32_t> ids_;       // every pushed id (special ones included)
-  std::vector<int32_t> window_;    // decodable ids after skipping specials
-  size_t prefix_offset_ = 0;       // window_[prefix_offset_, read_offset_) was already decoded
+  std::vector<int32_t> ids_;     // every pushed id (special ones included)
+  std::vector<int32_t> window_;  // decodable ids after skipping specials
+  size_t prefix_offset_ = 0;     // window_[prefix_offset_, read_offset_) was already decoded
   size_t read_offset_ = 0;
-  std::string pending_raw_;        // decoded but not yet emitted (before clean-up)
+  std::string pending_raw_;  // decoded but not yet emitted (before clean-up)
 };
 
 }  // namespace xy

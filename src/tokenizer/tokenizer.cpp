@@ -24,7 +24,9 @@ Result<std::string> read_file(const std::string& path) {
   return buffer.str();
 }
 
-bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
+bool file_exists(const std::string& path) {
+  return std::ifstream(path).good();
+}
 
 }  // namespace
 
@@ -48,9 +50,9 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load_json(std::string_view tokeniz
   const std::string file = std::string(source_name) + "/tokenizer.json";
   try {
     std::unique_ptr<Tokenizer> t(new Tokenizer());
-    XY_ASSIGN_OR_RETURN(t->config_,
-                        parse_tokenizer_config(tokenizer_config_json,
-                                               std::string(source_name) + "/tokenizer_config.json"));
+    XY_ASSIGN_OR_RETURN(
+        t->config_, parse_tokenizer_config(tokenizer_config_json,
+                                           std::string(source_name) + "/tokenizer_config.json"));
     const tokjson::Json root =
         tokjson::Json::parse(tokenizer_json, nullptr, /*allow_exceptions=*/false);
     if (root.is_discarded()) return format_error(file + ": not valid JSON");
@@ -103,7 +105,8 @@ void Tokenizer::resolve_special_ids() {
   if (config_.pad_token) pad_id_ = token_to_id(*config_.pad_token);
 }
 
-Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text,
+                                               bool add_special_tokens) const {
   if (const size_t bad = utf8::find_invalid(text); bad != std::string_view::npos) {
     return invalid_argument("tokenizer: input text is not valid UTF-8 at byte " +
                             std::to_string(bad));
@@ -149,9 +152,9 @@ Status Tokenizer::encode_section(std::string_view section, bool at_text_start,
     if (seg.token_id >= 0) {
       ids.push_back(seg.token_id);
     } else {
-      XY_RETURN_IF_ERROR(encode_normalized(
-          std::string_view(normalized).substr(seg.begin, seg.end - seg.begin),
-          at_text_start && seg.begin == 0, ids));
+      XY_RETURN_IF_ERROR(
+          encode_normalized(std::string_view(normalized).substr(seg.begin, seg.end - seg.begin),
+                            at_text_start && seg.begin == 0, ids));
     }
   }
   return Status::ok();
@@ -236,7 +239,7 @@ std::optional<std::string> Tokenizer::chat_template(std::string_view name) const
 
 std::string clean_up_tokenization(std::string_view text) {
   static constexpr std::pair<std::string_view, std::string_view> kRules[] = {
-      {" .", "."},   {" ?", "?"},     {" !", "!"},     {" ,", ","},     {" ' ", "'"},
+      {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
       {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
   std::string s(text);
   for (const auto& [from, to] : kRules) {

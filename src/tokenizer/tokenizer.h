@@ -88,10 +88,10 @@ class Tokenizer {
   void resolve_special_ids();
 
   std::unique_ptr<BpeModel> model_;
-  std::unique_ptr<Normalizer> normalizer_;        // may be null
-  std::unique_ptr<PreTokenizer> pre_tokenizer_;   // may be null
+  std::unique_ptr<Normalizer> normalizer_;         // may be null
+  std::unique_ptr<PreTokenizer> pre_tokenizer_;    // may be null
   std::unique_ptr<PostProcessor> post_processor_;  // may be null
-  std::unique_ptr<Decoder> decoder_;              // may be null: tokens joined with ' '
+  std::unique_ptr<Decoder> decoder_;               // may be null: tokens joined with ' '
   AddedVocabulary added_;
   TokenizerConfig config_;
   std::string bos_token_, eos_token_;

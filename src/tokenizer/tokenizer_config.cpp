@@ -60,11 +60,13 @@ Result<TokenizerConfig> parse_tokenizer_config(std::string_view json_text,
         config.chat_templates[name] = std::move(tmpl);
       }
     } else {
-      return format_error(where + ".chat_template: expected a string or a list of {name, template}");
+      return format_error(where +
+                          ".chat_template: expected a string or a list of {name, template}");
     }
   }
   if (const auto* v = tokjson::find(root, "additional_special_tokens")) {
-    if (!v->is_array()) return format_error(where + ".additional_special_tokens: expected an array");
+    if (!v->is_array())
+      return format_error(where + ".additional_special_tokens: expected an array");
     for (const auto& t : *v) {
       if (t.is_string()) {
         config.additional_special_tokens.push_back(t.get<std::string>());

@@ -19,10 +19,10 @@ struct TokenizerConfig {
   std::optional<bool> add_bos_token, add_eos_token;  // unset when the file does not say
   // transformers' decode() clean-up (" ." -> "." ...). tokenizers.js defaults it to true.
   bool clean_up_tokenization_spaces = true;
-  std::optional<int64_t> model_max_length;          // unset when absent or absurd (1e30 sentinel)
+  std::optional<int64_t> model_max_length;            // unset when absent or absurd (1e30 sentinel)
   std::map<std::string, std::string> chat_templates;  // name -> Jinja source; "default" first
   std::vector<std::string> additional_special_tokens;
-  std::string tokenizer_class;                        // e.g. "PreTrainedTokenizerFast"
+  std::string tokenizer_class;  // e.g. "PreTrainedTokenizerFast"
 };
 
 // `json_text` may be empty (no file): returns the defaults. `source_name` prefixes errors.

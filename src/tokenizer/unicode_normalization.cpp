@@ -33,8 +33,9 @@ constexpr char32_t kLCount = 19, kVCount = 21, kTCount = 28, kNCount = kVCount *
 uint8_t combining_class(char32_t cp) {
   if (cp < 0x300) return 0;
   const auto* end = std::end(kCombiningClasses);
-  const auto* it = std::lower_bound(std::begin(kCombiningClasses), end, cp,
-                                    [](const CombiningClassEntry& e, char32_t c) { return e.cp < c; });
+  const auto* it =
+      std::lower_bound(std::begin(kCombiningClasses), end, cp,
+                       [](const CombiningClassEntry& e, char32_t c) { return e.cp < c; });
   return it != end && it->cp == cp ? it->ccc : 0;
 }
 
@@ -62,7 +63,8 @@ void decompose(char32_t cp, bool compat, std::vector<char32_t>& out) {
   }
   // The tables hold full (already recursive) decompositions.
   if (compat) {
-    const auto m = lookup_mapping(kCompatibilityDecompositions, kCompatibilityDecompositionsPool, cp);
+    const auto m =
+        lookup_mapping(kCompatibilityDecompositions, kCompatibilityDecompositionsPool, cp);
     if (!m.empty()) {
       out.insert(out.end(), m.begin(), m.end());
       return;
@@ -86,11 +88,11 @@ char32_t compose_pair(char32_t a, char32_t b) {
     return a + (b - kTBase);
   }
   const auto* end = std::end(kCompositions);
-  const auto* it = std::lower_bound(std::begin(kCompositions), end, std::pair(a, b),
-                                    [](const CompositionEntry& e, std::pair<char32_t, char32_t> k) {
-                                      return e.first < k.first ||
-                                             (e.first == k.first && e.second < k.second);
-                                    });
+  const auto* it =
+      std::lower_bound(std::begin(kCompositions), end, std::pair(a, b),
+                       [](const CompositionEntry& e, std::pair<char32_t, char32_t> k) {
+                         return e.first < k.first || (e.first == k.first && e.second < k.second);
+                       });
   return it != end && it->first == a && it->second == b ? it->composite : 0;
 }
 
@@ -104,9 +106,9 @@ void canonical_order(std::vector<char32_t>& cps) {
     }
     size_t j = i;
     while (j < cps.size() && combining_class(cps[j]) != 0) ++j;
-    std::stable_sort(cps.begin() + static_cast<std::ptrdiff_t>(i),
-                     cps.begin() + static_cast<std::ptrdiff_t>(j),
-                     [](char32_t a, char32_t b) { return combining_class(a) < combining_class(b); });
+    std::stable_sort(
+        cps.begin() + static_cast<std::ptrdiff_t>(i), cps.begin() + static_cast<std::ptrdiff_t>(j),
+        [](char32_t a, char32_t b) { return combining_class(a) < combining_class(b); });
     i = j;
   }
 }
@@ -186,6 +188,8 @@ std::string lowercase_unicode(std::string_view utf8) {
   return out;
 }
 
-const char* unicode_tables_version() { return kUnicodeVersion; }
+const char* unicode_tables_version() {
+  return kUnicodeVersion;
+}
 
 }  // namespace xy

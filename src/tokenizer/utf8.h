@@ -15,7 +15,9 @@ inline constexpr char kReplacementChar[] = "\xEF\xBF\xBD";  // U+FFFD
 // Byte offset of the first byte that is not part of a valid UTF-8 sequence, or npos if the whole
 // string is valid (overlongs, surrogates and code points above U+10FFFF are invalid).
 size_t find_invalid(std::string_view s);
-inline bool is_valid(std::string_view s) { return find_invalid(s) == std::string_view::npos; }
+inline bool is_valid(std::string_view s) {
+  return find_invalid(s) == std::string_view::npos;
+}
 
 // Decodes the code point at s[pos] and advances pos past it. Precondition: s is valid UTF-8.
 char32_t decode_at(std::string_view s, size_t& pos);

@@ -64,7 +64,8 @@ ReferenceBpe load_reference(const std::string& name) {
   ss << in.rdbuf();
   const auto root = nlohmann::json::parse(ss.str());
   ReferenceBpe ref;
-  for (const auto& [token, id] : root["model"]["vocab"].items()) ref.vocab[token] = id.get<int32_t>();
+  for (const auto& [token, id] : root["model"]["vocab"].items())
+    ref.vocab[token] = id.get<int32_t>();
   int r = 0;
   for (const auto& m : root["model"]["merges"]) {
     std::string key;
@@ -84,9 +85,9 @@ TEST(BpeMergeReference, HeapLoopEqualsQuadraticReferenceOnQwen3) {
   const Tokenizer& tok = testing_util::real_tokenizer("qwen3");
   const ReferenceBpe ref = load_reference("qwen3");
   // Letters only (incl. accented Latin and Cyrillic), so " word" is a single pre-token.
-  const std::vector<std::string> alphabet = {"a", "b", "e", "i", "n", "o", "r", "s", "t", "th",
-                                             "ing", "qu", "z", "x", "é", "ü", "ß", "д", "ж", "я",
-                                             "E", "T", "Q"};
+  const std::vector<std::string> alphabet = {"a", "b",  "e",   "i",  "n", "o", "r", "s",
+                                             "t", "th", "ing", "qu", "z", "x", "é", "ü",
+                                             "ß", "д",  "ж",   "я",  "E", "T", "Q"};
   std::mt19937 rng(7);
   int checked = 0;
   for (int trial = 0; trial < 3000; ++trial) {

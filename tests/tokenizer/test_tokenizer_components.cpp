@@ -37,7 +37,8 @@ TEST(SplitBehavior, MatchesHuggingFaceDocumentation) {
   }
   const auto pieces = [&](SplitBehavior b, bool invert = false) {
     std::vector<std::string> out;
-    for (auto [s, e] : split_by_matches(text.size(), dashes, b, invert)) out.push_back(text.substr(s, e - s));
+    for (auto [s, e] : split_by_matches(text.size(), dashes, b, invert))
+      out.push_back(text.substr(s, e - s));
     return out;
   };
   using V = std::vector<std::string>;
@@ -71,7 +72,8 @@ TEST(Components, TemplateProcessingBosAndEos) {
                  {"SpecialToken": {"id": "</s>", "type_id": 0}}],
       "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]},
                          "</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}},
-    "model": )" + char_vocab_model("", "[]") + "}";
+    "model": )" + char_vocab_model("", "[]") +
+                           "}";
   auto t = load(json);
   ASSERT_TRUE(t);
   EXPECT_EQ(enc(*t, "ab"), (std::vector<int32_t>{1, 3, 4, 2}));
@@ -82,7 +84,8 @@ TEST(Components, TemplateProcessingBosAndEos) {
 
 TEST(Components, ConfigAddBosWhenPostProcessorAddsNothing) {
   const std::string json = R"({"added_tokens": [{"id": 1, "content": "<s>", "special": true},
-      {"id": 2, "content": "</s>", "special": true}], "model": )" + char_vocab_model("", "[]") + "}";
+      {"id": 2, "content": "</s>", "special": true}], "model": )" +
+                           char_vocab_model("", "[]") + "}";
   auto t = load(json, R"({"bos_token": {"content": "<s>", "__type": "AddedToken"},
                           "eos_token": "</s>", "add_bos_token": true, "add_eos_token": true,
                           "chat_template": [{"name": "default", "template": "T1"},
@@ -102,7 +105,8 @@ TEST(Components, MetaspacePreTokenizerAndDecoder) {
   const std::string json = R"({"pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581",
       "prepend_scheme": "always", "split": true},
     "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always"},
-    "model": )" + char_vocab_model(R"(, "▁a": 20, "▁ab": 21)", R"(["▁ a", "▁a b"])") + "}";
+    "model": )" + char_vocab_model(R"(, "▁a": 20, "▁ab": 21)", R"(["▁ a", "▁a b"])") +
+                           "}";
   auto t = load(json);
   ASSERT_TRUE(t);
   // "ab ab" -> "▁ab▁ab" -> split before each ▁ -> [▁ab, ▁ab]
@@ -118,7 +122,8 @@ TEST(Components, AddedTokenStripAndSingleWordAndNormalized) {
       {"id": 31, "content": "ab", "special": false, "single_word": true, "normalized": false},
       {"id": 32, "content": "hello", "special": false, "normalized": true}],
     "normalizer": {"type": "Lowercase"},
-    "model": )" + char_vocab_model(R"(, "<m>": 30, "ab": 31, "hello": 32)", "[]") + "}";
+    "model": )" + char_vocab_model(R"(, "<m>": 30, "ab": 31, "hello": 32)", "[]") +
+                           "}";
   auto t = load(json);
   ASSERT_TRUE(t);
   // lstrip/rstrip swallow the spaces around <m>.
@@ -140,12 +145,17 @@ TEST(Components, UnkFusingAndByteFallback) {
   EXPECT_EQ(enc(*t, "aXYZb"), (std::vector<int32_t>{3, 0, 4}));  // XYZ fused into one <unk>
   auto unfused = load(R"({"model": )" + char_vocab_model("", "[]") + "}");
   EXPECT_EQ(enc(*unfused, "aXYb"), (std::vector<int32_t>{3, 0, 0, 4}));
-  auto fallback = load(R"({"decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]},
-      "model": )" + char_vocab_model(R"(, "<0xC3>": 40, "<0xA9>": 41)", "[]", R"(, "byte_fallback": true)") + "}");
+  auto fallback = load(
+      R"({"decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]},
+      "model": )" +
+      char_vocab_model(R"(, "<0xC3>": 40, "<0xA9>": 41)", "[]", R"(, "byte_fallback": true)") +
+      "}");
   EXPECT_EQ(enc(*fallback, "a\xC3\xA9"), (std::vector<int32_t>{3, 40, 41}));
   EXPECT_EQ(enc(*fallback, "\xE2\x82\xAC"), (std::vector<int32_t>{0}));  // no <0xE2>: unk
   EXPECT_EQ(fallback->decode(std::vector<int32_t>{3, 40, 41}), "a\xC3\xA9");
-  EXPECT_EQ(fallback->decode(std::vector<int32_t>{40, 3}), "\xEF\xBF\xBD" "a");  // broken byte
+  EXPECT_EQ(fallback->decode(std::vector<int32_t>{40, 3}),
+            "\xEF\xBF\xBD"
+            "a");  // broken byte
 }
 
 TEST(Components, SubwordPrefixAndSuffix) {
@@ -163,11 +173,15 @@ TEST(Components, NormalizersAndPreTokenizers) {
       {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}]},
     "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"},
       {"type": "Digits", "individual_digits": true}, {"type": "Punctuation"}]},
-    "model": )" + char_vocab_model(R"(, "ab": 22, "12": 23)", R"(["a b", "1 2"])") + "}";
+    "model": )" + char_vocab_model(R"(, "ab": 22, "12": 23)", R"(["a b", "1 2"])") +
+                           "}";
   auto t = load(json);
   ASSERT_TRUE(t);
   // NFKC folds the fullwidth "ａ"; digits stay split; "!" and "." are isolated.
-  EXPECT_EQ(enc(*t, "  \xEF\xBD\x81" "b\t\n12!. "), (std::vector<int32_t>{22, 13, 14, 15, 16}));
+  EXPECT_EQ(enc(*t,
+                "  \xEF\xBD\x81"
+                "b\t\n12!. "),
+            (std::vector<int32_t>{22, 13, 14, 15, 16}));
 }
 
 TEST(Components, ByteLevelPreTokenizerWithPrefixSpace) {

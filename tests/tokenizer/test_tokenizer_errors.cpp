@@ -13,8 +13,8 @@ namespace {
 std::string tokenizer_json(const std::string& model, const std::string& pre_tokenizer = "null",
                            const std::string& extra = "") {
   return R"({"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": )" +
-         pre_tokenizer + R"(, "post_processor": null, "decoder": null)" + extra +
-         R"(, "model": )" + model + "}";
+         pre_tokenizer + R"(, "post_processor": null, "decoder": null)" + extra + R"(, "model": )" +
+         model + "}";
 }
 const std::string kModel =
     R"({"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]})";
@@ -60,14 +60,14 @@ TEST(TokenizerErrors, UnknownPreTokenizerType) {
 }
 
 TEST(TokenizerErrors, MergeWithUnknownToken) {
-  expect_error(load_error(tokenizer_json(
-                   R"({"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", "a zz"]})")),
-               ErrorCode::kFormatError, {"model.merges[1]", "'zz'", "not in the vocabulary"});
+  expect_error(
+      load_error(tokenizer_json(
+          R"({"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", "a zz"]})")),
+      ErrorCode::kFormatError, {"model.merges[1]", "'zz'", "not in the vocabulary"});
   expect_error(load_error(tokenizer_json(
                    R"({"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": [["a", "b"]]})")),
                ErrorCode::kFormatError, {"model.merges[0]", "merged token 'ab'"});
-  expect_error(load_error(tokenizer_json(
-                   R"({"type": "BPE", "vocab": {"a": 0}, "merges": ["a"]})")),
+  expect_error(load_error(tokenizer_json(R"({"type": "BPE", "vocab": {"a": 0}, "merges": ["a"]})")),
                ErrorCode::kFormatError, {"model.merges[0]", "two tokens"});
 }
 
@@ -79,22 +79,27 @@ TEST(TokenizerErrors, BadVocab) {
 }
 
 TEST(TokenizerErrors, BadRegex) {
-  expect_error(load_error(tokenizer_json(
-                   kModel, R"({"type": "Split", "pattern": {"Regex": "(ab"}, "behavior": "Isolated"})")),
-               ErrorCode::kFormatError, {"pre_tokenizer.pattern.Regex", "invalid regex '(ab'"});
-  expect_error(load_error(tokenizer_json(
-                   kModel, R"({"type": "Split", "pattern": {"Regex": "a"}, "behavior": "Sideways"})")),
-               ErrorCode::kFormatError, {"pre_tokenizer.behavior", "'Sideways'"});
+  expect_error(
+      load_error(tokenizer_json(
+          kModel, R"({"type": "Split", "pattern": {"Regex": "(ab"}, "behavior": "Isolated"})")),
+      ErrorCode::kFormatError, {"pre_tokenizer.pattern.Regex", "invalid regex '(ab'"});
+  expect_error(
+      load_error(tokenizer_json(
+          kModel, R"({"type": "Split", "pattern": {"Regex": "a"}, "behavior": "Sideways"})")),
+      ErrorCode::kFormatError, {"pre_tokenizer.behavior", "'Sideways'"});
 }
 
 TEST(TokenizerErrors, BadComponents) {
   expect_error(load_error(R"({"model": )" + kModel + R"(, "decoder": {"type": "CTC"}})"),
                ErrorCode::kUnsupported, {"decoder", "'CTC'"});
-  expect_error(load_error(R"({"model": )" + kModel + R"(, "normalizer": {"type": "BertNormalizer"}})"),
-               ErrorCode::kUnsupported, {"normalizer", "'BertNormalizer'"});
-  expect_error(load_error(R"({"model": )" + kModel +
-                          R"(, "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>"}}], "special_tokens": {}}})"),
-               ErrorCode::kFormatError, {"post_processor.single[0]", "'<s>'"});
+  expect_error(
+      load_error(R"({"model": )" + kModel + R"(, "normalizer": {"type": "BertNormalizer"}})"),
+      ErrorCode::kUnsupported, {"normalizer", "'BertNormalizer'"});
+  expect_error(
+      load_error(
+          R"({"model": )" + kModel +
+          R"(, "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>"}}], "special_tokens": {}}})"),
+      ErrorCode::kFormatError, {"post_processor.single[0]", "'<s>'"});
   expect_error(load_error(R"({"model": )" + kModel + R"(, "added_tokens": [{"id": 5}]})"),
                ErrorCode::kFormatError, {"added_tokens[0].content"});
   expect_error(load_error(R"({"model": )" + kModel + R"(, "pre_tokenizer": {"kind": 1}})"),
@@ -118,8 +123,12 @@ TEST(TokenizerErrors, MissingDirectory) {
 TEST(TokenizerErrors, InvalidUtf8InputIsRejectedWithItsOffset) {
   auto t = Tokenizer::load_json(tokenizer_json(kModel), "", "models/x");
   ASSERT_TRUE(t.is_ok());
-  for (const auto& [text, offset] : std::vector<std::pair<std::string, int>>{
-           {"ab\xC3", 2}, {"\xFF", 0}, {"a\xED\xA0\x80", 1}, {"ab\xC0\xAF", 2}, {"aaa\xF4\x90\x80\x80", 3}}) {
+  for (const auto& [text, offset] :
+       std::vector<std::pair<std::string, int>>{{"ab\xC3", 2},
+                                                {"\xFF", 0},
+                                                {"a\xED\xA0\x80", 1},
+                                                {"ab\xC0\xAF", 2},
+                                                {"aaa\xF4\x90\x80\x80", 3}}) {
     auto r = (*t)->encode(text);
     expect_error(r.status(), ErrorCode::kInvalidArgument, {"at byte " + std::to_string(offset)});
   }

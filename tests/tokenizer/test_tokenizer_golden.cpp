@@ -70,8 +70,8 @@ TEST_P(GoldenTest, IdsAndDecodeMatchHuggingFace) {
                     << show(*got) << "\n want " << show(want);
     }
     if (*got_ns != want_ns && ++id_ns_mismatches <= 5) {
-      ADD_FAILURE() << name << " ids (no special) for " << nlohmann::json(text).dump()
-                    << "\n got  " << show(*got_ns) << "\n want " << show(want_ns);
+      ADD_FAILURE() << name << " ids (no special) for " << nlohmann::json(text).dump() << "\n got  "
+                    << show(*got_ns) << "\n want " << show(want_ns);
     }
     const std::string dec = tok.decode(want, false);
     if (dec != c["decoded"].get<std::string>() && ++decode_mismatches <= 5) {
@@ -84,10 +84,11 @@ TEST_P(GoldenTest, IdsAndDecodeMatchHuggingFace) {
                     << nlohmann::json(dec_skip).dump() << "\n want " << c["decoded_skip"].dump();
     }
   }
-  std::printf("[golden] %s: %zu strings, mismatches: ids %d, ids_no_special %d, decode %d, "
-              "decode_skip %d\n",
-              name.c_str(), cases.size(), id_mismatches, id_ns_mismatches, decode_mismatches,
-              skip_mismatches);
+  std::printf(
+      "[golden] %s: %zu strings, mismatches: ids %d, ids_no_special %d, decode %d, "
+      "decode_skip %d\n",
+      name.c_str(), cases.size(), id_mismatches, id_ns_mismatches, decode_mismatches,
+      skip_mismatches);
   EXPECT_EQ(id_mismatches + id_ns_mismatches + decode_mismatches + skip_mismatches, 0);
 }
 

@@ -30,7 +30,8 @@ inline const Tokenizer& real_tokenizer(const std::string& name) {
   if (!slot) {
     auto loaded = Tokenizer::load_dir(tokenizer_dir(name));
     if (!loaded.is_ok()) {
-      std::fprintf(stderr, "cannot load %s: %s\n", name.c_str(), loaded.status().to_string().c_str());
+      std::fprintf(stderr, "cannot load %s: %s\n", name.c_str(),
+                   loaded.status().to_string().c_str());
       std::abort();
     }
     slot = std::move(loaded).value();
