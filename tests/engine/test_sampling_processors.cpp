@@ -173,6 +173,37 @@ TEST(TopSelection, KthLargestCountsDuplicates) {
   }
 }
 
+TEST(TopSelection, TopKWithTiesReturnsEveryIndexAtOrAboveTheKthValue) {
+  std::mt19937_64 gen(41);
+  std::vector<float> heap;
+  std::vector<int32_t> got;
+  for (size_t v : kSizes) {
+    for (int quantize : {0, 1}) {
+      std::vector<float> x = random_logits(v, gen);
+      if (quantize) {
+        for (float& f : x) f = std::round(f * 2) / 2;
+      }
+      if (v > 20) std::fill(x.begin() + v / 2, x.begin() + v / 2 + 9, -kInf);  // masked tokens
+      std::vector<float> sorted = x;
+      std::sort(sorted.begin(), sorted.end(), std::greater<float>());
+      for (int k : {1, 3, 50, 700, 2048, 5000}) {
+        if (static_cast<size_t>(k) > v) continue;
+        const float kth = top_k_with_ties(x, k, heap, got);
+        ASSERT_EQ(kth, sorted[k - 1]) << "v=" << v << " k=" << k;
+        std::vector<int32_t> want;
+        for (size_t i = 0; i < v; ++i)
+          if (x[i] >= sorted[k - 1]) want.push_back(static_cast<int32_t>(i));
+        ASSERT_EQ(got, want) << "v=" << v << " k=" << k << " quantized=" << quantize;
+      }
+    }
+  }
+  // Rising rows (every entry raises the threshold) exercise the pruning.
+  std::vector<float> rising(10000);
+  for (size_t i = 0; i < rising.size(); ++i) rising[i] = static_cast<float>(i / 3);
+  EXPECT_EQ(top_k_with_ties(rising, 4, heap, got), 3332.0f);
+  EXPECT_EQ(got, (std::vector<int32_t>{9996, 9997, 9998, 9999}));
+}
+
 TEST(LogitsProcessors, AllowedTokensAndBias) {
   std::mt19937_64 gen(5);
   std::vector<float> x = random_logits(1001, gen);

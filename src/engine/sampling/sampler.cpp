@@ -81,22 +81,13 @@ Status Sampler::prepare(std::span<const float> logits, const SamplingParams& par
   const bool top_p = params.top_p < 1.0f;
 
   if (top_k && params.top_k <= kSparseTopKLimit) {
-    const float kth = sampling::kth_largest(x, params.top_k, float_scratch_);
+    sampling::top_k_with_ties(x, params.top_k, float_scratch_, index_scratch_);
     survivors_.clear();
-    auto offer = [&](size_t i) {
-      if (x[i] < kth || x[i] == -kInf) return;
+    for (int32_t i : index_scratch_) {
+      if (x[i] == -kInf) continue;
       const float score = (x[i] - max_logit) * inv_temperature;
-      if (score >= min_p_score)
-        survivors_.push_back({score, sampling::fast_exp(score), static_cast<int32_t>(i)});
-    };
-    size_t i = 0;
-    while (true) {
-      i = sampling::next_block_at_least(x, i, kth);
-      if (i + 16 > vocab) break;
-      for (size_t l = 0; l < 16; ++l) offer(i + l);
-      i += 16;
+      if (score >= min_p_score) survivors_.push_back({score, sampling::fast_exp(score), i});
     }
-    for (; i < vocab; ++i) offer(i);
     XY_CHECK(!survivors_.empty());  // the maximum always survives
     if (top_p) {
       double total = 0.0;

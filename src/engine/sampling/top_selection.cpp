@@ -88,4 +88,48 @@ float kth_largest(std::span<const float> x, int k, std::vector<float>& scratch) 
   return *nth;
 }
 
+float top_k_with_ties(std::span<const float> x, int k, std::vector<float>& heap_scratch,
+                      std::vector<int32_t>& out) {
+  XY_CHECK(k >= 1 && static_cast<size_t>(k) <= x.size());
+  // heap_scratch: min-heap of the k largest values so far; its front is the running threshold,
+  // which only rises. `out` collects every index whose value was >= the threshold when it was
+  // read, a superset of the final answer, pruned whenever it doubles.
+  std::vector<float>& heap = heap_scratch;
+  heap.clear();
+  out.clear();
+  const size_t size = x.size();
+  size_t prune_at = 2 * static_cast<size_t>(k) + 64;
+  auto offer = [&](size_t i) {
+    const float v = x[i];
+    if (heap.size() < static_cast<size_t>(k)) {
+      heap.push_back(v);
+      std::push_heap(heap.begin(), heap.end(), std::greater<float>{});
+    } else if (v > heap.front()) {
+      std::pop_heap(heap.begin(), heap.end(), std::greater<float>{});
+      heap.back() = v;
+      std::push_heap(heap.begin(), heap.end(), std::greater<float>{});
+    } else if (v < heap.front()) {
+      return;
+    }
+    out.push_back(static_cast<int32_t>(i));
+    if (out.size() >= prune_at) {
+      const float threshold = heap.front();
+      std::erase_if(out, [&](int32_t j) { return x[j] < threshold; });
+      prune_at = std::max(prune_at, 2 * out.size());
+    }
+  };
+  size_t i = 0;
+  for (; i < size && heap.size() < static_cast<size_t>(k); ++i) offer(i);
+  while (true) {
+    i = next_block_at_least(x, i, heap.front());
+    if (i + kBlock > size) break;
+    for (size_t l = 0; l < kBlock; ++l) offer(i + l);
+    i += kBlock;
+  }
+  for (; i < size; ++i) offer(i);
+  const float kth = heap.front();
+  std::erase_if(out, [&](int32_t j) { return x[j] < kth; });
+  return kth;
+}
+
 }  // namespace xy::sampling

@@ -17,4 +17,10 @@ void top_n_indices(std::span<const float> x, int n, std::vector<int32_t>& out);
 // `scratch` is reused between calls.
 float kth_largest(std::span<const float> x, int k, std::vector<float>& scratch);
 
+// The top-k survivors in one pass: every index i with x[i] >= kth_largest(x, k), ties at the
+// boundary included, in increasing index order (k in [1, x.size()]). Replaces kth_largest plus
+// a second gathering pass. Returns the k-th largest value. Scratch buffers are reused.
+float top_k_with_ties(std::span<const float> x, int k, std::vector<float>& heap_scratch,
+                      std::vector<int32_t>& out);
+
 }  // namespace xy::sampling
