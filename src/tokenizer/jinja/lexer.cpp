@@ -70,6 +70,8 @@ SourcePos pos_of(std::string_view source, uint32_t offset) {
 // lstrip_blocks: spaces/tabs at the start of a line before "{%", "{#" or "{-" vanish.
 MappedText lstrip_blocks(const MappedText& in) {
   MappedText out;
+  out.text.reserve(in.text.size());
+  out.origin.reserve(in.origin.size());
   const std::string& s = in.text;
   size_t i = 0;
   while (i < s.size()) {
@@ -94,6 +96,8 @@ MappedText lstrip_blocks(const MappedText& in) {
 // trim_blocks: the first newline after "%}", "#}" or "-}" vanishes.
 MappedText trim_blocks(const MappedText& in) {
   MappedText out;
+  out.text.reserve(in.text.size());
+  out.origin.reserve(in.origin.size());
   const std::string& s = in.text;
   for (size_t i = 0; i < s.size(); ++i) {
     out.push(s[i], in.origin[i]);
@@ -109,11 +113,13 @@ MappedText trim_blocks(const MappedText& in) {
 // tags), eating the surrounding whitespace on a side that carries a '-'.
 MappedText strip_generation_tags(const MappedText& in) {
   MappedText out;
+  out.text.reserve(in.text.size());
+  out.origin.reserve(in.origin.size());
   const std::string& s = in.text;
   size_t i = 0;
   size_t ws_start = 0;  // start of the whitespace run that ends at i (regex group "before")
   while (i < s.size()) {
-    if (s.compare(i, 2, "{%") == 0) {
+    if (s[i] == '{' && i + 1 < s.size() && s[i + 1] == '%') {
       size_t j = i + 2;
       const bool lstrip = j < s.size() && s[j] == '-';
       if (lstrip) ++j;
@@ -232,8 +238,13 @@ class Lexer {
   }
 
  private:
-  bool starts_with(const char* lit) const {
-    return src_.text.compare(cur_, std::strlen(lit), lit) == 0;
+  bool starts_with(std::string_view lit) const {
+    const std::string& s = src_.text;
+    if (cur_ + lit.size() > s.size()) return false;
+    for (size_t k = 0; k < lit.size(); ++k) {
+      if (s[cur_ + k] != lit[k]) return false;
+    }
+    return true;
   }
 
   [[noreturn]] void fail(const std::string& msg, size_t at) const {
@@ -332,7 +343,7 @@ class Lexer {
 
   bool lex_operator() {
     static const struct {
-      const char* seq;
+      std::string_view seq;
       TokenType type;
     } kTable[] = {
         {"{%", TokenType::kOpenStatement},
@@ -366,13 +377,14 @@ class Lexer {
         {"=", TokenType::kEquals},
     };
     for (const auto& e : kTable) {
+      if (e.seq[0] != src_.text[cur_]) continue;
       if (e.type == TokenType::kCloseExpression && curly_depth_ > 0) continue;
       if (!starts_with(e.seq)) continue;
-      push(e.type, e.seq, cur_);
+      push(e.type, std::string(e.seq), cur_);
       if (e.type == TokenType::kOpenExpression) curly_depth_ = 0;
       if (e.type == TokenType::kOpenCurlyBracket) ++curly_depth_;
       if (e.type == TokenType::kCloseCurlyBracket) --curly_depth_;
-      cur_ += std::strlen(e.seq);
+      cur_ += e.seq.size();
       return true;
     }
     return false;
