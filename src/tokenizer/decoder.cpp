@@ -122,6 +122,7 @@ class StripDecoder final : public Decoder {
       t = t.substr(begin, end - begin);
     }
   }
+  bool window_safe() const override { return start_ <= 1 && stop_ == 0; }
 
  private:
   std::string content_;
@@ -151,6 +152,12 @@ class SequenceDecoder final : public Decoder {
       : parts_(std::move(parts)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (const auto& p : parts_) p->decode_chain(tokens);
+  }
+  bool window_safe() const override {
+    for (const auto& p : parts_) {
+      if (!p->window_safe()) return false;
+    }
+    return true;
   }
 
  private:

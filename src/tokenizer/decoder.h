@@ -19,6 +19,11 @@ class Decoder {
   // Rewrites the token strings (a "decode chain" step); the caller concatenates the result.
   // Input and output are valid UTF-8. Thread-safe.
   virtual void decode_chain(std::vector<std::string>& tokens) const = 0;
+  // True when decoding a suffix window of ids (with at least one earlier id as context) yields
+  // the same new text as a full decode, so the streaming detokenizer may decode short windows.
+  // Only start-of-text effects wider than one character (Strip with start > 1) or end-of-text
+  // stripping break this.
+  virtual bool window_safe() const { return true; }
 };
 
 Result<std::unique_ptr<Decoder>> make_decoder(const tokjson::Json& config, std::string_view where);

@@ -40,11 +40,16 @@ bool is_cleanup_char(char c) {
 }  // namespace
 
 StreamingDetokenizer::StreamingDetokenizer(const Tokenizer& tokenizer, bool skip_special_tokens)
-    : tokenizer_(tokenizer), skip_special_tokens_(skip_special_tokens) {}
+    : tokenizer_(tokenizer),
+      skip_special_tokens_(skip_special_tokens),
+      window_safe_(tokenizer.decoder_window_safe()) {}
 
 std::string StreamingDetokenizer::push(int32_t id) {
   ids_.push_back(id);
   if (skip_special_tokens_ && tokenizer_.is_special(id)) return std::string();
+  // Ids outside the vocabulary decode to nothing; keeping them out of the window keeps a
+  // window's first id a real token (the context a leading-space strip needs).
+  if (tokenizer_.id_to_token(id).empty()) return std::string();
   window_.push_back(id);
   // Decode the window with and without the new tokens; the difference is the new text. The
   // window keeps at least one earlier token so context-dependent decoders (a leading-space strip
@@ -57,7 +62,8 @@ std::string StreamingDetokenizer::push(int32_t id) {
   if (new_text.size() > prefix_text.size() && !ends_with_replacement(new_text) &&
       new_text.compare(0, prefix_text.size(), prefix_text) == 0) {
     pending_raw_.append(new_text, prefix_text.size(), std::string::npos);
-    prefix_offset_ = read_offset_;
+    // Decoders with wide start-of-text effects are re-decoded from the first id every time.
+    if (window_safe_) prefix_offset_ = read_offset_;
     read_offset_ = window_.size();
   }
   return emit_settled(false);

@@ -36,6 +36,7 @@ class StreamingDetokenizer {
 
   const Tokenizer& tokenizer_;
   bool skip_special_tokens_;
+  bool window_safe_;             // Tokenizer::decoder_window_safe()
   std::vector<int32_t> ids_;     // every pushed id (special ones included)
   std::vector<int32_t> window_;  // decodable ids after skipping specials
   size_t prefix_offset_ = 0;     // window_[prefix_offset_, read_offset_) was already decoded

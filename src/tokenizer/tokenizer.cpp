@@ -203,6 +203,10 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_to
   return config_.clean_up_tokenization_spaces ? clean_up_tokenization(text) : text;
 }
 
+bool Tokenizer::decoder_window_safe() const {
+  return decoder_ == nullptr || decoder_->window_safe();
+}
+
 int Tokenizer::vocab_size() const {
   int32_t n = model_->vocab_size();
   for (const AddedToken& t : added_.tokens()) n = std::max(n, t.id + 1);

@@ -56,6 +56,9 @@ class Tokenizer {
   // that itself, holding back text that a later token could still change).
   std::string decode_without_cleanup(std::span<const int32_t> ids, bool skip_special_tokens) const;
   bool clean_up_tokenization_spaces() const { return config_.clean_up_tokenization_spaces; }
+  // Whether the decoder allows the streaming detokenizer to decode short windows of recent ids
+  // (see Decoder::window_safe); otherwise it re-decodes from the first id.
+  bool decoder_window_safe() const;
 
   // One past the largest token id (model vocabulary and added tokens): the embedding rows.
   int vocab_size() const;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/streaming_detokenizer.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode_normalization.h"
 #include "tokenizer/utf8.h"
@@ -220,6 +221,35 @@ TEST(Utf8, LossyMatchesMaximalSubpartRule) {
   EXPECT_EQ(utf8::lossy(in), "a" + r + r + r + "b" + r + "c" + r + r + "d");
   EXPECT_EQ(utf8::lossy("\xED\xA0\x80"), r + r + r);  // surrogate: three subparts
   EXPECT_EQ(utf8::lossy("ok \xF0\x9F\x98"), "ok " + r);
+}
+
+}  // namespace
+}  // namespace xy
+
+namespace xy {
+namespace {
+
+// Regression (found by fuzz_tokenizer_json): a Strip decoder removing more than one leading
+// space makes window decoding inexact; the streamer must fall back to full re-decoding and still
+// reproduce decode() exactly, for every id sequence over a small vocabulary.
+TEST(Components, StreamingWithWideStartStripMatchesDecode) {
+  const std::string json = R"({"decoder": {"type": "Sequence", "decoders": [
+      {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "}, {"type": "Fuse"},
+      {"type": "Strip", "content": " ", "start": 2, "stop": 0}]},
+    "model": {"type": "BPE", "vocab": {"\u2581": 0, "a": 1, "\u2581a": 2, "\u2581\u2581": 3},
+      "merges": []}})";
+  auto t = load(json);
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(t->decoder_window_safe());
+  for (int code = 0; code < 4 * 4 * 4 * 4 * 4; ++code) {
+    std::vector<int32_t> ids;
+    for (int c = code, k = 0; k < 5; ++k, c /= 4) ids.push_back(c % 4);
+    StreamingDetokenizer s(*t);
+    std::string out;
+    for (int32_t id : ids) out += s.push(id);
+    out += s.finish();
+    ASSERT_EQ(out, t->decode(ids)) << "code " << code;
+  }
 }
 
 }  // namespace
