@@ -40,8 +40,9 @@ CommandRunner add_make_model_command(CLI::App& app) {
       return 2;
     }
     RandomCheckpointOptions opts;
-    opts.dtype = args->dtype == "f32" ? DType::kF32 : args->dtype == "f16" ? DType::kF16
-                                                                           : DType::kBF16;
+    opts.dtype = args->dtype == "f32"   ? DType::kF32
+                 : args->dtype == "f16" ? DType::kF16
+                                        : DType::kBF16;
     opts.seed = args->seed;
     opts.tokenizer_vocab_size = args->tokenizer_vocab;
     Status st = write_random_checkpoint(preset->config, args->out, opts);

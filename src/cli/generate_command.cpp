@@ -1,0 +1,218 @@
+// `xyserve generate`: stream a completion (or a chat reply) of one prompt to stdout. Runs through
+// the same forward(TokenTable) as the engine: the prompt is a one-segment prefill step, then each
+// token a one-segment decode step.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/model_session.h"
+#include "engine/sampling/sampler.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/streaming_detokenizer.h"
+#include "tokenizer/tokenizer.h"
+
+namespace xy::cli {
+
+namespace {
+
+struct GenerateArgs {
+  ModelSessionOptions session;
+  std::string prompt;
+  std::string system;
+  bool chat = false;
+  bool interactive = false;
+  int max_tokens = 128;
+  bool ignore_eos = false;
+  bool stats = true;
+  // Unset flags fall back to generation_config.json, then to OpenAI defaults.
+  std::optional<float> temperature, top_p, min_p, repetition_penalty;
+  std::optional<int> top_k;
+  float presence_penalty = 0.0f, frequency_penalty = 0.0f;
+  std::optional<uint64_t> seed;
+  int logprobs = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+SamplingParams sampling_params(const GenerateArgs& a, const GenerationDefaults& d) {
+  SamplingParams p;
+  const bool do_sample = d.do_sample.value_or(true);
+  p.temperature = a.temperature.value_or(do_sample ? d.temperature.value_or(1.0f) : 0.0f);
+  p.top_p = a.top_p.value_or(d.top_p.value_or(1.0f));
+  p.top_k = a.top_k.value_or(d.top_k.value_or(0));
+  p.min_p = a.min_p.value_or(d.min_p.value_or(0.0f));
+  p.repetition_penalty = a.repetition_penalty.value_or(d.repetition_penalty.value_or(1.0f));
+  p.presence_penalty = a.presence_penalty;
+  p.frequency_penalty = a.frequency_penalty;
+  p.seed = a.seed;
+  p.logprobs = a.logprobs;
+  p.return_sampled_logprob = a.logprobs > 0;
+  return p;
+}
+
+// Prompt text -> token ids: raw completion, or the model's chat template over `messages`.
+Result<std::vector<int32_t>> encode_prompt(const Tokenizer& tok, const GenerateArgs& a,
+                                           const nlohmann::json& messages) {
+  if (!a.chat) return tok.encode(a.prompt, /*add_special_tokens=*/true);
+  if (tok.chat_template().empty()) {
+    return invalid_argument("--chat: the model's tokenizer_config.json has no chat_template");
+  }
+  XY_ASSIGN_OR_RETURN(ChatTemplate tmpl, ChatTemplate::parse(tok.chat_template()));
+  ChatTemplateOptions opts;
+  opts.add_generation_prompt = true;
+  opts.bos_token = tok.bos_token();
+  opts.eos_token = tok.eos_token();
+  XY_ASSIGN_OR_RETURN(std::string text, tmpl.render(messages, opts));
+  // The template already wrote any BOS it wants (as transformers' apply_chat_template does).
+  return tok.encode(text, /*add_special_tokens=*/false);
+}
+
+// Generates one reply, streaming it to stdout; returns the text.
+Result<std::string> generate_once(ModelSession& s, const GenerateArgs& a,
+                                  const std::vector<int32_t>& prompt, Sampler& sampler) {
+  const int context = s.model().config().max_position_embeddings;
+  if (static_cast<int>(prompt.size()) >= context) {
+    return invalid_argument("the prompt has " + std::to_string(prompt.size()) +
+                            " tokens, more than the model's context of " + std::to_string(context));
+  }
+  const SamplingParams params = sampling_params(a, s.generation_defaults());
+  XY_RETURN_IF_ERROR(params.validate());
+  XY_RETURN_IF_ERROR(params.validate_token_ids(s.model().config().vocab_size));
+  const int max_new = std::min<int>(a.max_tokens, context - static_cast<int>(prompt.size()));
+  RequestRng rng = RequestRng::create(params.seed);
+  TokenHistory history(prompt);
+  StreamingDetokenizer detok(s.tokenizer());
+  std::string text;
+
+  const auto t0 = Clock::now();
+  XY_ASSIGN_OR_RETURN(std::vector<float> logits,
+                      s.prefill(prompt, static_cast<int>(prompt.size()) + max_new, false));
+  const double prefill_ms = ms_since(t0);
+  const auto t1 = Clock::now();
+  int generated = 0;
+  const char* finish = "length";
+  for (int kv_len = static_cast<int>(prompt.size()); generated < max_new; ++kv_len) {
+    XY_ASSIGN_OR_RETURN(SampleOutput out, sampler.sample(logits, params, history, rng));
+    ++generated;
+    history.add_output(out.token);
+    const bool is_eos =
+        std::find(s.eos_ids().begin(), s.eos_ids().end(), out.token) != s.eos_ids().end();
+    if (a.logprobs > 0) {
+      std::fprintf(stderr, "[token %d logprob %.4f:", out.token, out.logprob);
+      for (const TokenLogprob& t : out.top_logprobs) {
+        std::fprintf(stderr, " %d=%.4f", t.token, t.logprob);
+      }
+      std::fprintf(stderr, "]\n");
+    }
+    if (is_eos && !a.ignore_eos) {
+      finish = "stop";
+      break;
+    }
+    const std::string piece = detok.push(out.token);
+    text += piece;
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    if (generated == max_new) break;
+    XY_ASSIGN_OR_RETURN(logits, s.decode(out.token, kv_len));
+  }
+  const std::string tail = detok.finish();
+  text += tail;
+  std::fwrite(tail.data(), 1, tail.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  if (a.stats) {
+    const double decode_ms = ms_since(t1);
+    std::fprintf(stderr,
+                 "[prompt %zu tokens in %.1f ms (%.1f tok/s); generated %d tokens in %.1f ms "
+                 "(%.2f tok/s); finish: %s]\n",
+                 prompt.size(), prefill_ms, prompt.size() * 1000.0 / prefill_ms, generated,
+                 decode_ms, generated > 1 ? (generated - 1) * 1000.0 / decode_ms : 0.0, finish);
+  }
+  return text;
+}
+
+int run_generate(const GenerateArgs& a) {
+  auto fail = [](const Status& st) {
+    std::fprintf(stderr, "xyserve generate: %s\n", st.message().c_str());
+    return 1;
+  };
+  if (!a.interactive && a.prompt.empty()) {
+    return fail(invalid_argument("--prompt is required (or use --interactive)"));
+  }
+  auto session = ModelSession::open(a.session);
+  if (!session.is_ok()) return fail(session.status());
+  ModelSession& s = **session;
+  Sampler sampler;
+  nlohmann::json messages = nlohmann::json::array();
+  if (!a.system.empty()) messages.push_back({{"role", "system"}, {"content", a.system}});
+  if (!a.interactive) {
+    messages.push_back({{"role", "user"}, {"content", a.prompt}});
+    auto prompt = encode_prompt(s.tokenizer(), a, messages);
+    if (!prompt.is_ok()) return fail(prompt.status());
+    auto text = generate_once(s, a, *prompt, sampler);
+    return text.is_ok() ? 0 : fail(text.status());
+  }
+  std::fprintf(stderr, "xyserve: interactive %s on %s. Empty line or Ctrl-D to quit.\n",
+               a.chat ? "chat" : "completion", a.session.model_dir.c_str());
+  std::string line;
+  while (true) {
+    std::fprintf(stderr, "> ");
+    if (!std::getline(std::cin, line) || line.empty()) break;
+    GenerateArgs turn = a;
+    turn.prompt = line;
+    messages.push_back({{"role", "user"}, {"content", line}});
+    auto prompt = encode_prompt(s.tokenizer(), turn, messages);
+    if (!prompt.is_ok()) {
+      fail(prompt.status());
+      messages.erase(messages.end() - 1);
+      continue;
+    }
+    auto text = generate_once(s, turn, *prompt, sampler);
+    if (!text.is_ok()) {
+      fail(text.status());
+      messages.erase(messages.end() - 1);
+      continue;
+    }
+    messages.push_back({{"role", "assistant"}, {"content", *text}});
+  }
+  return 0;
+}
+
+}  // namespace
+
+CommandRunner add_generate_command(CLI::App& app) {
+  auto a = std::make_shared<GenerateArgs>();
+  CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt (streams to stdout)");
+  cmd->add_option("--model", a->session.model_dir, "Hugging Face checkpoint directory")->required();
+  cmd->add_option("--prompt,-p", a->prompt, "Prompt text (a user message with --chat)");
+  cmd->add_flag("--chat", a->chat, "Apply the model's chat template to the prompt");
+  cmd->add_option("--system", a->system, "System message (with --chat)");
+  cmd->add_flag("--interactive,-i", a->interactive, "Read prompts from stdin, one per line");
+  cmd->add_option("--max-tokens,-n", a->max_tokens, "Maximum new tokens")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--ignore-eos", a->ignore_eos, "Keep generating after end-of-sequence tokens");
+  cmd->add_option("--temperature", a->temperature, "0 = greedy (default: generation_config.json)");
+  cmd->add_option("--top-p", a->top_p, "Nucleus sampling mass in (0, 1]");
+  cmd->add_option("--top-k", a->top_k, "Keep the k most likely tokens (0 = off)");
+  cmd->add_option("--min-p", a->min_p, "Drop tokens below min_p times the top probability");
+  cmd->add_option("--repetition-penalty", a->repetition_penalty, "> 1 discourages repeats");
+  cmd->add_option("--presence-penalty", a->presence_penalty, "OpenAI presence penalty [-2, 2]");
+  cmd->add_option("--frequency-penalty", a->frequency_penalty, "OpenAI frequency penalty [-2, 2]");
+  cmd->add_option("--seed", a->seed, "Sampling seed (same seed, same output)");
+  cmd->add_option("--logprobs", a->logprobs, "Print the top-N logprobs of each token to stderr");
+  cmd->add_option("--dtype", a->session.weight_dtype, "Weights in memory: auto|f32|bf16|f16");
+  cmd->add_option("--kv-dtype", a->session.kv_dtype, "KV cache dtype: f32|bf16|f16");
+  cmd->add_option("--block-size", a->session.block_size, "KV cache block size (tokens)");
+  cmd->add_flag("!--no-stats", a->stats, "Do not print timing statistics to stderr");
+  return [a]() { return run_generate(*a); };
+}
+
+}  // namespace xy::cli

@@ -1,0 +1,76 @@
+#include "cli/model_session.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "model/token_table_builder.h"
+#include "tokenizer/tokenizer.h"
+
+namespace xy::cli {
+
+Result<DType> parse_dtype_flag(const std::string& name, const std::string& flag) {
+  if (name == "f32") return DType::kF32;
+  if (name == "bf16") return DType::kBF16;
+  if (name == "f16") return DType::kF16;
+  return invalid_argument(flag + ": unknown dtype '" + name + "' (use f32, bf16 or f16)");
+}
+
+ModelSession::~ModelSession() = default;
+
+Result<std::unique_ptr<ModelSession>> ModelSession::open(const ModelSessionOptions& opts) {
+  std::unique_ptr<ModelSession> s(new ModelSession());
+  LoadOptions load;
+  if (opts.weight_dtype == "auto") {
+    load.weight_dtype = std::nullopt;
+  } else {
+    XY_ASSIGN_OR_RETURN(DType d, parse_dtype_flag(opts.weight_dtype, "--dtype"));
+    load.weight_dtype = d;
+  }
+  XY_ASSIGN_OR_RETURN(s->kv_dtype_, parse_dtype_flag(opts.kv_dtype, "--kv-dtype"));
+  if (opts.block_size < 1) return invalid_argument("--block-size must be >= 1");
+  s->block_size_ = opts.block_size;
+  XY_ASSIGN_OR_RETURN(s->model_, Model::load(opts.model_dir, load));
+  XY_ASSIGN_OR_RETURN(s->defaults_, load_generation_defaults(opts.model_dir));
+  auto add_eos = [&](int id) {
+    if (id >= 0 && std::find(s->eos_ids_.begin(), s->eos_ids_.end(), id) == s->eos_ids_.end()) {
+      s->eos_ids_.push_back(id);
+    }
+  };
+  for (int id : s->defaults_.eos_token_ids) add_eos(id);
+  for (int id : s->model_->config().eos_token_ids) add_eos(id);
+  if (opts.load_tokenizer) {
+    XY_ASSIGN_OR_RETURN(s->tokenizer_, Tokenizer::load_dir(opts.model_dir));
+    if (auto eos = s->tokenizer_->eos_id()) add_eos(*eos);
+  }
+  return s;
+}
+
+Result<std::vector<float>> ModelSession::prefill(const std::vector<int32_t>& tokens,
+                                                 int max_total_tokens, bool all_logits) {
+  if (tokens.empty()) return invalid_argument("the prompt has no tokens");
+  const int total = std::max<int>(max_total_tokens, static_cast<int>(tokens.size()));
+  const int num_blocks = (total + block_size_ - 1) / block_size_;
+  XY_ASSIGN_OR_RETURN(KvCache cache, model_->make_kv_cache(num_blocks, block_size_, kv_dtype_));
+  cache_ = std::make_unique<KvCache>(std::move(cache));
+  blocks_.resize(num_blocks);
+  std::iota(blocks_.begin(), blocks_.end(), 0);
+  const TokenTable table =
+      make_single_sequence_table(tokens, /*kv_len=*/0, blocks_, block_size_, all_logits);
+  const size_t vocab = model_->config().vocab_size;
+  std::vector<float> logits(table.logit_rows.size() * vocab);
+  XY_RETURN_IF_ERROR(model_->forward(table, *cache_, logits.data()));
+  return logits;
+}
+
+Result<std::vector<float>> ModelSession::decode(int32_t token, int kv_len) {
+  if (cache_ == nullptr || kv_len + 1 > static_cast<int>(blocks_.size()) * block_size_) {
+    return invalid_argument("decode past the end of the sequence's KV cache");
+  }
+  const int32_t one[1] = {token};
+  const TokenTable table = make_single_sequence_table(one, kv_len, blocks_, block_size_, false);
+  std::vector<float> logits(model_->config().vocab_size);
+  XY_RETURN_IF_ERROR(model_->forward(table, *cache_, logits.data()));
+  return logits;
+}
+
+}  // namespace xy::cli

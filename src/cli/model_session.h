@@ -1,0 +1,60 @@
+// What the CLI's generate and logits commands share: a loaded model with its tokenizer and
+// generation defaults, and a KV cache plus block list for one sequence at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "model/model.h"
+#include "model/model_config.h"
+
+namespace xy {
+class Tokenizer;
+}
+
+namespace xy::cli {
+
+struct ModelSessionOptions {
+  std::string model_dir;
+  std::string weight_dtype = "auto";  // auto (as stored) | f32 | bf16 | f16
+  std::string kv_dtype = "f32";       // f32 | bf16 | f16
+  int block_size = 16;
+  bool load_tokenizer = true;
+};
+
+class ModelSession {
+ public:
+  static Result<std::unique_ptr<ModelSession>> open(const ModelSessionOptions& opts);
+  ~ModelSession();
+
+  Model& model() { return *model_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const GenerationDefaults& generation_defaults() const { return defaults_; }
+  // EOS ids from generation_config.json, config.json and the tokenizer, deduplicated.
+  const std::vector<int32_t>& eos_ids() const { return eos_ids_; }
+
+  // Runs `tokens` as one prefill step (a fresh cache sized for max_total_tokens) and returns
+  // logits of the last row only, or of every row when all_logits.
+  Result<std::vector<float>> prefill(const std::vector<int32_t>& tokens, int max_total_tokens,
+                                     bool all_logits);
+  // Runs one decode step for `token` at logical position kv_len; returns its logits row.
+  Result<std::vector<float>> decode(int32_t token, int kv_len);
+
+ private:
+  ModelSession() = default;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  GenerationDefaults defaults_;
+  std::vector<int32_t> eos_ids_;
+  DType kv_dtype_ = DType::kF32;
+  int block_size_ = 16;
+  std::unique_ptr<KvCache> cache_;
+  std::vector<int32_t> blocks_;  // this sequence's block table: 0 .. num_blocks-1
+};
+
+Result<DType> parse_dtype_flag(const std::string& name, const std::string& flag);
+
+}  // namespace xy::cli
