@@ -1,0 +1,334 @@
+#include "kernels/cpu/meta_attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "core/check.h"
+#include "core/cpu_features.h"
+#include "kernels/cpu/meta_attention_kernels.h"
+
+namespace xy::cpu {
+
+const char* attention_isa_name(AttentionIsa isa) {
+  return isa == AttentionIsa::kAvx2 ? "avx2" : "scalar";
+}
+
+bool attention_isa_supported(AttentionIsa isa) {
+  return isa == AttentionIsa::kScalar || cpu_features().has_avx2_fma_f16c();
+}
+
+AttentionIsa best_attention_isa() {
+  return attention_isa_supported(AttentionIsa::kAvx2) ? AttentionIsa::kAvx2 : AttentionIsa::kScalar;
+}
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+int round_up8(int n) {
+  return (n + 7) & ~7;
+}
+
+// Floats of one worker's scratch, carved by WorkerScratch below.
+int64_t worker_scratch_floats(const AttentionPlan& plan) {
+  const int64_t q = std::max(1, plan.max_tile_queries);
+  const int64_t chunk = plan.options.kv_chunk;
+  const int64_t hd = plan.shape.head_dim;
+  return q * round_up8(plan.options.kv_chunk)  // scores / probabilities
+         + 2 * q * (hd + 2)                    // running state + one chunk's partial
+         + 2 * chunk * hd;                     // K and V of one chunk widened to f32
+}
+
+// A partial / running softmax state of one query vector: [acc (head_dim) | max | sum].
+// Empty (no visible key yet) when sum == 0.
+struct WorkerScratch {
+  float* scores;   // [queries][round_up8(kv_chunk)]
+  float* state;    // [queries][head_dim + 2]
+  float* partial;  // [queries][head_dim + 2]
+  float* kbuf;     // [kv_chunk][head_dim]
+  float* vbuf;     // [kv_chunk][head_dim]
+};
+
+WorkerScratch carve(float* base, const AttentionPlan& plan) {
+  const int64_t q = std::max(1, plan.max_tile_queries);
+  const int64_t hd = plan.shape.head_dim;
+  WorkerScratch s{};
+  s.scores = base;
+  s.state = s.scores + q * round_up8(plan.options.kv_chunk);
+  s.partial = s.state + q * (hd + 2);
+  s.kbuf = s.partial + q * (hd + 2);
+  s.vbuf = s.kbuf + static_cast<int64_t>(plan.options.kv_chunk) * hd;
+  return s;
+}
+
+// Everything one run needs, shared read-only by the workers.
+struct RunContext {
+  const AttentionPlan* plan;
+  const TokenTable* table;
+  const float* q;
+  const ref::PagedKvLayer* kv;
+  float* out;
+  AttentionWorkspace* ws;
+  const detail::AttentionKernels* k;
+  float scale;
+};
+
+// state <- merge(state, part) by log-sum-exp; the one place partials are combined, always in
+// increasing chunk order, so split and unsplit tiles produce the same bits.
+void merge_partial(const detail::AttentionKernels& k, float* state, const float* part, int hd) {
+  const float part_sum = part[hd + 1];
+  if (part_sum == 0.0f) return;  // chunk with no visible key
+  if (state[hd + 1] == 0.0f) {
+    std::memcpy(state, part, static_cast<size_t>(hd + 2) * sizeof(float));
+    return;
+  }
+  const float m = std::max(state[hd], part[hd]);
+  const float a = std::exp(state[hd] - m);
+  const float b = std::exp(part[hd] - m);
+  k.scale_add(state, a, part, b, hd);
+  state[hd] = m;
+  state[hd + 1] = state[hd + 1] * a + part_sum * b;
+}
+
+void finalize(const float* state, float* out, int hd) {
+  const float sum = state[hd + 1];
+  if (sum == 0.0f) {  // no visible key (invalid mask): zeros, as the reference
+    std::fill(out, out + hd, 0.0f);
+    return;
+  }
+  const float inv = 1.0f / sum;
+  for (int d = 0; d < hd; ++d) out[d] = state[d] * inv;
+}
+
+void reset_state(float* state, int hd) {
+  std::fill(state, state + hd, 0.0f);
+  state[hd] = kNegInf;
+  state[hd + 1] = 0.0f;
+}
+
+// Pointer to K or V rows [j0, j1) of head kvh (contiguous: one block run), widened into buf
+// (row j at buf + (j - base) * hd) when the pool is not f32.
+const float* kv_rows(const ref::PagedKvLayer& kv, const void* pool, const int32_t* blocks, int kvh,
+                     int j0, int j1, float* buf, int base, const detail::AttentionKernels& k) {
+  const int32_t block = blocks[j0 / kv.block_size];
+  XY_CHECK(block >= 0 && block < kv.num_blocks);
+  const int64_t slot = static_cast<int64_t>(block) * kv.block_size + j0 % kv.block_size;
+  const size_t offset = kv.row_offset(slot, kvh);
+  if (kv.dtype == DType::kF32) return static_cast<const float*>(pool) + offset;
+  float* dst = buf + static_cast<size_t>(j0 - base) * kv.head_dim;
+  k.widen(kv.dtype, static_cast<const uint16_t*>(pool) + offset, dst,
+          static_cast<size_t>(j1 - j0) * kv.head_dim);
+  return dst;
+}
+
+// Runs chunks [c_begin, c_end) of tile `t`. Unsplit tiles (the item covers the whole range)
+// merge each chunk's partial into a running state and write out; split tiles store each
+// chunk's partial in the workspace for the merge phase.
+void run_item(const RunContext& ctx, const AttentionWorkItem& item, const WorkerScratch& s) {
+  const AttentionPlan& plan = *ctx.plan;
+  const TokenTable& table = *ctx.table;
+  const ref::PagedKvLayer& kv = *ctx.kv;
+  const detail::AttentionKernels& k = *ctx.k;
+  const AttentionTile& tile = plan.tiles[static_cast<size_t>(item.tile)];
+  const Segment& seg = table.segments[static_cast<size_t>(tile.segment)];
+  const int hd = plan.shape.head_dim;
+  const int group = plan.shape.group();
+  const int nq = tile.num_rows * group;
+  const int chunk = plan.options.kv_chunk;
+  const int score_stride = round_up8(chunk);
+  const int rec = hd + 2;
+  const int window = plan.shape.sliding_window;
+  const bool tree = seg.spec_mask_offset >= 0;
+  const bool split = tile.split >= 0;
+  const int32_t* blocks = table.block_tables.data() + seg.block_table_offset;
+  const size_t q_stride = static_cast<size_t>(plan.shape.n_heads) * hd;
+  XY_CHECK(static_cast<int64_t>(seg.num_blocks) * kv.block_size >= seg.kv_len + seg.num_tokens);
+
+  // Last visible key of the tile (the rows' own bounds are applied per row below).
+  const int last_row = tile.row_begin + tile.num_rows - 1;
+  const int tile_hi = tree ? seg.kv_len + seg.num_tokens - 1 : seg.kv_len + last_row;
+  const float* q_base = ctx.q + static_cast<size_t>(seg.start + tile.row_begin) * q_stride +
+                        static_cast<size_t>(tile.kv_head) * group * hd;
+  float* partials =
+      split ? ctx.ws->partials() + plan.splits[static_cast<size_t>(tile.split)].partial_offset
+            : nullptr;
+
+  if (!split) {
+    for (int v = 0; v < nq; ++v) reset_state(s.state + static_cast<size_t>(v) * rec, hd);
+  }
+  for (int c = item.chunk_begin; c < item.chunk_end; ++c) {
+    const int k0 = c * chunk;
+    const int k1 = std::min(k0 + chunk, tile_hi + 1);
+    const int n = k1 - k0;
+    XY_CHECK(n > 0);
+    const int n_pad = round_up8(n);
+
+    // Scores of every query vector against keys [k0, k1), -inf where masked.
+    for (int v = 0; v < nq; ++v) {
+      std::fill(s.scores + static_cast<size_t>(v) * score_stride + n,
+                s.scores + static_cast<size_t>(v) * score_stride + n_pad, kNegInf);
+    }
+    for (int j0 = k0; j0 < k1;) {
+      const int j1 = std::min(k1, (j0 / kv.block_size + 1) * kv.block_size);
+      const float* krows = kv_rows(kv, kv.k, blocks, tile.kv_head, j0, j1, s.kbuf, k0, k);
+      for (int r = 0; r < tile.num_rows; ++r) {
+        const int i = tile.row_begin + r;  // row within the segment
+        const int row_hi = tree ? seg.kv_len + seg.num_tokens - 1 : seg.kv_len + i;
+        const int jr = std::max(j0, std::min(j1, row_hi + 1));  // keys [j0, jr) may be visible
+        for (int g = 0; g < group; ++g) {
+          const int v = r * group + g;
+          float* sv = s.scores + static_cast<size_t>(v) * score_stride + (j0 - k0);
+          const float* qv =
+              q_base + static_cast<size_t>(r) * q_stride + static_cast<size_t>(g) * hd;
+          k.dot_keys(qv, krows, jr - j0, hd, ctx.scale, sv);
+          std::fill(sv + (jr - j0), sv + (j1 - j0), kNegInf);
+        }
+        if (!tree && window <= 0) continue;
+        const int32_t q_pos = table.positions[static_cast<size_t>(seg.start + i)];
+        const uint8_t* mask_row = tree ? table.spec_masks.data() + seg.spec_mask_offset +
+                                             static_cast<size_t>(i) * seg.num_tokens
+                                       : nullptr;
+        for (int j = j0; j < jr; ++j) {
+          bool visible = true;
+          const bool cached = j < seg.kv_len;
+          if (tree && !cached) visible = mask_row[j - seg.kv_len] != 0;
+          if (visible && window > 0) {
+            const int32_t key_pos =
+                cached ? j : table.positions[static_cast<size_t>(seg.start + j - seg.kv_len)];
+            visible = q_pos - key_pos < window;
+          }
+          if (visible) continue;
+          for (int g = 0; g < group; ++g) {
+            s.scores[static_cast<size_t>(r * group + g) * score_stride + (j - k0)] = kNegInf;
+          }
+        }
+      }
+      j0 = j1;
+    }
+
+    // Exact softmax numerator of the chunk per query vector; partial = (p·V, max, sum).
+    float* part_base =
+        split ? partials + static_cast<size_t>(c - tile.chunk_begin) * nq * rec : s.partial;
+    bool any = false;
+    for (int v = 0; v < nq; ++v) {
+      float* part = part_base + static_cast<size_t>(v) * rec;
+      k.softmax_numerator(s.scores + static_cast<size_t>(v) * score_stride, n_pad, &part[hd],
+                          &part[hd + 1]);
+      std::fill(part, part + hd, 0.0f);
+      any = any || part[hd + 1] != 0.0f;
+    }
+    if (any) {
+      for (int j0 = k0; j0 < k1;) {
+        const int j1 = std::min(k1, (j0 / kv.block_size + 1) * kv.block_size);
+        const float* vrows = kv_rows(kv, kv.v, blocks, tile.kv_head, j0, j1, s.vbuf, k0, k);
+        for (int v = 0; v < nq; ++v) {
+          float* part = part_base + static_cast<size_t>(v) * rec;
+          if (part[hd + 1] == 0.0f) continue;
+          k.accumulate_values(part, s.scores + static_cast<size_t>(v) * score_stride + (j0 - k0),
+                              vrows, j1 - j0, hd);
+        }
+        j0 = j1;
+      }
+    }
+    if (!split) {
+      for (int v = 0; v < nq; ++v) {
+        merge_partial(k, s.state + static_cast<size_t>(v) * rec,
+                      part_base + static_cast<size_t>(v) * rec, hd);
+      }
+    }
+  }
+  if (split) return;
+  for (int v = 0; v < nq; ++v) {
+    const int r = v / group, g = v % group;
+    float* o = ctx.out + static_cast<size_t>(seg.start + tile.row_begin + r) * q_stride +
+               static_cast<size_t>(tile.kv_head * group + g) * hd;
+    finalize(s.state + static_cast<size_t>(v) * rec, o, hd);
+  }
+}
+
+// Merge phase of a split tile: partials in chunk order, exactly as run_item's unsplit path.
+void merge_split(const RunContext& ctx, const AttentionSplit& split, const WorkerScratch& s) {
+  const AttentionPlan& plan = *ctx.plan;
+  const AttentionTile& tile = plan.tiles[static_cast<size_t>(split.tile)];
+  const Segment& seg = ctx.table->segments[static_cast<size_t>(tile.segment)];
+  const int hd = plan.shape.head_dim;
+  const int group = plan.shape.group();
+  const int nq = tile.num_rows * group;
+  const int rec = hd + 2;
+  const size_t q_stride = static_cast<size_t>(plan.shape.n_heads) * hd;
+  const float* partials = ctx.ws->partials() + split.partial_offset;
+  for (int v = 0; v < nq; ++v) {
+    float* state = s.state;
+    reset_state(state, hd);
+    for (int c = tile.chunk_begin; c < tile.chunk_end; ++c) {
+      merge_partial(*ctx.k, state,
+                    partials + (static_cast<size_t>(c - tile.chunk_begin) * nq + v) * rec, hd);
+    }
+    const int r = v / group, g = v % group;
+    float* o = ctx.out + static_cast<size_t>(seg.start + tile.row_begin + r) * q_stride +
+               static_cast<size_t>(tile.kv_head * group + g) * hd;
+    finalize(state, o, hd);
+  }
+}
+
+}  // namespace
+
+void AttentionWorkspace::reserve(const AttentionPlan& plan, int num_workers) {
+  const int64_t per_worker = worker_scratch_floats(plan);
+  if (per_worker > worker_floats_ ||
+      static_cast<int64_t>(worker_.size()) < per_worker * num_workers) {
+    worker_floats_ = std::max(worker_floats_, per_worker);
+    worker_.resize(static_cast<size_t>(worker_floats_ * num_workers));
+  }
+  if (static_cast<int64_t>(partials_.size()) < plan.partial_floats) {
+    partials_.resize(static_cast<size_t>(plan.partial_floats));
+  }
+}
+
+void run_attention(const AttentionPlan& plan, const TokenTable& table, const float* q,
+                   const ref::PagedKvLayer& kv, float* out, WorkerPool& pool,
+                   AttentionWorkspace& workspace) {
+  run_attention_with(plan, table, q, kv, out, pool, workspace, best_attention_isa());
+}
+
+void run_attention_with(const AttentionPlan& plan, const TokenTable& table, const float* q,
+                        const ref::PagedKvLayer& kv, float* out, WorkerPool& pool,
+                        AttentionWorkspace& workspace, AttentionIsa isa) {
+  XY_CHECK_MSG(attention_isa_supported(isa), "run_attention: ISA not supported by this CPU");
+  XY_CHECK_MSG(kv.n_kv_heads == plan.shape.n_kv_heads && kv.head_dim == plan.shape.head_dim &&
+                   kv.block_size == plan.shape.block_size,
+               "run_attention: KV layer shape differs from the plan's");
+  XY_CHECK(q != nullptr && out != nullptr && q != out);
+  if (plan.items.empty()) return;
+  workspace.reserve(plan, plan.num_workers);
+  const RunContext ctx{&plan,
+                       &table,
+                       q,
+                       &kv,
+                       out,
+                       &workspace,
+                       isa == AttentionIsa::kAvx2 ? &detail::avx2_attention_kernels()
+                                                  : &detail::scalar_attention_kernels(),
+                       plan.shape.effective_scale()};
+  // Rows are the plan's workers (its scratch index), whatever the pool's size.
+  pool.run(plan.num_workers, [&](int w) {
+    const WorkerScratch s = carve(workspace.worker_scratch(w), plan);
+    for (int at = plan.worker_begin[static_cast<size_t>(w)];
+         at < plan.worker_begin[static_cast<size_t>(w) + 1]; ++at) {
+      run_item(ctx, plan.items[static_cast<size_t>(plan.worker_items[static_cast<size_t>(at)])], s);
+    }
+  });
+  if (!plan.has_splits()) return;
+  const int merge_rows = std::min(plan.num_workers, static_cast<int>(plan.splits.size()));
+  pool.run(merge_rows, [&](int w) {
+    const WorkerScratch s = carve(workspace.worker_scratch(w), plan);
+    for (size_t i = static_cast<size_t>(w); i < plan.splits.size();
+         i += static_cast<size_t>(merge_rows)) {
+      merge_split(ctx, plan.splits[i], s);
+    }
+  });
+}
+
+}  // namespace xy::cpu
