@@ -1,0 +1,74 @@
+#include "engine/step_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/check.h"
+#include "engine/sampling/logits_math.h"
+#include "engine/sampling/rejection_sampler.h"
+
+namespace xy {
+
+TokenLogprobs raw_token_logprobs(std::span<const float> row, int32_t token, int top_n) {
+  TokenLogprobs out;
+  out.token = token;
+  const float max = sampling::max_value(row);
+  const double log_norm = std::log(sampling::sum_exp(row, max));
+  const auto logprob = [&](float x) { return static_cast<float>((x - max) - log_norm); };
+  out.logprob = logprob(row[static_cast<size_t>(token)]);
+  out.rank = sampling::count_at_least(row, row[static_cast<size_t>(token)]);
+  if (top_n > 0) {
+    std::vector<int32_t> ids(row.size());
+    std::iota(ids.begin(), ids.end(), 0);
+    const size_t n = std::min(static_cast<size_t>(top_n), ids.size());
+    std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(),
+                      [&](int32_t a, int32_t b) {
+                        const float xa = row[static_cast<size_t>(a)];
+                        const float xb = row[static_cast<size_t>(b)];
+                        return xa > xb || (xa == xb && a < b);
+                      });
+    for (size_t i = 0; i < n; ++i) {
+      out.top_logprobs.push_back({ids[i], logprob(row[static_cast<size_t>(ids[i])])});
+    }
+  }
+  return out;
+}
+
+Result<SegmentTokens> StepSampler::run(const ScheduledSegment& seg, std::span<const float> logits,
+                                       int vocab, RequestState& request) {
+  SegmentTokens out;
+  const size_t v = static_cast<size_t>(vocab);
+  XY_CHECK(logits.size() == static_cast<size_t>(seg.num_logit_rows()) * v);
+  if (seg.kind != SegmentKind::kVerify) {
+    XY_ASSIGN_OR_RETURN(SampleOutput s,
+                        sampler_.sample(logits, request.params, request.history, request.rng));
+    out.tokens.push_back(s.token);
+    if (request.wants_logprobs()) {
+      out.logprobs.push_back({s.token, s.logprob, s.rank, std::move(s.top_logprobs)});
+    }
+    return out;
+  }
+
+  const int k = seg.num_draft_tokens;
+  const std::span<const int32_t> drafts = seg.seq->draft_tokens().first(static_cast<size_t>(k));
+  target_probs_.resize(static_cast<size_t>(k + 1) * v);
+  XY_RETURN_IF_ERROR(
+      sampler_.verify_probs(logits, drafts, request.params, request.history, target_probs_));
+  // Drafts from the Proposer seam carry no distribution: q_i = one-hot(d_i).
+  XY_ASSIGN_OR_RETURN(VerifyOutput verified,
+                      verify_draft(DraftProposal{drafts, {}}, target_probs_, vocab,
+                                   request.params.is_greedy(), request.rng));
+  out.num_drafts = k;
+  out.num_accepted = verified.num_accepted;
+  out.tokens = std::move(verified.tokens);
+  if (request.wants_logprobs()) {
+    for (size_t i = 0; i < out.tokens.size(); ++i) {
+      out.logprobs.push_back(
+          raw_token_logprobs(logits.subspan(i * v, v), out.tokens[i], request.params.logprobs));
+    }
+  }
+  return out;
+}
+
+}  // namespace xy
