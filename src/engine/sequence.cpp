@@ -34,6 +34,17 @@ void Sequence::set_draft_tokens(std::vector<int32_t> drafts) {
   XY_CHECK_MSG(status_ == SequenceStatus::kRunning && !is_prefilling(),
                "drafts are only verified for a decoding sequence");
   draft_tokens_ = std::move(drafts);
+  draft_parents_.clear();
+}
+
+void Sequence::set_draft_tree(std::vector<int32_t> drafts, std::vector<int32_t> parents) {
+  XY_CHECK_MSG(parents.size() == drafts.size(), "one parent per draft token");
+  for (size_t i = 0; i < parents.size(); ++i) {
+    XY_CHECK_MSG(parents[i] >= -1 && parents[i] < static_cast<int32_t>(i),
+                 "draft tree parents must precede their children");
+  }
+  set_draft_tokens(std::move(drafts));
+  draft_parents_ = std::move(parents);
 }
 
 void Sequence::mark_admitted(uint64_t admission_index, int num_prefix_hit_tokens) {
@@ -55,6 +66,7 @@ void Sequence::mark_preempted() {
   num_computed_tokens_ = 0;
   prefill_end_ = 0;
   draft_tokens_.clear();
+  draft_parents_.clear();
   waiting_steps_ = 0;
   ++num_preemptions_;
 }
@@ -66,6 +78,7 @@ void Sequence::mark_finished(FinishReason reason) {
   status_ = SequenceStatus::kFinished;
   finish_reason_ = reason;
   draft_tokens_.clear();
+  draft_parents_.clear();
 }
 
 void Sequence::apply_step(int num_new_computed, std::span<const int32_t> new_tokens) {
@@ -84,6 +97,7 @@ void Sequence::apply_step(int num_new_computed, std::span<const int32_t> new_tok
     XY_CHECK_MSG(!new_tokens.empty(), "a decode/verify step must append a token");
   }
   draft_tokens_.clear();
+  draft_parents_.clear();
   check_invariants();
 }
 

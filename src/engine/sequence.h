@@ -79,6 +79,11 @@ class Sequence {
   // scheduler may grant only a prefix of them (ScheduledSegment::num_draft_tokens).
   std::span<const int32_t> draft_tokens() const { return draft_tokens_; }
   void set_draft_tokens(std::vector<int32_t> drafts);
+  // Tree drafts (verified in one segment with a spec mask): parents[i] is draft i's parent, -1 for
+  // the sequence's last token (the root) or an index < i into draft_tokens(), so every prefix the
+  // scheduler grants is itself a tree. Positions are kv_len + depth. Empty = a chain.
+  std::span<const int32_t> draft_parents() const { return draft_parents_; }
+  void set_draft_tree(std::vector<int32_t> drafts, std::vector<int32_t> parents);
 
   // Prompt tokens served from the prefix cache at the first admission (OpenAI's cached_tokens).
   int cached_tokens() const { return cached_tokens_; }
@@ -116,6 +121,7 @@ class Sequence {
   int prefill_end_ = 0;  // num_tokens at the latest admission
   SequenceKv kv_;
   std::vector<int32_t> draft_tokens_;
+  std::vector<int32_t> draft_parents_;  // [num drafts] or empty (chain)
   int cached_tokens_ = 0;
   bool ever_admitted_ = false;
   int num_preemptions_ = 0;
