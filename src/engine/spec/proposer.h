@@ -1,13 +1,17 @@
 // The seam between the engine loop and speculative decoding. Before each schedule() the engine
 // hands the proposer the sequences that will decode this step; the proposer parks the drafts it
-// wants verified on them (Sequence::set_draft_tokens), sized by its own load-adaptive policy. After
-// the step the engine reports how many of the granted drafts were accepted, so acceptance
-// statistics and per-request draft lengths can adapt, and a draft model can roll back its KV.
+// wants verified on them (Sequence::set_draft_tokens for a chain, set_draft_tree for a token
+// tree), sized by its own load-adaptive policy. After the step the engine reports how many of the
+// granted drafts were accepted, so acceptance statistics and per-request draft lengths can adapt.
+// Drafts are deterministic proposals (q = one-hot), which is what the verifier assumes.
 //
-// Thread: engine thread only. Engine with no proposer = speculation off.
+// Thread: engine thread only, except stats(), which any thread may call. Engine with no proposer
+// = speculation off.
 #pragma once
 
+#include <cstdint>
 #include <span>
+#include <vector>
 
 #include "core/status.h"
 #include "engine/request.h"
@@ -22,12 +26,30 @@ struct ProposeContext {
   int num_running = 0;        // running sequences (decoding + prefilling)
 };
 
+// Acceptance counters for the metrics. Index i = draft position i (0-based; for a tree, the
+// i-th granted node): proposed[i] verifies had a draft there, accepted[i] kept it.
+struct SpecStats {
+  std::vector<int64_t> proposed_at;  // [max draft length seen]
+  std::vector<int64_t> accepted_at;  // [same]
+  int64_t num_verifies = 0;          // verify segments observed
+  int64_t num_draft_tokens = 0;      // granted drafts, all positions
+  int64_t num_accepted_tokens = 0;   // accepted drafts, all positions
+  int64_t num_proposals = 0;         // (sequence, step) pairs asked for drafts
+  int64_t num_skipped = 0;           // of which the policy chose length 0 (plain decode)
+
+  double acceptance_rate() const {
+    return num_draft_tokens == 0 ? 0.0
+                                 : static_cast<double>(num_accepted_tokens) / num_draft_tokens;
+  }
+};
+
 class Proposer {
  public:
   virtual ~Proposer() = default;
   virtual const char* name() const = 0;
 
   // Parks drafts (possibly none) on each sequence of `decoding`; all are running and decoding.
+  // An error costs only the speedup: the engine then runs the step as plain decodes.
   virtual Status propose(std::span<Sequence* const> decoding, const ProposeContext& ctx) = 0;
 
   // After the step's verify of `seq`: num_granted drafts were verified (the scheduler may grant a
@@ -36,6 +58,9 @@ class Proposer {
 
   // The sequence finished, was aborted or preempted: drop any state kept for it.
   virtual void release(SeqId id) = 0;
+
+  // A snapshot of the acceptance counters (thread-safe).
+  virtual SpecStats stats() const = 0;
 };
 
 }  // namespace xy::spec

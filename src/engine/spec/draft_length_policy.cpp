@@ -1,0 +1,66 @@
+#include "engine/spec/draft_length_policy.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace xy::spec {
+
+double DraftLengthPolicy::expected_tokens(double a, int k) {
+  // Sum of a^i for i = 0..k, written as a loop: exact at a = 1 and cheap for small k.
+  double sum = 0.0, term = 1.0;
+  for (int i = 0; i <= k; ++i) {
+    sum += term;
+    term *= a;
+  }
+  return sum;
+}
+
+double DraftLengthPolicy::goodput(double a, int k, int num_running) const {
+  const double w = config_.step_fixed_cost_tokens;
+  const double n = std::max(1, num_running);
+  const double cost = w + n * (1 + k) + config_.draft_cost_ratio * k * (w + n);
+  return expected_tokens(a, k) / cost;
+}
+
+double DraftLengthPolicy::acceptance(SeqId id) const {
+  const auto it = requests_.find(id);
+  const Counts c = it == requests_.end() ? Counts{} : it->second;
+  return (c.successes + config_.prior_acceptance * config_.prior_weight) /
+         (c.trials + config_.prior_weight);
+}
+
+int DraftLengthPolicy::choose(SeqId id, int max_k, int num_running, int budget) {
+  if (max_k <= 0) return 0;
+  const int n = std::max(1, num_running);
+  int cap = max_k;
+  if (budget > 0) cap = std::min(cap, budget / n - 1);
+  if (cap <= 0) return 0;
+  if (!config_.adaptive) return cap;
+  const double a = acceptance(id);
+  int best = 0;
+  double best_goodput = goodput(a, 0, n);
+  for (int k = 1; k <= cap; ++k) {
+    const double g = goodput(a, k, n);
+    if (g > best_goodput * (1.0 + 1e-9)) {
+      best = k;
+      best_goodput = g;
+    }
+  }
+  if (best == 0) {
+    // No drafts, so no observations: let the prior come back slowly (a probe under light load).
+    Counts& c = requests_[id];
+    c.successes *= config_.idle_decay;
+    c.trials *= config_.idle_decay;
+  }
+  return best;
+}
+
+void DraftLengthPolicy::observe(SeqId id, int num_granted, int num_accepted) {
+  if (num_granted <= 0) return;
+  Counts& c = requests_[id];
+  c.successes = c.successes * config_.observation_decay + num_accepted;
+  c.trials =
+      c.trials * config_.observation_decay + num_accepted + (num_accepted < num_granted ? 1 : 0);
+}
+
+}  // namespace xy::spec

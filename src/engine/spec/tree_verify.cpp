@@ -1,0 +1,143 @@
+#include "engine/spec/tree_verify.h"
+
+#include <cstring>
+#include <string>
+
+#include "core/check.h"
+
+namespace xy::spec {
+
+namespace {
+
+// Inverse CDF at u over the positive weights, increasing id order; -1 without mass.
+int32_t draw(std::span<const double> w, double total, double u) {
+  if (!(total > 0.0)) return -1;
+  const double target = u * total;
+  double cumulative = 0.0;
+  int32_t last = -1;
+  for (size_t j = 0; j < w.size(); ++j) {
+    if (w[j] <= 0.0) continue;
+    cumulative += w[j];
+    last = static_cast<int32_t>(j);
+    if (cumulative > target) return last;
+  }
+  return last;
+}
+
+}  // namespace
+
+Result<TreeVerifyOutput> verify_tree(std::span<const float> logits, std::span<const int32_t> drafts,
+                                     std::span<const int32_t> parents, int vocab_size,
+                                     const SamplingParams& params, TokenHistory& history,
+                                     RequestRng& rng, Sampler& sampler) {
+  const size_t vocab = static_cast<size_t>(vocab_size);
+  const size_t k = drafts.size();
+  if (vocab_size <= 0 || parents.size() != k || logits.size() != (k + 1) * vocab) {
+    return invalid_argument("verify_tree: " + std::to_string(logits.size()) + " logits for " +
+                            std::to_string(k) + " drafts, " + std::to_string(parents.size()) +
+                            " parents and vocab " + std::to_string(vocab_size));
+  }
+  for (size_t i = 0; i < k; ++i) {
+    if (drafts[i] < 0 || drafts[i] >= vocab_size) {
+      return invalid_argument("verify_tree: draft " + std::to_string(i) + " token " +
+                              std::to_string(drafts[i]) + " outside the vocabulary");
+    }
+    if (parents[i] < -1 || parents[i] >= static_cast<int32_t>(i)) {
+      return invalid_argument("verify_tree: draft " + std::to_string(i) + " has parent " +
+                              std::to_string(parents[i]) + " (must precede it)");
+    }
+  }
+  const bool greedy = params.is_greedy();
+  std::vector<float> p(vocab);
+  std::vector<double> residual(vocab);
+  TreeVerifyOutput out;
+  int node = -1;  // -1 = root; else draft index
+  Status status = Status::ok();
+  while (true) {
+    const size_t row = static_cast<size_t>(node + 1);
+    status = sampler.probs(logits.subspan(row * vocab, vocab), params, history, p);
+    if (!status.is_ok()) break;
+    int next = -1;  // accepted child (draft index)
+    int32_t emitted = -1;
+    if (greedy) {
+      // One-hot on the target's argmax.
+      size_t best = 0;
+      for (size_t j = 1; j < vocab; ++j) {
+        if (p[j] > p[best]) best = j;
+      }
+      emitted = static_cast<int32_t>(best);
+      for (size_t c = 0; c < k; ++c) {
+        if (parents[c] == node && drafts[c] == emitted) {
+          next = static_cast<int>(c);
+          break;
+        }
+      }
+    } else {
+      double total = 0.0;
+      for (size_t j = 0; j < vocab; ++j) total += residual[j] = p[j] > 0.0f ? p[j] : 0.0;
+      for (size_t c = 0; c < k && next < 0; ++c) {
+        if (parents[c] != node) continue;
+        const size_t t = static_cast<size_t>(drafts[c]);
+        if (residual[t] <= 0.0) continue;  // impossible (or already rejected) token
+        const double u = rng.next_uniform();
+        if (u * total < residual[t]) {
+          next = static_cast<int>(c);
+        } else {
+          total -= residual[t];
+          residual[t] = 0.0;
+        }
+      }
+      if (next < 0) {
+        emitted = draw(residual, total, rng.next_uniform());
+        if (emitted < 0) {
+          status = invalid_argument("verify_tree: target distribution without positive mass");
+          break;
+        }
+      }
+    }
+    if (next < 0) {
+      out.tokens.push_back(emitted);
+      break;
+    }
+    out.tokens.push_back(drafts[static_cast<size_t>(next)]);
+    out.accepted_rows.push_back(next + 1);
+    history.add_output(drafts[static_cast<size_t>(next)]);
+    node = next;
+  }
+  // Restore the caller's history.
+  for (int32_t row : out.accepted_rows) history.remove_output(drafts[static_cast<size_t>(row - 1)]);
+  if (!status.is_ok()) return status;
+  out.num_accepted = static_cast<int>(out.accepted_rows.size());
+  return out;
+}
+
+void compact_accepted_kv(KvCache& cache, std::span<const int32_t> block_table, int kv_len,
+                         std::span<const int32_t> accepted_rows) {
+  const int bs = cache.block_size();
+  const auto slot_of = [&](int logical) {
+    XY_CHECK(logical >= 0 && logical / bs < static_cast<int>(block_table.size()));
+    return static_cast<int64_t>(block_table[static_cast<size_t>(logical / bs)]) * bs + logical % bs;
+  };
+  for (size_t d = 0; d < accepted_rows.size(); ++d) {
+    const int dst_row = static_cast<int>(d) + 1;
+    const int src_row = accepted_rows[d];
+    XY_CHECK(src_row >= dst_row);
+    if (src_row == dst_row) continue;
+    const int64_t src = slot_of(kv_len + src_row);
+    const int64_t dst = slot_of(kv_len + dst_row);
+    for (int l = 0; l < cache.shape().num_layers; ++l) {
+      const ref::PagedKvLayer layer = cache.layer(l);
+      const size_t bytes = static_cast<size_t>(layer.head_dim) * dtype_size(layer.dtype);
+      for (int h = 0; h < layer.n_kv_heads; ++h) {
+        const size_t from = layer.row_offset(src, h) * dtype_size(layer.dtype);
+        const size_t to = layer.row_offset(dst, h) * dtype_size(layer.dtype);
+        std::memcpy(static_cast<char*>(layer.k) + to, static_cast<const char*>(layer.k) + from,
+                    bytes);
+        std::memcpy(static_cast<char*>(layer.v) + to, static_cast<const char*>(layer.v) + from,
+                    bytes);
+      }
+    }
+  }
+}
+
+}  // namespace xy::spec
