@@ -34,6 +34,7 @@
 #include "engine/output_stream.h"
 #include "engine/request.h"
 #include "engine/sampling/sampling_params.h"
+#include "engine/spec/proposer.h"
 #include "engine/stop_checker.h"
 
 namespace xy {
@@ -42,9 +43,6 @@ struct RequestState;
 struct ScheduleDecision;
 class Model;
 class Tokenizer;
-namespace spec {
-class Proposer;
-}
 
 // One generation request, as native structs (the server turns JSON into this).
 struct EngineRequest {

@@ -1,0 +1,109 @@
+// A tiny random checkpoint (the `tiny` preset: 4-layer GQA Llama, vocab 1024) written once per
+// test executable to a temp dir, loaded as a Model + Tokenizer for engine tests, and helpers to
+// build engines and prompts over it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/check.h"
+#include "engine/engine.h"
+#include "model/model.h"
+#include "model/model_presets.h"
+#include "model/random_checkpoint.h"
+#include "tokenizer/tokenizer.h"
+
+namespace xy::testing {
+
+struct TinyModel {
+  std::string dir;
+  std::shared_ptr<const Model> model;
+  std::shared_ptr<const Tokenizer> tokenizer;
+  std::vector<int32_t> eos_ids;
+  int tokenizer_vocab = 0;
+};
+
+// Loaded on first use; the directory is removed at exit.
+inline const TinyModel& tiny_model() {
+  static const TinyModel m = [] {
+    TinyModel t;
+    t.dir =
+        (std::filesystem::temp_directory_path() / ("xy_engine_test_" + std::to_string(::getpid())))
+            .string();
+    std::filesystem::remove_all(t.dir);
+    Result<ModelPreset> preset = find_model_preset("tiny");
+    XY_CHECK(preset.is_ok());
+    RandomCheckpointOptions opts;
+    opts.dtype = DType::kF32;
+    opts.seed = 11;
+    opts.tokenizer_vocab_size = 512;
+    const Status st = write_random_checkpoint(preset->config, t.dir, opts);
+    XY_CHECK_MSG(st.is_ok(), st.to_string().c_str());
+    LoadOptions load;
+    load.weight_dtype = DType::kF32;
+    Result<std::unique_ptr<Model>> model = Model::load(t.dir, load);
+    XY_CHECK_MSG(model.is_ok(), model.status().to_string().c_str());
+    t.model = std::shared_ptr<const Model>(std::move(*model));
+    Result<std::unique_ptr<Tokenizer>> tok = Tokenizer::load_dir(t.dir);
+    XY_CHECK_MSG(tok.is_ok(), tok.status().to_string().c_str());
+    t.tokenizer = std::shared_ptr<const Tokenizer>(std::move(*tok));
+    if (auto eos = t.tokenizer->eos_id()) t.eos_ids.push_back(*eos);
+    t.tokenizer_vocab = 512;
+    static struct Cleanup {
+      std::string dir;
+      ~Cleanup() { std::filesystem::remove_all(dir); }
+    } cleanup{t.dir};
+    return t;
+  }();
+  return m;
+}
+
+// An engine config with an explicit budget and pool (no calibration, no RAM probing).
+inline EngineConfig test_engine_config(int budget = 64, int block_size = 16, int num_blocks = 256,
+                                       bool prefix_caching = true, bool loop_thread = false) {
+  EngineConfig c;
+  c.max_num_batched_tokens = budget;
+  c.max_num_seqs = 32;
+  c.block_size = block_size;
+  c.num_kv_blocks = num_blocks;
+  c.enable_prefix_caching = prefix_caching;
+  c.run_loop_thread = loop_thread;
+  return c;
+}
+
+inline std::unique_ptr<Engine> make_engine(const EngineConfig& config,
+                                           std::unique_ptr<spec::Proposer> proposer = nullptr) {
+  const TinyModel& m = tiny_model();
+  EngineParts parts;
+  parts.model = m.model;
+  parts.tokenizer = m.tokenizer;
+  parts.eos_token_ids = m.eos_ids;
+  parts.proposer = std::move(proposer);
+  Result<std::unique_ptr<Engine>> e = Engine::create(std::move(parts), config);
+  XY_CHECK_MSG(e.is_ok(), e.status().to_string().c_str());
+  return std::move(*e);
+}
+
+inline std::vector<int32_t> random_tokens(std::mt19937& rng, int n, int vocab) {
+  std::uniform_int_distribution<int32_t> dist(3, vocab - 1);
+  std::vector<int32_t> out(static_cast<size_t>(n));
+  for (int32_t& t : out) t = dist(rng);
+  return out;
+}
+
+inline EngineRequest greedy_request(std::vector<int32_t> prompt, int max_tokens) {
+  EngineRequest r;
+  r.prompt_tokens = std::move(prompt);
+  r.sampling.temperature = 0.0f;
+  r.max_tokens = max_tokens;
+  r.stop.ignore_eos = true;
+  return r;
+}
+
+}  // namespace xy::testing
