@@ -9,6 +9,7 @@
 #include "engine/engine_state.h"
 #include "engine/scheduler/token_table_builder.h"
 #include "engine/spec/proposer.h"
+#include "engine/spec/tree_verify.h"
 #include "model/model.h"
 
 namespace xy {
@@ -71,7 +72,14 @@ void sanitize_drafts(Sequence& seq, int max_drafts, int vocab) {
     if (drafts[i] < 0 || drafts[i] >= vocab) keep = i;
   }
   if (keep < drafts.size()) {
-    seq.set_draft_tokens(std::vector<int32_t>(drafts.begin(), drafts.begin() + keep));
+    std::vector<int32_t> kept(drafts.begin(), drafts.begin() + keep);
+    const std::span<const int32_t> parents = seq.draft_parents();
+    if (parents.empty()) {
+      seq.set_draft_tokens(std::move(kept));
+    } else {  // a prefix of a topologically ordered tree is a tree
+      seq.set_draft_tree(std::move(kept),
+                         std::vector<int32_t>(parents.begin(), parents.begin() + keep));
+    }
   }
 }
 
@@ -254,6 +262,9 @@ Engine::StepOutcome Engine::process_segments(const ScheduleDecision& d, double n
     if (!tokens.is_ok()) {
       retire.push_back({seq.id(), FinishReason::kAborted, tokens.status()});
       continue;
+    }
+    if (!tokens->accepted_rows.empty()) {  // tree verify: the accepted path's K/V into place
+      spec::compact_accepted_kv(s.kv, seq.block_table(), seg.kv_len, tokens->accepted_rows);
     }
     const int computed =
         seg.kind == SegmentKind::kVerify ? 1 + tokens->num_accepted : seg.num_tokens;

@@ -7,6 +7,7 @@
 #include "core/check.h"
 #include "engine/sampling/logits_math.h"
 #include "engine/sampling/rejection_sampler.h"
+#include "engine/spec/tree_verify.h"
 
 namespace xy {
 
@@ -52,6 +53,25 @@ Result<SegmentTokens> StepSampler::run(const ScheduledSegment& seg, std::span<co
 
   const int k = seg.num_draft_tokens;
   const std::span<const int32_t> drafts = seg.seq->draft_tokens().first(static_cast<size_t>(k));
+  const std::span<const int32_t> parents = seg.seq->draft_parents();
+  if (!parents.empty()) {
+    XY_ASSIGN_OR_RETURN(
+        spec::TreeVerifyOutput tree,
+        spec::verify_tree(logits, drafts, parents.first(static_cast<size_t>(k)), vocab,
+                          request.params, request.history, request.rng, sampler_));
+    out.num_drafts = k;
+    out.num_accepted = tree.num_accepted;
+    out.tokens = std::move(tree.tokens);
+    out.accepted_rows = std::move(tree.accepted_rows);
+    if (request.wants_logprobs()) {
+      for (size_t i = 0; i < out.tokens.size(); ++i) {
+        const size_t row = i == 0 ? 0 : static_cast<size_t>(out.accepted_rows[i - 1]);
+        out.logprobs.push_back(
+            raw_token_logprobs(logits.subspan(row * v, v), out.tokens[i], request.params.logprobs));
+      }
+    }
+    return out;
+  }
   target_probs_.resize(static_cast<size_t>(k + 1) * v);
   XY_RETURN_IF_ERROR(
       sampler_.verify_probs(logits, drafts, request.params, request.history, target_probs_));

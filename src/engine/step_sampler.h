@@ -2,7 +2,8 @@
 //   decode / last prefill chunk: one token from Sampler::sample;
 //   verify: the accepted prefix of the drafts plus one token (greedy: longest prefix matching the
 //   target's choice; sampling: rejection sampling over Sampler::verify_probs, which leaves the
-//   target distribution unchanged), via verify_draft.
+//   target distribution unchanged), via verify_draft; a draft tree (Sequence::draft_parents) walks
+//   the tree with spec::verify_tree.
 // Logprobs (when the request asks) are the raw logits' log_softmax, as Sampler reports them.
 //
 // Thread: engine thread; holds scratch buffers, so one per engine.
@@ -24,6 +25,9 @@ struct SegmentTokens {
   std::vector<TokenLogprobs> logprobs;  // [tokens.size()] when the request wants them
   int num_drafts = 0;                   // drafts verified (0 unless verify)
   int num_accepted = 0;                 // of which accepted
+  // Tree verify only: segment rows of the accepted path, in depth order. Their K/V must move to
+  // rows 1..num_accepted (spec::compact_accepted_kv) before commit().
+  std::vector<int32_t> accepted_rows;
 };
 
 class StepSampler {
