@@ -12,12 +12,14 @@
 //                         2 chain verifies (5 tokens) and 1 tree verify (8 tokens)
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bench_common.h"
+#include "core/aligned_buffer.h"
 #include "core/dtype.h"
 #include "core/worker_pool.h"
 #include "kernels/cpu/attention_plan.h"
@@ -44,8 +46,13 @@ struct Seq {
 struct Step {
   TokenTable table;
   std::vector<float> q, out;
-  std::vector<uint8_t> k_pool, v_pool;
-  ref::PagedKvLayer layer;
+  // Several layers' pools (huge-page backed, as model/KvCache's), at least 64 MiB in all, run
+  // in turn as a model's layers are: each layer's KV comes from DRAM, not from the L3 cache
+  // a single small pool would sit in between iterations.
+  std::vector<AlignedBuffer> k_pools, v_pools;
+  std::vector<ref::PagedKvLayer> layers;
+  size_t next_layer = 0;
+  const ref::PagedKvLayer& layer() { return layers[next_layer++ % layers.size()]; }
   int64_t kv_bytes = 0;  // K+V bytes read by one pass over every (segment, KV head)
 };
 
@@ -57,13 +64,18 @@ std::unique_ptr<Step> make_step(const std::vector<Seq>& seqs, const ModelHeads& 
   const size_t elems = static_cast<size_t>(total_blocks) * bs * m.n_kv_heads * m.head_dim;
   std::vector<float> tmp(elems);
   fill_random(tmp.data(), elems, 1);
-  st->k_pool.resize(elems * dtype_size(dtype));
-  st->v_pool.resize(elems * dtype_size(dtype));
-  ref::narrow_from_f32(dtype, tmp.data(), st->k_pool.data(), elems);
-  fill_random(tmp.data(), elems, 2);
-  ref::narrow_from_f32(dtype, tmp.data(), st->v_pool.data(), elems);
-  st->layer = {st->k_pool.data(), st->v_pool.data(), dtype, total_blocks, bs,
-               m.n_kv_heads,      m.head_dim};
+  const size_t pool_bytes = elems * dtype_size(dtype);
+  const size_t n_layers = std::min<size_t>(16, (size_t{64} << 20) / (2 * pool_bytes) + 1);
+  std::vector<float> tmp_v(elems);
+  fill_random(tmp_v.data(), elems, 2);
+  for (size_t l = 0; l < n_layers; ++l) {
+    st->k_pools.emplace_back(pool_bytes);
+    st->v_pools.emplace_back(pool_bytes);
+    ref::narrow_from_f32(dtype, tmp.data(), st->k_pools.back().data(), elems);
+    ref::narrow_from_f32(dtype, tmp_v.data(), st->v_pools.back().data(), elems);
+    st->layers.push_back({st->k_pools.back().data(), st->v_pools.back().data(), dtype, total_blocks,
+                          bs, m.n_kv_heads, m.head_dim});
+  }
   int next_block = 0;
   for (const Seq& s : seqs) {
     Segment seg;
@@ -143,7 +155,7 @@ void bm_meta(benchmark::State& state, ModelHeads m, std::string name, DType dtyp
       cpu::plan_attention(st->table, shape_of(m, 16), pool().num_workers(), options);
   cpu::AttentionWorkspace ws;
   for (auto _ : state) {
-    cpu::run_attention(plan, st->table, st->q.data(), st->layer, st->out.data(), pool(), ws);
+    cpu::run_attention(plan, st->table, st->q.data(), st->layer(), st->out.data(), pool(), ws);
     benchmark::DoNotOptimize(st->out.data());
   }
   set_counters(state, *st);
@@ -171,7 +183,7 @@ void bm_per_kind(benchmark::State& state, ModelHeads m, std::string name, DType 
   for (auto _ : state) {
     for (size_t i = 0; i < parts.size(); ++i) {
       Step& st = *parts[i];
-      cpu::run_attention(plans[i], st.table, st.q.data(), st.layer, st.out.data(), pool(), ws);
+      cpu::run_attention(plans[i], st.table, st.q.data(), st.layer(), st.out.data(), pool(), ws);
       benchmark::DoNotOptimize(st.out.data());
     }
   }
@@ -185,7 +197,7 @@ void bm_ref(benchmark::State& state, ModelHeads m, std::string name, DType dtype
   auto st = make_step(case_seqs(name), m, dtype);
   const ref::AttentionParams params{m.n_heads, static_cast<float>(1.0 / std::sqrt(m.head_dim)), 0};
   for (auto _ : state) {
-    ref::paged_attention(st->q.data(), st->layer, st->table, params, st->out.data());
+    ref::paged_attention(st->q.data(), st->layer(), st->table, params, st->out.data());
     benchmark::DoNotOptimize(st->out.data());
   }
   set_counters(state, *st);
@@ -214,7 +226,7 @@ void register_all() {
             ->UseRealTime()
             ->Unit(benchmark::kMicrosecond);
       }
-      if (std::string(c) == "mixed") {
+      if (std::string(c) == "mixed" || std::string(c) == "decode8192") {
         benchmark::RegisterBenchmark(("attention/per_kind/" + base).c_str(), bm_per_kind, m, c,
                                      DType::kBF16)
             ->UseRealTime()

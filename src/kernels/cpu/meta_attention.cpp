@@ -123,6 +123,26 @@ const float* kv_rows(const ref::PagedKvLayer& kv, const void* pool, const int32_
   return dst;
 }
 
+// Starts loading keys [j0, j1) of head kvh of K or V into the cache. Block runs of one head are
+// only block_size * head_dim elements long and the next one lies elsewhere in the pool, so the
+// hardware prefetcher loses every run's start; the kernel prefetches kPrefetchKeys ahead.
+constexpr int kPrefetchKeys = 96;
+
+void prefetch_keys(const ref::PagedKvLayer& kv, const void* pool, const int32_t* blocks, int kvh,
+                   int j0, int j1) {
+  const size_t row_bytes = static_cast<size_t>(kv.head_dim) * dtype_size(kv.dtype);
+  while (j0 < j1) {
+    const int run_end = std::min(j1, (j0 / kv.block_size + 1) * kv.block_size);
+    const int64_t slot =
+        static_cast<int64_t>(blocks[j0 / kv.block_size]) * kv.block_size + j0 % kv.block_size;
+    const char* p =
+        static_cast<const char*>(pool) + kv.row_offset(slot, kvh) * dtype_size(kv.dtype);
+    const size_t bytes = static_cast<size_t>(run_end - j0) * row_bytes;
+    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 2);
+    j0 = run_end;
+  }
+}
+
 // Runs chunks [c_begin, c_end) of tile `t`. Unsplit tiles (the item covers the whole range)
 // merge each chunk's partial into a running state and write out; split tiles store each
 // chunk's partial in the workspace for the merge phase.
@@ -158,6 +178,7 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
   if (!split) {
     for (int v = 0; v < nq; ++v) reset_state(s.state + static_cast<size_t>(v) * rec, hd);
   }
+  const int item_key_end = std::min(item.chunk_end * chunk, tile_hi + 1);
   for (int c = item.chunk_begin; c < item.chunk_end; ++c) {
     const int k0 = c * chunk;
     const int k1 = std::min(k0 + chunk, tile_hi + 1);
@@ -172,6 +193,11 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
     }
     for (int j0 = k0; j0 < k1;) {
       const int j1 = std::min(k1, (j0 / kv.block_size + 1) * kv.block_size);
+      // K kPrefetchKeys ahead (into this chunk or the next), and this run of V, read by the
+      // value pass after the chunk's scores.
+      prefetch_keys(kv, kv.k, blocks, tile.kv_head, std::min(item_key_end, j0 + kPrefetchKeys),
+                    std::min(item_key_end, j1 + kPrefetchKeys));
+      prefetch_keys(kv, kv.v, blocks, tile.kv_head, j0, j1);
       const float* krows = kv_rows(kv, kv.k, blocks, tile.kv_head, j0, j1, s.kbuf, k0, k);
       for (int r = 0; r < tile.num_rows; ++r) {
         const int i = tile.row_begin + r;  // row within the segment
@@ -217,18 +243,18 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
       k.softmax_numerator(s.scores + static_cast<size_t>(v) * score_stride, n_pad, &part[hd],
                           &part[hd + 1]);
       std::fill(part, part + hd, 0.0f);
+      if (part[hd + 1] == 0.0f) {  // no visible key: zero weights (the scores are all -inf)
+        std::fill(s.scores + static_cast<size_t>(v) * score_stride,
+                  s.scores + static_cast<size_t>(v) * score_stride + n, 0.0f);
+      }
       any = any || part[hd + 1] != 0.0f;
     }
     if (any) {
       for (int j0 = k0; j0 < k1;) {
         const int j1 = std::min(k1, (j0 / kv.block_size + 1) * kv.block_size);
         const float* vrows = kv_rows(kv, kv.v, blocks, tile.kv_head, j0, j1, s.vbuf, k0, k);
-        for (int v = 0; v < nq; ++v) {
-          float* part = part_base + static_cast<size_t>(v) * rec;
-          if (part[hd + 1] == 0.0f) continue;
-          k.accumulate_values(part, s.scores + static_cast<size_t>(v) * score_stride + (j0 - k0),
-                              vrows, j1 - j0, hd);
-        }
+        k.accumulate_values(part_base, static_cast<size_t>(rec), s.scores + (j0 - k0),
+                            static_cast<size_t>(score_stride), nq, vrows, j1 - j0, hd);
         j0 = j1;
       }
     }

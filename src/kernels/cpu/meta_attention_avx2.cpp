@@ -45,9 +45,26 @@ inline __m256 exp_poly(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-// One key's dot product: a single FMA chain over the 8-wide blocks of d, a fixed horizontal
-// sum, then the scalar tail. dot_keys runs four of these chains interleaved (independent
-// registers, same per-key sequence) to hide FMA latency.
+// One key's dot product: a single FMA chain over the 8-wide blocks of d, the lanes reduced as
+// ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)), then the scalar tail (head_dim % 8) and
+// the scale. dot_keys runs eight such chains at once (independent registers) and reduces them
+// together with hadd/permute in exactly that per-key order, so a key's score is the same
+// whether it falls in a group of eight or in the remainder.
+inline float reduce_one(__m256 v) {
+  __m256 h = _mm256_hadd_ps(v, v);
+  h = _mm256_hadd_ps(h, h);
+  return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+}
+
+// Lane u = reduce_one(a_u), u = 0..7.
+inline __m256 reduce_eight(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5,
+                           __m256 a6, __m256 a7) {
+  const __m256 h0123 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+  const __m256 h4567 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
+  return _mm256_add_ps(_mm256_permute2f128_ps(h0123, h4567, 0x20),
+                       _mm256_permute2f128_ps(h0123, h4567, 0x31));
+}
+
 inline float dot_tail(const float* q, const float* k, int d0, int hd) {
   float s = 0.0f;
   for (int d = d0; d < hd; ++d) s += q[d] * k[d];
@@ -58,24 +75,33 @@ void dot_keys_avx2(const float* q, const float* k, int n_keys, int hd, float sca
   const int hd8 = hd & ~7;
   const size_t stride = static_cast<size_t>(hd);
   int j = 0;
-  for (; j + 4 <= n_keys; j += 4) {
-    const float* k0 = k + static_cast<size_t>(j) * stride;
-    const float* k1 = k0 + stride;
-    const float* k2 = k1 + stride;
-    const float* k3 = k2 + stride;
+  for (; j + 8 <= n_keys; j += 8) {
+    const float* kj = k + static_cast<size_t>(j) * stride;
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    __m256 a4 = _mm256_setzero_ps(), a5 = _mm256_setzero_ps();
+    __m256 a6 = _mm256_setzero_ps(), a7 = _mm256_setzero_ps();
     for (int d = 0; d < hd8; d += 8) {
       const __m256 qv = _mm256_loadu_ps(q + d);
-      a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d), a0);
-      a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k1 + d), a1);
-      a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + d), a2);
-      a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + d), a3);
+      a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kj + d), a0);
+      a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kj + stride + d), a1);
+      a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kj + 2 * stride + d), a2);
+      a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kj + 3 * stride + d), a3);
+      a4 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kj + 4 * stride + d), a4);
+      a5 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kj + 5 * stride + d), a5);
+      a6 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kj + 6 * stride + d), a6);
+      a7 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(kj + 7 * stride + d), a7);
     }
-    out[j] = (hsum(a0) + dot_tail(q, k0, hd8, hd)) * scale;
-    out[j + 1] = (hsum(a1) + dot_tail(q, k1, hd8, hd)) * scale;
-    out[j + 2] = (hsum(a2) + dot_tail(q, k2, hd8, hd)) * scale;
-    out[j + 3] = (hsum(a3) + dot_tail(q, k3, hd8, hd)) * scale;
+    const __m256 sums = reduce_eight(a0, a1, a2, a3, a4, a5, a6, a7);
+    if (hd8 == hd) {
+      _mm256_storeu_ps(out + j, _mm256_mul_ps(sums, _mm256_set1_ps(scale)));
+    } else {
+      alignas(32) float tmp[8];
+      _mm256_store_ps(tmp, sums);
+      for (int u = 0; u < 8; ++u) {
+        out[j + u] = (tmp[u] + dot_tail(q, kj + u * stride, hd8, hd)) * scale;
+      }
+    }
   }
   for (; j < n_keys; ++j) {
     const float* kr = k + static_cast<size_t>(j) * stride;
@@ -83,7 +109,9 @@ void dot_keys_avx2(const float* q, const float* k, int n_keys, int hd, float sca
     for (int d = 0; d < hd8; d += 8) {
       a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(kr + d), a);
     }
-    out[j] = (hsum(a) + dot_tail(q, kr, hd8, hd)) * scale;
+    float sum = reduce_one(a);
+    if (hd8 != hd) sum += dot_tail(q, kr, hd8, hd);
+    out[j] = sum * scale;
   }
 }
 
@@ -107,45 +135,77 @@ void softmax_numerator_avx2(float* s, int n, float* max, float* sum) {
   *sum = hsum(acc);
 }
 
-// acc += sum_j p[j] v[j] with acc[d-block] kept in registers across keys: per element the
-// sequence is acc, +p0*v0, +p1*v1, ... exactly as one key at a time.
-void accumulate_values_avx2(float* acc, const float* p, const float* v, int n_keys, int hd) {
-  const int hd8 = hd & ~7;
+// NQ query vectors x 16 elements of d in registers (2 * NQ accumulators, one FMA chain each),
+// V loaded once per key for all NQ: throughput-bound instead of latency-bound on one chain.
+template <int NQ>
+void accumulate_block(float* acc, size_t acc_stride, const float* p, size_t p_stride,
+                      const float* v, int n_keys, int hd) {
   const size_t stride = static_cast<size_t>(hd);
+  const int hd8 = hd & ~7;
   int d = 0;
-  for (; d + 32 <= hd8; d += 32) {
-    __m256 a0 = _mm256_loadu_ps(acc + d), a1 = _mm256_loadu_ps(acc + d + 8);
-    __m256 a2 = _mm256_loadu_ps(acc + d + 16), a3 = _mm256_loadu_ps(acc + d + 24);
-    for (int j = 0; j < n_keys; ++j) {
-      if (p[j] == 0.0f) continue;
-      const __m256 pj = _mm256_set1_ps(p[j]);
-      const float* vr = v + static_cast<size_t>(j) * stride + d;
-      a0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr), a0);
-      a1 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 8), a1);
-      a2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 16), a2);
-      a3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 24), a3);
+  for (; d + 16 <= hd8; d += 16) {
+    __m256 lo[NQ], hi[NQ];
+    for (int u = 0; u < NQ; ++u) {
+      lo[u] = _mm256_loadu_ps(acc + u * acc_stride + d);
+      hi[u] = _mm256_loadu_ps(acc + u * acc_stride + d + 8);
     }
-    _mm256_storeu_ps(acc + d, a0);
-    _mm256_storeu_ps(acc + d + 8, a1);
-    _mm256_storeu_ps(acc + d + 16, a2);
-    _mm256_storeu_ps(acc + d + 24, a3);
+    for (int j = 0; j < n_keys; ++j) {
+      const float* vr = v + static_cast<size_t>(j) * stride + d;
+      const __m256 v0 = _mm256_loadu_ps(vr), v1 = _mm256_loadu_ps(vr + 8);
+      for (int u = 0; u < NQ; ++u) {
+        const __m256 pj = _mm256_broadcast_ss(p + u * p_stride + j);
+        lo[u] = _mm256_fmadd_ps(pj, v0, lo[u]);
+        hi[u] = _mm256_fmadd_ps(pj, v1, hi[u]);
+      }
+    }
+    for (int u = 0; u < NQ; ++u) {
+      _mm256_storeu_ps(acc + u * acc_stride + d, lo[u]);
+      _mm256_storeu_ps(acc + u * acc_stride + d + 8, hi[u]);
+    }
   }
   for (; d < hd8; d += 8) {
-    __m256 a = _mm256_loadu_ps(acc + d);
+    __m256 a[NQ];
+    for (int u = 0; u < NQ; ++u) a[u] = _mm256_loadu_ps(acc + u * acc_stride + d);
     for (int j = 0; j < n_keys; ++j) {
-      if (p[j] == 0.0f) continue;
-      a = _mm256_fmadd_ps(_mm256_set1_ps(p[j]),
-                          _mm256_loadu_ps(v + static_cast<size_t>(j) * stride + d), a);
+      const __m256 vv = _mm256_loadu_ps(v + static_cast<size_t>(j) * stride + d);
+      for (int u = 0; u < NQ; ++u) {
+        a[u] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + u * p_stride + j), vv, a[u]);
+      }
     }
-    _mm256_storeu_ps(acc + d, a);
+    for (int u = 0; u < NQ; ++u) _mm256_storeu_ps(acc + u * acc_stride + d, a[u]);
   }
   for (; d < hd; ++d) {
-    float a = acc[d];
-    for (int j = 0; j < n_keys; ++j) {
-      if (p[j] == 0.0f) continue;
-      a = std::fma(p[j], v[static_cast<size_t>(j) * stride + d], a);
+    for (int u = 0; u < NQ; ++u) {
+      float a = acc[u * acc_stride + d];
+      for (int j = 0; j < n_keys; ++j) {
+        a = std::fma(p[u * p_stride + j], v[static_cast<size_t>(j) * stride + d], a);
+      }
+      acc[u * acc_stride + d] = a;
     }
-    acc[d] = a;
+  }
+}
+
+void accumulate_values_avx2(float* acc, size_t acc_stride, const float* p, size_t p_stride, int nq,
+                            const float* v, int n_keys, int hd) {
+  int u = 0;
+  for (; u + 4 <= nq; u += 4) {
+    accumulate_block<4>(acc + u * acc_stride, acc_stride, p + u * p_stride, p_stride, v, n_keys,
+                        hd);
+  }
+  const float* pu = p + u * p_stride;
+  float* au = acc + u * acc_stride;
+  switch (nq - u) {
+    case 3:
+      accumulate_block<3>(au, acc_stride, pu, p_stride, v, n_keys, hd);
+      break;
+    case 2:
+      accumulate_block<2>(au, acc_stride, pu, p_stride, v, n_keys, hd);
+      break;
+    case 1:
+      accumulate_block<1>(au, acc_stride, pu, p_stride, v, n_keys, hd);
+      break;
+    default:
+      break;
   }
 }
 

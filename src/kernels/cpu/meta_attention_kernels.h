@@ -18,9 +18,12 @@ struct AttentionKernels {
   // s[j] is -inf, then *sum = 0 and s is left as is); else s[j] = exp(s[j] - max) (0 for
   // s[j] = -inf) and *sum = sum_j s[j]. n is a multiple of 8 (callers pad with -inf).
   void (*softmax_numerator)(float* s, int n, float* max, float* sum);
-  // acc[d] += p[j] * v[j * hd + d] for j = 0, 1, ..., n_keys - 1 in that order, skipping
-  // p[j] == 0; per element the same sequence as n_keys calls with one key each.
-  void (*accumulate_values)(float* acc, const float* p, const float* v, int n_keys, int hd);
+  // For each query vector u in [0, nq): acc_u[d] += p_u[j] * v[j * hd + d] for j = 0, 1, ...,
+  // n_keys - 1 in that order (acc_u = acc + u * acc_stride, p_u = p + u * p_stride). Keys with
+  // p_u[j] == 0 are not skipped (acc never holds -0, so adding a zero product leaves it
+  // unchanged); per element the sequence is the same whatever nq and n_keys.
+  void (*accumulate_values)(float* acc, size_t acc_stride, const float* p, size_t p_stride, int nq,
+                            const float* v, int n_keys, int hd);
   // acc[d] = acc[d] * a + x[d] * b.
   void (*scale_add)(float* acc, float a, const float* x, float b, int n);
   // dst[i] = src[i] widened to f32 (src in dtype: f32, bf16 or f16).

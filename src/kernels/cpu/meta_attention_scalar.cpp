@@ -32,11 +32,15 @@ void softmax_numerator_scalar(float* s, int n, float* max, float* sum) {
   *sum = total;
 }
 
-void accumulate_values_scalar(float* acc, const float* p, const float* v, int n_keys, int hd) {
-  for (int j = 0; j < n_keys; ++j) {
-    if (p[j] == 0.0f) continue;
-    const float* vr = v + static_cast<size_t>(j) * hd;
-    for (int d = 0; d < hd; ++d) acc[d] += p[j] * vr[d];
+void accumulate_values_scalar(float* acc, size_t acc_stride, const float* p, size_t p_stride,
+                              int nq, const float* v, int n_keys, int hd) {
+  for (int u = 0; u < nq; ++u) {
+    float* a = acc + u * acc_stride;
+    const float* pu = p + u * p_stride;
+    for (int j = 0; j < n_keys; ++j) {
+      const float* vr = v + static_cast<size_t>(j) * hd;
+      for (int d = 0; d < hd; ++d) a[d] += pu[j] * vr[d];
+    }
   }
 }
 
