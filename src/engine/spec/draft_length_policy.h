@@ -31,13 +31,13 @@
 namespace xy::spec {
 
 struct DraftLengthConfig {
-  bool adaptive = true;                  // false: always the maximum the budget allows
-  double step_fixed_cost_tokens = 16.0;  // W, see above
-  double draft_cost_ratio = 0.0;         // r: 0 for model-free proposers
-  double prior_acceptance = 0.5;         // a before any observation
-  double prior_weight = 2.0;             // pseudo-trials of the prior
-  double observation_decay = 0.8;        // weight of past counts at each observation
-  double idle_decay = 0.9;               // per step without drafts
+  bool adaptive = true;                 // false: always the maximum the budget allows
+  double step_fixed_cost_tokens = 4.0;  // W, see above (CPU: weights stream ~ a few rows)
+  double draft_cost_ratio = 0.0;        // r: 0 for model-free proposers
+  double prior_acceptance = 0.5;        // a before any observation
+  double prior_weight = 1.0;            // pseudo-trials of the prior
+  double observation_decay = 0.8;       // weight of past counts at each observation
+  double idle_decay = 0.9;              // per step without drafts
 };
 
 class DraftLengthPolicy {

@@ -25,8 +25,8 @@ struct SpecConfig {
   int ngram_max = 4;
   // tree: candidate branches (n-gram matches, or the draft model's top tokens per depth).
   int tree_width = 3;
-  bool adaptive = true;                  // load-adaptive draft length (false: always the max)
-  double step_fixed_cost_tokens = 16.0;  // DraftLengthConfig::step_fixed_cost_tokens
+  bool adaptive = true;                 // load-adaptive draft length (false: always the max)
+  double step_fixed_cost_tokens = 4.0;  // DraftLengthConfig::step_fixed_cost_tokens
   int64_t draft_kv_cache_bytes = 256ll << 20;
 
   // Range checks; kInvalidArgument naming the flag.
