@@ -1,44 +1,15 @@
 #include "model/model.h"
 
-#include <algorithm>
-#include <cmath>
+#include <filesystem>
 #include <string>
 
-#include "kernels/reference/activation.h"
-#include "kernels/reference/embedding.h"
-#include "kernels/reference/linear.h"
-#include "kernels/reference/paged_attention.h"
-#include "kernels/reference/paged_kv.h"
-#include "kernels/reference/residual.h"
-#include "kernels/reference/rms_norm.h"
-#include "kernels/reference/rope.h"
+#include "kernels/cpu/gemm_tune_table.h"
 #include "model/safetensors.h"
 #include "model/token_table_validation.h"
 
 namespace xy {
 
 namespace {
-
-ref::RopeFrequencyParams rope_params(const ModelConfig& c) {
-  ref::RopeFrequencyParams p;
-  p.theta = c.rope_theta;
-  p.factor = c.rope_scaling.factor;
-  p.low_freq_factor = c.rope_scaling.low_freq_factor;
-  p.high_freq_factor = c.rope_scaling.high_freq_factor;
-  p.original_max_position_embeddings = c.rope_scaling.original_max_position_embeddings;
-  switch (c.rope_scaling.type) {
-    case RopeScaling::Type::kNone:
-      p.scaling = ref::RopeFrequencyParams::Scaling::kNone;
-      break;
-    case RopeScaling::Type::kLinear:
-      p.scaling = ref::RopeFrequencyParams::Scaling::kLinear;
-      break;
-    case RopeScaling::Type::kLlama3:
-      p.scaling = ref::RopeFrequencyParams::Scaling::kLlama3;
-      break;
-  }
-  return p;
-}
 
 // The config values the forward pass relies on, checked once (a hand-made config could violate
 // them even when config.json parsing accepted it).
@@ -58,30 +29,51 @@ Status check_config(const ModelConfig& c) {
   return Status::ok();
 }
 
-const float* bias_or_null(const std::vector<float>& b) {
-  return b.empty() ? nullptr : b.data();
-}
-
-void project(const std::vector<float>& x, const WeightMatrix& w, const std::vector<float>& bias,
-             std::vector<float>& y, int n_tokens) {
-  y.resize(static_cast<size_t>(n_tokens) * w.rows);
-  ref::linear(x.data(), w.data, w.dtype, bias_or_null(bias), y.data(), n_tokens, w.rows, w.cols);
+// The tune table a kCpu load uses: the named file (must load), else <dir>/xyserve-gemm-tune.json
+// when present, else none.
+Result<std::shared_ptr<const cpu::GemmTuneTable>> load_tune_table(const std::string& dir,
+                                                                  const LoadOptions& options) {
+  std::string path = options.gemm_tune_file;
+  if (path.empty()) {
+    const std::string beside = dir + "/xyserve-gemm-tune.json";
+    std::error_code ec;
+    if (!std::filesystem::exists(beside, ec)) return std::shared_ptr<const cpu::GemmTuneTable>();
+    path = beside;
+  }
+  XY_ASSIGN_OR_RETURN(cpu::GemmTuneTable table, cpu::GemmTuneTable::load(path));
+  return std::shared_ptr<const cpu::GemmTuneTable>(
+      std::make_shared<cpu::GemmTuneTable>(std::move(table)));
 }
 
 }  // namespace
 
 Model::Model(ModelConfig config, ModelWeights weights)
-    : config_(std::move(config)), weights_(std::move(weights)) {
-  rope_inv_freq_ = ref::rope_inv_freq(config_.head_dim, rope_params(config_));
+    : config_(std::move(config)), weights_(std::move(weights)) {}
+
+Result<std::unique_ptr<Model>> Model::from_parts(ModelConfig config, ModelWeights weights,
+                                                 const LoadOptions& options) {
+  return assemble(std::move(config), std::move(weights), options, nullptr);
 }
 
-Result<std::unique_ptr<Model>> Model::from_parts(ModelConfig config, ModelWeights weights) {
+Result<std::unique_ptr<Model>> Model::assemble(ModelConfig config, ModelWeights weights,
+                                               const LoadOptions& options,
+                                               std::shared_ptr<const cpu::GemmTuneTable> tune) {
   XY_RETURN_IF_ERROR(check_config(config));
   if (weights.layers().size() != static_cast<size_t>(config.num_hidden_layers)) {
     return invalid_argument("model: weights have " + std::to_string(weights.layers().size()) +
                             " layers, config " + std::to_string(config.num_hidden_layers));
   }
-  return std::unique_ptr<Model>(new Model(std::move(config), std::move(weights)));
+  std::unique_ptr<Model> model(new Model(std::move(config), std::move(weights)));
+  if (options.kernels == KernelSet::kReference) {
+    model->backend_ = make_reference_backend(model->config_, model->weights_);
+    return model;
+  }
+  CpuBackendOptions cpu;
+  cpu.storage = options.weight_dtype;
+  cpu.threads = options.threads;
+  cpu.tune = std::move(tune);
+  XY_ASSIGN_OR_RETURN(model->backend_, make_cpu_backend(model->config_, model->weights_, cpu));
+  return model;
 }
 
 Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOptions& options) {
@@ -89,9 +81,17 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   XY_RETURN_IF_ERROR(check_config(config));
   XY_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsArchive> archive,
                       SafetensorsArchive::open_dir(dir));
+  std::shared_ptr<const cpu::GemmTuneTable> tune;
+  LoadOptions weight_options = options;
+  if (options.kernels == KernelSet::kCpu) {
+    XY_ASSIGN_OR_RETURN(tune, load_tune_table(dir, options));
+    // The packer converts while it packs: keep the matrices as stored (mapped, no copy), so
+    // only the packed panels end up resident.
+    weight_options.weight_dtype = std::nullopt;
+  }
   XY_ASSIGN_OR_RETURN(ModelWeights weights,
-                      ModelWeights::load(std::move(archive), config, options, dir));
-  return from_parts(std::move(config), std::move(weights));
+                      ModelWeights::load(std::move(archive), config, weight_options, dir));
+  return assemble(std::move(config), std::move(weights), options, std::move(tune));
 }
 
 Result<KvCache> Model::make_kv_cache(int num_blocks, int block_size, DType dtype) const {
@@ -116,81 +116,8 @@ Status Model::forward(const TokenTable& table, KvCache& cache, float* logits,
   if (logits == nullptr && !table.logit_rows.empty()) {
     return invalid_argument("forward: logits requested but no output buffer given");
   }
-
-  const int n = table.num_tokens();
-  const int hidden = config_.hidden_size;
-  const WeightMatrix& embed = weights_.embed_tokens();
-  s.hidden.resize(static_cast<size_t>(n) * hidden);
-  ref::embedding(embed.data, embed.dtype, embed.rows, hidden, table.token_ids.data(), n,
-                 s.hidden.data());
-
-  // Rotation tables once per step; every layer rotates by the same positions.
-  const int half = config_.head_dim / 2;
-  s.rope_cos.resize(static_cast<size_t>(n) * half);
-  s.rope_sin.resize(s.rope_cos.size());
-  ref::rope_cos_sin(table.positions.data(), n, rope_inv_freq_.data(), half, s.rope_cos.data(),
-                    s.rope_sin.data());
-
-  for (int l = 0; l < config_.num_hidden_layers; ++l) run_layer(l, table, cache, s);
-
-  // Only rows that want logits pass the final norm and the (vocab-wide) lm_head.
-  const int rows = static_cast<int>(table.logit_rows.size());
-  if (rows == 0) return Status::ok();
-  s.logit_hidden.resize(static_cast<size_t>(rows) * hidden);
-  for (int r = 0; r < rows; ++r) {
-    const float* src = s.hidden.data() + static_cast<size_t>(table.logit_rows[r]) * hidden;
-    std::copy(src, src + hidden, s.logit_hidden.data() + static_cast<size_t>(r) * hidden);
-  }
-  ref::rms_norm(s.logit_hidden.data(), weights_.final_norm().data(), s.logit_hidden.data(), rows,
-                hidden, config_.rms_norm_eps);
-  const WeightMatrix& head = weights_.lm_head();
-  ref::linear(s.logit_hidden.data(), head.data, head.dtype, nullptr, logits, rows, head.rows,
-              head.cols);
+  backend_->forward(table, cache, logits, s);
   return Status::ok();
-}
-
-void Model::run_layer(int l, const TokenTable& table, KvCache& cache, ForwardScratch& s) const {
-  const LayerWeights& w = weights_.layers()[static_cast<size_t>(l)];
-  const ModelConfig& c = config_;
-  const int n = table.num_tokens();
-  const size_t n_hidden = static_cast<size_t>(n) * c.hidden_size;
-  const float eps = c.rms_norm_eps;
-
-  // Attention block.
-  s.normed.resize(n_hidden);
-  ref::rms_norm(s.hidden.data(), w.input_norm.data(), s.normed.data(), n, c.hidden_size, eps);
-  project(s.normed, w.q_proj, w.q_bias, s.q, n);  // [n, n_heads * head_dim]
-  project(s.normed, w.k_proj, w.k_bias, s.k, n);  // [n, n_kv_heads * head_dim]
-  project(s.normed, w.v_proj, w.v_bias, s.v, n);  // [n, n_kv_heads * head_dim]
-  if (c.qk_norm) {
-    ref::rms_norm_heads(s.q.data(), w.q_norm.data(), s.q.data(), n, c.num_attention_heads,
-                        c.head_dim, eps);
-    ref::rms_norm_heads(s.k.data(), w.k_norm.data(), s.k.data(), n, c.num_key_value_heads,
-                        c.head_dim, eps);
-  }
-  ref::apply_rope(s.q.data(), n, c.num_attention_heads, c.head_dim, s.rope_cos.data(),
-                  s.rope_sin.data());
-  ref::apply_rope(s.k.data(), n, c.num_key_value_heads, c.head_dim, s.rope_cos.data(),
-                  s.rope_sin.data());
-  const ref::PagedKvLayer kv = cache.layer(l);
-  ref::write_kv(s.k.data(), s.v.data(), table.slot_mapping.data(), n, kv);
-  s.attn.resize(s.q.size());
-  const ref::AttentionParams params{c.num_attention_heads,
-                                    // head_dim ** -0.5 in double, as Python computes it
-                                    static_cast<float>(1.0 / std::sqrt(c.head_dim)),
-                                    c.sliding_window.value_or(0)};
-  ref::paged_attention(s.q.data(), kv, table, params, s.attn.data());
-  project(s.attn, w.o_proj, w.o_bias, s.branch, n);  // [n, hidden]
-  ref::add(s.hidden.data(), s.branch.data(), s.hidden.data(), n_hidden);
-
-  // MLP block.
-  ref::rms_norm(s.hidden.data(), w.post_attention_norm.data(), s.normed.data(), n, c.hidden_size,
-                eps);
-  project(s.normed, w.gate_proj, w.gate_bias, s.gate, n);  // [n, intermediate]
-  project(s.normed, w.up_proj, w.up_bias, s.up, n);        // [n, intermediate]
-  ref::silu_mul(s.gate.data(), s.up.data(), s.gate.data(), s.gate.size());
-  project(s.gate, w.down_proj, w.down_bias, s.branch, n);  // [n, hidden]
-  ref::add(s.hidden.data(), s.branch.data(), s.hidden.data(), n_hidden);
 }
 
 }  // namespace xy

@@ -182,4 +182,43 @@ size_t ModelWeights::size_bytes() const {
   return n;
 }
 
+Status ModelWeights::release_matrices(bool keep_embedding, DType embed_dtype) {
+  if (keep_embedding && (embed_tokens_.dtype != embed_dtype || embed_tokens_.owned.empty())) {
+    const size_t n = static_cast<size_t>(embed_tokens_.rows) * embed_tokens_.cols;
+    WeightMatrix copy;
+    copy.rows = embed_tokens_.rows;
+    copy.cols = embed_tokens_.cols;
+    copy.dtype = embed_dtype;
+    try {
+      copy.owned = AlignedBuffer(n * dtype_size(embed_dtype));
+      // Row by row through f32 (exact for every supported source), keeping memory bounded.
+      std::vector<float> row(static_cast<size_t>(copy.cols));
+      const size_t src_row = static_cast<size_t>(copy.cols) * dtype_size(embed_tokens_.dtype);
+      const size_t dst_row = static_cast<size_t>(copy.cols) * dtype_size(embed_dtype);
+      for (int r = 0; r < copy.rows; ++r) {
+        convert_to_f32(embed_tokens_.dtype,
+                       static_cast<const char*>(embed_tokens_.data) + r * src_row, row.data(),
+                       row.size());
+        convert_from_f32(embed_dtype, row.data(), copy.owned.as<char>() + r * dst_row, row.size());
+      }
+    } catch (const std::bad_alloc&) {
+      return resource_exhausted("out of memory copying the token embedding");
+    }
+    copy.data = copy.owned.data();
+    embed_tokens_ = std::move(copy);
+  } else if (!keep_embedding) {
+    embed_tokens_ = WeightMatrix{};
+  }
+  lm_head_ = WeightMatrix{};
+  for (LayerWeights& l : layers_) {
+    for (WeightMatrix* m :
+         {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj}) {
+      *m = WeightMatrix{};
+    }
+  }
+  archive_.reset();
+  released_ = true;
+  return Status::ok();
+}
+
 }  // namespace xy

@@ -3,6 +3,7 @@
 // (model.layers.N.self_attn.q_proj.weight...).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,11 +17,22 @@
 
 namespace xy {
 
+// Which kernels run the forward pass: the CPU meta-kernels (SmoothGEMM over pre-packed weights,
+// vectorized norms / RoPE / meta-attention on a worker pool; the default) or the plain xy::ref
+// kernels, kept as the test oracle.
+enum class KernelSet : uint8_t { kCpu, kReference };
+
 struct LoadOptions {
   // Element type in memory of the matrices (projections, embedding, lm_head): f32 widens any
   // stored type, bf16 / f16 round f32 to nearest even; nullopt keeps every tensor as stored.
-  // Norm weights and biases are always f32.
+  // Norm weights and biases are always f32. With KernelSet::kCpu the matrices are packed into
+  // SmoothGEMM panels of bf16 (when this resolves to bf16) or f32 (f32, and f16 widened).
   std::optional<DType> weight_dtype = DType::kF32;
+  KernelSet kernels = KernelSet::kCpu;
+  int threads = 0;  // kCpu: workers of the model's pool, including the caller (0 = one per CPU)
+  // kCpu: SmoothGEMM tune table (`xyserve tune`). Empty: <model dir>/xyserve-gemm-tune.json when
+  // that file exists, else built-in defaults. A named file must exist and parse.
+  std::string gemm_tune_file;
 };
 
 // A row-major [rows, cols] matrix: either owned (converted at load) or pointing into the
@@ -70,11 +82,19 @@ class ModelWeights {
   const std::vector<LayerWeights>& layers() const { return layers_; }
   size_t size_bytes() const;  // bytes of all matrices and vectors, owned or mapped
 
+  // After a backend has packed the matrices into its own layout: drops every layer matrix and
+  // lm_head and unmaps the checkpoint, so no second copy stays resident. keep_embedding: the
+  // embedding stays (as an owned copy in embed_dtype, f32/bf16/f16); else it is dropped too.
+  // Norms and biases stay. Errors: kResourceExhausted when the embedding copy cannot be made.
+  Status release_matrices(bool keep_embedding, DType embed_dtype);
+  bool matrices_released() const { return released_; }
+
  private:
   std::shared_ptr<const SafetensorsArchive> archive_;  // keeps mapped weights alive
   WeightMatrix embed_tokens_;
   WeightMatrix lm_head_;  // unused when tied_
   bool tied_ = false;
+  bool released_ = false;
   std::vector<float> final_norm_;
   std::vector<LayerWeights> layers_;
 };

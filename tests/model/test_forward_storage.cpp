@@ -127,6 +127,14 @@ std::vector<float> all_logits(Model& model, const std::vector<int32_t>& tokens) 
   return out;
 }
 
+// The reference kernels keep the loaded matrices (the CPU kernels pack and release them).
+LoadOptions reference_load(std::optional<DType> weight_dtype) {
+  LoadOptions o;
+  o.weight_dtype = weight_dtype;
+  o.kernels = KernelSet::kReference;
+  return o;
+}
+
 double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
   double num = 0, den = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -137,8 +145,8 @@ double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 TEST(WeightDtypes, Bf16ConversionRoundsEachElementToNearestEven) {
-  auto f32 = Model::load(kFixtures + "qwen2_bias", LoadOptions{DType::kF32});
-  auto bf = Model::load(kFixtures + "qwen2_bias", LoadOptions{DType::kBF16});
+  auto f32 = Model::load(kFixtures + "qwen2_bias", reference_load(DType::kF32));
+  auto bf = Model::load(kFixtures + "qwen2_bias", reference_load(DType::kBF16));
   ASSERT_TRUE(f32.is_ok() && bf.is_ok());
   const WeightMatrix& a = f32.value()->weights().layers()[1].down_proj;
   const WeightMatrix& b = bf.value()->weights().layers()[1].down_proj;
@@ -165,8 +173,8 @@ TEST(WeightDtypes, StoredF16AndBf16CheckpointsLoadAsStoredOrWidened) {
     ASSERT_TRUE(testing::write_edited_fixture("llama_gqa", dir.path(), [&](auto& ts) {
       for (auto& t : ts) testing::convert_tensor(t, stored);
     }));
-    auto as_stored = Model::load(dir.path(), LoadOptions{std::nullopt});
-    auto widened = Model::load(dir.path(), LoadOptions{DType::kF32});
+    auto as_stored = Model::load(dir.path(), reference_load(std::nullopt));
+    auto widened = Model::load(dir.path(), reference_load(DType::kF32));
     ASSERT_TRUE(as_stored.is_ok()) << as_stored.status().to_string();
     ASSERT_TRUE(widened.is_ok()) << widened.status().to_string();
     const WeightMatrix& q = as_stored.value()->weights().layers()[0].q_proj;

@@ -6,6 +6,8 @@
 //   block sizes 1 and 16; chunked prefill (7-token chunks, several steps, all sequences in flight);
 //   token-by-token decode.
 // In f32 the reference kernels are batch invariant, so all schedules must agree bit for bit.
+// Every case runs on both kernel sets (the CPU meta-kernels and the plain xy::ref kernels); the
+// CPU kernels are batch invariant too, so the bitwise check holds for them as well.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -134,6 +136,7 @@ std::vector<std::vector<float>> run_schedule(Model& model, const Fixture& f, DTy
 struct Case {
   std::string model;
   bool bf16;
+  KernelSet kernels = KernelSet::kCpu;
 };
 
 class LogitsParity : public ::testing::TestWithParam<Case> {
@@ -141,6 +144,7 @@ class LogitsParity : public ::testing::TestWithParam<Case> {
   void SetUp() override {
     LoadOptions options;
     options.weight_dtype = GetParam().bf16 ? DType::kBF16 : DType::kF32;
+    options.kernels = GetParam().kernels;
     auto m = Model::load(kFixtures + GetParam().model, options);
     ASSERT_TRUE(m.is_ok()) << m.status().to_string();
     model_ = std::move(m.value());
@@ -173,8 +177,9 @@ TEST_P(LogitsParity, OneSegmentPerSequence) {
     s.together = false;
     const double worst = check(run_schedule(*model_, fixture_, kv_dtype(), s),
                                "one segment per sequence, block size " + std::to_string(bs));
-    std::cout << GetParam().model << (GetParam().bf16 ? " bf16" : " f32") << " block size " << bs
-              << ": worst rel. L2 " << worst << "\n";
+    std::cout << GetParam().model << (GetParam().bf16 ? " bf16" : " f32")
+              << (GetParam().kernels == KernelSet::kCpu ? " cpu" : " reference") << " block size "
+              << bs << ": worst rel. L2 " << worst << "\n";
   }
 }
 
@@ -233,21 +238,26 @@ TEST_P(LogitsParity, AllSchedulesAgreeBitwiseInF32) {
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
   for (const char* m : {"llama_gqa", "llama3_scaled", "qwen2_bias", "qwen3_qknorm", "mistral"}) {
-    cases.push_back({m, false});
-    cases.push_back({m, true});
+    for (KernelSet k : {KernelSet::kCpu, KernelSet::kReference}) {
+      cases.push_back({m, false, k});
+      cases.push_back({m, true, k});
+    }
   }
   return cases;
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, LogitsParity, ::testing::ValuesIn(all_cases()),
                          [](const auto& info) {
-                           return info.param.model + (info.param.bf16 ? "_bf16" : "_f32");
+                           return info.param.model + (info.param.bf16 ? "_bf16" : "_f32") +
+                                  (info.param.kernels == KernelSet::kCpu ? "_cpu" : "_ref");
                          });
 
 // The per-token cost of the reference path on the 100-token fixture sequence (printed, not
 // asserted: the baseline the optimized kernels are measured against).
 TEST(DecodeTiming, HundredTokenSequenceOneTokenPerStep) {
-  auto m = Model::load(kFixtures + "llama_gqa");
+  LoadOptions reference;
+  reference.kernels = KernelSet::kReference;
+  auto m = Model::load(kFixtures + "llama_gqa", reference);
   ASSERT_TRUE(m.is_ok()) << m.status().to_string();
   Model& model = *m.value();
   Fixture f = read_fixture("llama_gqa", model.config().vocab_size);
