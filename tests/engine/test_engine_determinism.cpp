@@ -1,0 +1,229 @@
+// The engine's central invariant (issue 4, Acceptance "Determinism"): with greedy sampling, the
+// tokens of each of many concurrent requests — shared prefixes, different lengths, arriving at
+// different steps — are identical to the same request run alone, for every budget, block size,
+// prefix-cache setting and speculation method, also when a tiny KV pool forces preemption.
+// Seeded sampling is reproducible alone vs batched too.
+//
+// Parametrization point for speculation: DeterminismCase::make_proposer (+ num_speculative_
+// tokens); add spec variants to spec_cases() below.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+
+#include "engine/engine.h"
+#include "engine_test_model.h"
+
+namespace xy {
+namespace {
+
+using testing::make_engine;
+using testing::random_tokens;
+using testing::test_engine_config;
+
+struct DeterminismCase {
+  std::string name;
+  int budget = 64;
+  int block_size = 16;
+  bool prefix_caching = true;
+  int num_kv_blocks = 512;
+  bool tiny_pool = false;  // instead: just enough blocks for the largest request alone (+1)
+  int num_speculative_tokens = 0;
+  std::function<std::unique_ptr<spec::Proposer>()> make_proposer;  // null = speculation off
+};
+
+// Speculation variants (n-gram, draft model, trees) are appended here by the spec area.
+std::vector<DeterminismCase> spec_cases() {
+  return {};
+}
+
+std::vector<DeterminismCase> matrix_cases() {
+  std::vector<DeterminismCase> out;
+  for (int budget : {16, 64, 512}) {
+    for (int bs : {1, 16}) {
+      for (bool prefix : {false, true}) {
+        DeterminismCase c;
+        c.name = "budget" + std::to_string(budget) + "_block" + std::to_string(bs) +
+                 (prefix ? "_prefix" : "_noprefix");
+        c.budget = budget;
+        c.block_size = bs;
+        c.prefix_caching = prefix;
+        c.num_kv_blocks = 8192 / bs;
+        out.push_back(c);
+      }
+    }
+  }
+  // Tiny pools: the largest request fits alone, a handful at once do not.
+  for (int bs : {1, 16}) {
+    for (bool prefix : {false, true}) {
+      DeterminismCase c;
+      c.name = std::string("tinypool_block") + std::to_string(bs) + (prefix ? "_prefix" : "");
+      c.budget = 64;
+      c.block_size = bs;
+      c.prefix_caching = prefix;
+      c.tiny_pool = true;
+      out.push_back(c);
+    }
+  }
+  for (DeterminismCase& c : spec_cases()) out.push_back(c);
+  return out;
+}
+
+struct Workload {
+  std::vector<EngineRequest> requests;
+  std::vector<int> arrival_step;
+};
+
+// num_requests requests over 3 shared prefixes (lengths chosen to end inside 16-token blocks, so
+// copy-on-write of partial blocks happens), some with identical prompts, varied output lengths.
+Workload make_workload(int num_requests, uint64_t seed, bool sampled) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  const int vocab = testing::tiny_model().tokenizer_vocab;
+  const std::vector<std::vector<int32_t>> prefixes = {
+      random_tokens(rng, 20, vocab), random_tokens(rng, 37, vocab), random_tokens(rng, 50, vocab)};
+  Workload w;
+  for (int i = 0; i < num_requests; ++i) {
+    std::vector<int32_t> prompt = prefixes[static_cast<size_t>(i % 3)];
+    if (i % 5 != 4) {  // every fifth request repeats its prefix exactly: a full-prompt hit
+      const std::vector<int32_t> tail = random_tokens(rng, 1 + (i * 7) % 25, vocab);
+      prompt.insert(prompt.end(), tail.begin(), tail.end());
+    }
+    EngineRequest r;
+    r.prompt_tokens = std::move(prompt);
+    r.max_tokens = 4 + (i * 5) % 21;
+    r.stop.ignore_eos = true;
+    if (sampled) {
+      r.sampling.temperature = 0.8f;
+      r.sampling.top_p = 0.9f;
+      r.sampling.seed = 1000 + static_cast<uint64_t>(i);
+    } else {
+      r.sampling.temperature = 0.0f;
+    }
+    w.requests.push_back(std::move(r));
+    w.arrival_step.push_back((i % 6) * 2);
+  }
+  return w;
+}
+
+// Each request alone on a roomy engine.
+std::vector<std::vector<int32_t>> run_alone(const Workload& w) {
+  auto engine = make_engine(test_engine_config(512, 16, 1024, /*prefix=*/false));
+  std::vector<std::vector<int32_t>> out;
+  for (const EngineRequest& r : w.requests) {
+    Result<std::vector<StreamDelta>> res = engine->generate({r});
+    XY_CHECK(res.is_ok());
+    out.push_back((*res)[0].token_ids);
+  }
+  return out;
+}
+
+struct BatchedRun {
+  std::vector<std::vector<int32_t>> tokens;
+  EngineStats stats;
+};
+
+// All requests on one engine, each added at its arrival step, the pool checked after each step.
+BatchedRun run_batched(const Workload& w, const DeterminismCase& c) {
+  int num_blocks = c.num_kv_blocks;
+  if (c.tiny_pool) {
+    num_blocks = 0;
+    for (const EngineRequest& r : w.requests) {
+      const int total = static_cast<int>(r.prompt_tokens.size()) + r.max_tokens;
+      num_blocks = std::max(num_blocks, (total + c.block_size - 1) / c.block_size + 1);
+    }
+  }
+  EngineConfig cfg = test_engine_config(c.budget, c.block_size, num_blocks, c.prefix_caching);
+  cfg.num_speculative_tokens = c.num_speculative_tokens;
+  auto engine = make_engine(cfg, c.make_proposer ? c.make_proposer() : nullptr);
+  std::vector<RequestHandle> handles(w.requests.size());
+  size_t added = 0;
+  for (int step = 0; added < w.requests.size() || engine->has_unfinished(); ++step) {
+    for (size_t i = 0; i < w.requests.size(); ++i) {
+      if (w.arrival_step[i] == step) {
+        Result<RequestHandle> h = engine->add_request(w.requests[i]);
+        XY_CHECK_MSG(h.is_ok(), h.status().to_string().c_str());
+        handles[i] = *h;
+        ++added;
+      }
+    }
+    XY_CHECK(engine->step().is_ok());
+    const Status kv = engine->validate_kv();
+    XY_CHECK_MSG(kv.is_ok(), kv.to_string().c_str());
+    XY_CHECK(step < 100000);
+  }
+  BatchedRun out;
+  for (RequestHandle& h : handles) {
+    StreamDelta all;
+    while (std::optional<StreamDelta> d = h.stream->try_next()) all.merge(std::move(*d));
+    XY_CHECK(all.finished);
+    out.tokens.push_back(all.token_ids);
+  }
+  out.stats = engine->stats();
+  XY_CHECK(engine->num_used_kv_blocks() == 0);
+  return out;
+}
+
+const std::vector<std::vector<int32_t>>& greedy_reference(const Workload& w, int num_requests) {
+  static std::map<int, std::vector<std::vector<int32_t>>> cache;
+  auto it = cache.find(num_requests);
+  if (it == cache.end()) it = cache.emplace(num_requests, run_alone(w)).first;
+  return it->second;
+}
+
+void expect_same_as_alone(const DeterminismCase& c, int num_requests) {
+  const Workload w = make_workload(num_requests, /*seed=*/42, /*sampled=*/false);
+  const std::vector<std::vector<int32_t>>& alone = greedy_reference(w, num_requests);
+  const BatchedRun batched = run_batched(w, c);
+  for (size_t i = 0; i < alone.size(); ++i) {
+    EXPECT_EQ(batched.tokens[i], alone[i]) << c.name << ": request " << i;
+    EXPECT_EQ(static_cast<int>(batched.tokens[i].size()), w.requests[i].max_tokens);
+  }
+  if (c.tiny_pool) {
+    EXPECT_GT(batched.stats.num_preemptions, 0) << c.name << ": the tiny pool should preempt";
+  }
+  if (c.prefix_caching && !c.tiny_pool) {  // a tiny pool may evict before any reuse
+    EXPECT_GT(batched.stats.prefix_cache_hits, 0) << c.name;
+  }
+}
+
+class EngineDeterminismLongRunning : public ::testing::TestWithParam<DeterminismCase> {};
+
+TEST_P(EngineDeterminismLongRunning, BatchedEqualsAlone) {
+  expect_same_as_alone(GetParam(), 18);
+}
+
+INSTANTIATE_TEST_SUITE_P(Matrix, EngineDeterminismLongRunning, ::testing::ValuesIn(matrix_cases()),
+                         [](const ::testing::TestParamInfo<DeterminismCase>& info) {
+                           return info.param.name;
+                         });
+
+// The small version that also runs under the sanitizers: a few corners of the matrix.
+TEST(EngineDeterminism, SmallMatrix) {
+  for (const DeterminismCase& c : matrix_cases()) {
+    if (c.name == "budget16_block1_prefix" || c.name == "budget512_block16_noprefix" ||
+        c.name == "tinypool_block16_prefix") {
+      expect_same_as_alone(c, 8);
+    }
+  }
+}
+
+TEST(EngineDeterminism, SeededSamplingAloneEqualsBatched) {
+  const Workload w = make_workload(10, /*seed=*/7, /*sampled=*/true);
+  const std::vector<std::vector<int32_t>> alone = run_alone(w);
+  DeterminismCase c;
+  c.name = "sampled_tinypool";
+  c.budget = 32;
+  c.block_size = 16;
+  c.tiny_pool = true;
+  const BatchedRun batched = run_batched(w, c);
+  for (size_t i = 0; i < alone.size(); ++i) {
+    EXPECT_EQ(batched.tokens[i], alone[i]) << "request " << i;
+  }
+  EXPECT_GT(batched.stats.num_preemptions, 0);
+}
+
+}  // namespace
+}  // namespace xy
