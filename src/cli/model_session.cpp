@@ -15,6 +15,23 @@ Result<DType> parse_dtype_flag(const std::string& name, const std::string& flag)
   return invalid_argument(flag + ": unknown dtype '" + name + "' (use f32, bf16 or f16)");
 }
 
+Result<KernelSet> parse_kernels_flag(const std::string& name) {
+  if (name == "cpu") return KernelSet::kCpu;
+  if (name == "reference") return KernelSet::kReference;
+  return invalid_argument("--kernels: unknown kernel set '" + name + "' (use cpu or reference)");
+}
+
+void add_kernel_flags(CLI::App& cmd, ModelSessionOptions& opts) {
+  cmd.add_option("--kernels", opts.kernels,
+                 "cpu (meta-kernels, default) | reference (plain reference kernels)");
+  cmd.add_option("--threads", opts.threads, "Worker threads of the cpu kernels (0 = one per CPU)")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option(
+      "--gemm-tune", opts.gemm_tune,
+      "SmoothGEMM tune table from `xyserve tune` (default: <model>/xyserve-gemm-tune.json "
+      "when present)");
+}
+
 ModelSession::~ModelSession() = default;
 
 Result<std::unique_ptr<ModelSession>> ModelSession::open(const ModelSessionOptions& opts) {
@@ -26,6 +43,9 @@ Result<std::unique_ptr<ModelSession>> ModelSession::open(const ModelSessionOptio
     XY_ASSIGN_OR_RETURN(DType d, parse_dtype_flag(opts.weight_dtype, "--dtype"));
     load.weight_dtype = d;
   }
+  XY_ASSIGN_OR_RETURN(load.kernels, parse_kernels_flag(opts.kernels));
+  load.threads = opts.threads;
+  load.gemm_tune_file = opts.gemm_tune;
   XY_ASSIGN_OR_RETURN(s->kv_dtype_, parse_dtype_flag(opts.kv_dtype, "--kv-dtype"));
   if (opts.block_size < 1) return invalid_argument("--block-size must be >= 1");
   s->block_size_ = opts.block_size;

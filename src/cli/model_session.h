@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "core/status.h"
 #include "model/model.h"
 #include "model/model_config.h"
@@ -23,7 +25,13 @@ struct ModelSessionOptions {
   std::string kv_dtype = "f32";       // f32 | bf16 | f16
   int block_size = 16;
   bool load_tokenizer = true;
+  std::string kernels = "cpu";  // cpu (meta-kernels) | reference (plain xy::ref, the oracle)
+  int threads = 0;              // cpu kernels: worker threads (0 = one per CPU)
+  std::string gemm_tune;        // cpu kernels: tune table (default: <model>/xyserve-gemm-tune.json)
 };
+
+// Registers --kernels, --threads and --gemm-tune of `opts` on a subcommand.
+void add_kernel_flags(CLI::App& cmd, ModelSessionOptions& opts);
 
 class ModelSession {
  public:
@@ -56,5 +64,6 @@ class ModelSession {
 };
 
 Result<DType> parse_dtype_flag(const std::string& name, const std::string& flag);
+Result<KernelSet> parse_kernels_flag(const std::string& name);
 
 }  // namespace xy::cli
