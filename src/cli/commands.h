@@ -12,5 +12,6 @@ using CommandRunner = std::function<int()>;
 CommandRunner add_make_model_command(CLI::App& app);
 CommandRunner add_generate_command(CLI::App& app);
 CommandRunner add_logits_command(CLI::App& app);
+CommandRunner add_tune_command(CLI::App& app);
 
 }  // namespace xy::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   runners["make-model"] = xy::cli::add_make_model_command(app);
   runners["generate"] = xy::cli::add_generate_command(app);
   runners["logits"] = xy::cli::add_logits_command(app);
+  runners["tune"] = xy::cli::add_tune_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
