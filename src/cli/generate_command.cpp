@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/default_model.h"
 #include "cli/model_session.h"
 #include "engine/sampling/sampler.h"
 #include "tokenizer/chat_template.h"
@@ -191,7 +192,8 @@ int run_generate(const GenerateArgs& a) {
 CommandRunner add_generate_command(CLI::App& app) {
   auto a = std::make_shared<GenerateArgs>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt (streams to stdout)");
-  cmd->add_option("--model", a->session.model_dir, "Hugging Face checkpoint directory")->required();
+  cmd->add_option("--model", a->session.model_dir,
+                  "Hugging Face checkpoint directory (default: the shipped models/xy-target)");
   cmd->add_option("--prompt,-p", a->prompt, "Prompt text (a user message with --chat)");
   cmd->add_flag("--chat", a->chat, "Apply the model's chat template to the prompt");
   cmd->add_option("--system", a->system, "System message (with --chat)");
@@ -212,7 +214,16 @@ CommandRunner add_generate_command(CLI::App& app) {
   cmd->add_option("--kv-dtype", a->session.kv_dtype, "KV cache dtype: f32|bf16|f16");
   cmd->add_option("--block-size", a->session.block_size, "KV cache block size (tokens)");
   cmd->add_flag("!--no-stats", a->stats, "Do not print timing statistics to stderr");
-  return [a]() { return run_generate(*a); };
+  return [a]() {
+    if (a->session.model_dir.empty()) a->session.model_dir = default_target_model_dir();
+    if (a->session.model_dir.empty()) {
+      std::fprintf(
+          stderr,
+          "xyserve generate: --model DIR is required (no shipped model in models/xy-target)\n");
+      return 2;
+    }
+    return run_generate(*a);
+  };
 }
 
 }  // namespace xy::cli
