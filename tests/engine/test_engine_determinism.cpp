@@ -16,6 +16,7 @@
 
 #include "engine/engine.h"
 #include "engine_test_model.h"
+#include "spec_test_models.h"
 
 namespace xy {
 namespace {
@@ -35,9 +36,44 @@ struct DeterminismCase {
   std::function<std::unique_ptr<spec::Proposer>()> make_proposer;  // null = speculation off
 };
 
-// Speculation variants (n-gram, draft model, trees) are appended here by the spec area.
+// Speculation variants (n-gram, draft model, trees; spec_test_models.h), over budgets, block
+// sizes, prefix caching and a tiny pool.
 std::vector<DeterminismCase> spec_cases() {
-  return {};
+  struct Method {
+    const char* name;
+    int k;
+    std::function<std::unique_ptr<spec::Proposer>()> make;
+  };
+  const std::vector<Method> methods = {
+      {"ngram", 4, [] { return testing::make_ngram_proposer(1); }},
+      {"ngramtree", 6, [] { return testing::make_ngram_proposer(3); }},
+      {"draft", 3, [] { return testing::make_draft_proposer(false); }},
+      {"drafttree", 6, [] { return testing::make_draft_proposer(false, 2); }},
+      {"selfdrafttree", 6, [] { return testing::make_draft_proposer(true, 3, true); }},
+  };
+  std::vector<DeterminismCase> out;
+  for (const Method& m : methods) {
+    for (int budget : {16, 64}) {
+      DeterminismCase c;
+      c.name = std::string("spec_") + m.name + "_budget" + std::to_string(budget) +
+               (budget == 16 ? "_block1_noprefix" : "_block16_prefix");
+      c.budget = budget;
+      c.block_size = budget == 16 ? 1 : 16;
+      c.prefix_caching = budget != 16;
+      c.num_kv_blocks = 8192 / c.block_size;
+      c.num_speculative_tokens = m.k;
+      c.make_proposer = m.make;
+      out.push_back(c);
+    }
+    DeterminismCase c;
+    c.name = std::string("spec_") + m.name + "_tinypool";
+    c.block_size = 16;
+    c.tiny_pool = true;
+    c.num_speculative_tokens = m.k;
+    c.make_proposer = m.make;
+    out.push_back(c);
+  }
+  return out;
 }
 
 std::vector<DeterminismCase> matrix_cases() {
