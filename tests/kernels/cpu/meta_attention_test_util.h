@@ -55,10 +55,14 @@ inline uint64_t mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-// Uniform in [-1, 1), a pure function of its arguments.
-inline float hash_uniform(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
-  const uint64_t h = mix64(mix64(mix64(mix64(a) ^ b) ^ c) ^ d);
+inline float to_uniform(uint64_t h) {  // [-1, 1)
   return static_cast<float>(h >> 40) * (1.0f / 8388608.0f) - 1.0f;
+}
+
+// dst[d] = scale * uniform, a pure function of (a, b, c, d): one hash per row, one per element.
+inline void hash_row(uint64_t a, uint64_t b, uint64_t c, float scale, float* dst, int n) {
+  const uint64_t row = mix64(mix64(mix64(a) ^ b) ^ c);
+  for (int d = 0; d < n; ++d) dst[d] = scale * to_uniform(mix64(row + static_cast<uint64_t>(d)));
 }
 
 // Tree of a verify segment: parent[i] in [-1, i) (-1: child of the last cached token).
@@ -93,7 +97,7 @@ inline AttnStep make_attn_step(const std::vector<SeqSpec>& specs, const AttnDims
       ref::PagedKvLayer{st.k_pool.data(), st.v_pool.data(), dims.dtype, total_blocks, bs, nkv, hd};
   {
     std::vector<float> junk(pool_elems);
-    for (size_t i = 0; i < pool_elems; ++i) junk[i] = 1e3f * hash_uniform(placement_seed, i, 1, 2);
+    for (size_t i = 0; i < pool_elems; ++i) junk[i] = 1e3f * to_uniform(mix64(placement_seed + i));
     ref::narrow_from_f32(dims.dtype, junk.data(), st.k_pool.data(), pool_elems);
     ref::narrow_from_f32(dims.dtype, junk.data(), st.v_pool.data(), pool_elems);
   }
@@ -118,12 +122,12 @@ inline AttnStep make_attn_step(const std::vector<SeqSpec>& specs, const AttnDims
       const int64_t slot = static_cast<int64_t>(bt[j / bs]) * bs + j % bs;
       for (int h = 0; h < nkv; ++h) {
         const size_t off = st.layer.row_offset(slot, h);
-        for (int d = 0; d < hd; ++d) row[static_cast<size_t>(d)] = hash_uniform(spec.seed, j, h, d);
+        hash_row(spec.seed, static_cast<uint64_t>(j), static_cast<uint64_t>(h), 1.0f, row.data(),
+                 hd);
         ref::narrow_from_f32(dims.dtype, row.data(), st.k_pool.data() + off * esize,
                              static_cast<size_t>(hd));
-        for (int d = 0; d < hd; ++d) {
-          row[static_cast<size_t>(d)] = hash_uniform(spec.seed ^ 0x5555, j, h, d);
-        }
+        hash_row(spec.seed ^ 0x5555, static_cast<uint64_t>(j), static_cast<uint64_t>(h), 1.0f,
+                 row.data(), hd);
         ref::narrow_from_f32(dims.dtype, row.data(), st.v_pool.data() + off * esize,
                              static_cast<size_t>(hd));
       }
@@ -152,9 +156,9 @@ inline AttnStep make_attn_step(const std::vector<SeqSpec>& specs, const AttnDims
                                              : logical);
       st.table.slot_mapping.push_back(static_cast<int64_t>(bt[logical / bs]) * bs + logical % bs);
       for (int h = 0; h < dims.n_heads(); ++h) {
-        for (int d = 0; d < hd; ++d) {
-          st.q.push_back(3.0f * hash_uniform(spec.seed ^ 0xabcdef, logical, h, d));
-        }
+        hash_row(spec.seed ^ 0xabcdef, static_cast<uint64_t>(logical), static_cast<uint64_t>(h),
+                 3.0f, row.data(), hd);
+        st.q.insert(st.q.end(), row.begin(), row.end());
       }
     }
     st.table.segments.push_back(seg);

@@ -100,7 +100,8 @@ std::vector<SeqSpec> random_mix(std::mt19937& rng, int max_kv) {
   return specs;
 }
 
-TEST(MetaAttention, RandomMixedStepsOverShapes) {
+// Every (GQA ratio, head dim, block size) on one random mixed step each.
+void shape_sweep(int max_kv, const std::vector<int>& workers, AttentionPlanOptions options) {
   std::mt19937 rng(1234);
   const int groups[] = {1, 2, 4, 8};
   const int head_dims[] = {64, 128};
@@ -113,11 +114,22 @@ TEST(MetaAttention, RandomMixedStepsOverShapes) {
         dims.group = group;
         dims.head_dim = hd;
         dims.block_size = bs;
-        const std::vector<SeqSpec> specs = random_mix(rng, 1000);
-        check_step(specs, dims, 0, static_cast<uint32_t>(rng()));
+        const std::vector<SeqSpec> specs = random_mix(rng, max_kv);
+        check_step(specs, dims, 0, static_cast<uint32_t>(rng()), workers, options);
       }
     }
   }
+}
+
+// Small sizes with a 32-token KV chunk: the same chunk-edge and split paths, sanitizer-cheap.
+TEST(MetaAttention, RandomMixedStepsOverShapes) {
+  AttentionPlanOptions options;
+  options.kv_chunk = 32;
+  shape_sweep(120, {2}, options);
+}
+
+TEST(MetaAttention, RandomMixedStepsOverShapesLongRunning) {
+  shape_sweep(1000, {1, 2, 3}, {});
 }
 
 TEST(MetaAttention, SixteenBitPools) {
@@ -149,25 +161,33 @@ TEST(MetaAttention, SlidingWindow) {
   }
 }
 
-TEST(MetaAttention, KvLengthsAcrossChunkBoundaries) {
-  // Decodes and verifies whose keys end exactly at, just before and just after a chunk edge,
-  // plus the kv lengths.
+// Decodes and verifies whose keys end exactly at, just before and just after a chunk edge,
+// plus the kv lengths.
+void chunk_boundaries(int chunk, const std::vector<int>& kv_lens, int long_kv) {
   AttnDims dims;
   dims.n_kv_heads = 2;
   dims.group = 4;
   dims.head_dim = 64;
   dims.block_size = 16;
+  AttentionPlanOptions options;
+  options.kv_chunk = chunk;
   std::vector<SeqSpec> specs;
   uint64_t seed = 1;
-  for (int kv : {1, 15, 16, 17, 97, 254, 255, 256, 257, 511, 512, 1000, 2000}) {
-    specs.push_back({seed++, kv, 1, SegmentKind::kDecode, false});
-  }
-  check_step(specs, dims, 0, 5);
-  specs = {{21, 250, 12, SegmentKind::kVerify, false},
-           {22, 3000, 1, SegmentKind::kDecode, false},
-           {23, 240, 40, SegmentKind::kPrefill, false},
-           {24, 0, 300, SegmentKind::kPrefill, false}};
-  check_step(specs, dims, 0, 6);
+  for (int kv : kv_lens) specs.push_back({seed++, kv, 1, SegmentKind::kDecode, false});
+  check_step(specs, dims, 0, 5, {1, 2, 3}, options);
+  specs = {{21, chunk - 6, 12, SegmentKind::kVerify, false},
+           {22, long_kv, 1, SegmentKind::kDecode, false},
+           {23, chunk - 16, 40, SegmentKind::kPrefill, false},
+           {24, 0, chunk + 44, SegmentKind::kPrefill, false}};
+  check_step(specs, dims, 0, 6, {1, 2, 3}, options);
+}
+
+TEST(MetaAttention, KvLengthsAcrossChunkBoundaries) {
+  chunk_boundaries(32, {1, 15, 16, 17, 30, 31, 32, 33, 63, 64, 97, 200}, 400);
+}
+
+TEST(MetaAttention, KvLengthsAcrossChunkBoundariesLongRunning) {
+  chunk_boundaries(256, {1, 15, 16, 17, 97, 254, 255, 256, 257, 511, 512, 1000, 2000}, 3000);
 }
 
 TEST(MetaAttention, OddHeadDimUsesTails) {
