@@ -168,8 +168,13 @@ bool Engine::has_unfinished() const {
 }
 
 EngineStats Engine::stats() const {
-  std::lock_guard<std::mutex> lock(stats_mu_);
-  return stats_;
+  EngineStats s;
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    s = stats_;
+  }
+  if (parts_.proposer) s.spec = parts_.proposer->stats();  // thread-safe snapshot
+  return s;
 }
 
 Status Engine::validate_kv() const {

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "engine/spec/spec_stats.h"
+
 namespace xy {
 
 struct EngineStats {
@@ -21,6 +23,7 @@ struct EngineStats {
   int64_t prefix_cache_hits = 0;     // of which served from the cache
   int64_t num_draft_tokens = 0;      // drafts granted for verification
   int64_t num_accepted_tokens = 0;   // of which accepted
+  spec::SpecStats spec;              // the proposer's counters per draft position (if any)
   double total_step_time_s = 0.0;    // forward + sampling, summed
 
   // --- the last step ---

@@ -94,6 +94,11 @@ TEST(SpecEngine, GreedyTokensIdenticalForEveryMethod) {
             << v.name << " budget " << budget << " request " << i;
       }
       EXPECT_GT(on.stats.num_verify_tokens, 0) << v.name << ": no verify segment ran";
+      // The proposer's per-position counters agree with the engine's totals.
+      EXPECT_EQ(on.stats.spec.num_draft_tokens, on.stats.num_draft_tokens) << v.name;
+      EXPECT_EQ(on.stats.spec.num_accepted_tokens, on.stats.num_accepted_tokens) << v.name;
+      ASSERT_FALSE(on.stats.spec.proposed_at.empty()) << v.name;
+      EXPECT_EQ(on.stats.spec.proposed_at[0], on.stats.spec.num_verifies) << v.name;
       const std::string name = v.name;
       if (name == "self_draft") {
         // The target drafting for itself: every granted greedy draft matches.

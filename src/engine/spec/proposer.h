@@ -9,13 +9,12 @@
 // = speculation off.
 #pragma once
 
-#include <cstdint>
 #include <span>
-#include <vector>
 
 #include "core/status.h"
 #include "engine/request.h"
 #include "engine/sequence.h"
+#include "engine/spec/spec_stats.h"
 
 namespace xy::spec {
 
@@ -24,23 +23,6 @@ struct ProposeContext {
   int max_draft_tokens = 0;   // --num-speculative-tokens (per request, per step)
   int step_token_budget = 0;  // the scheduler's token budget for the step
   int num_running = 0;        // running sequences (decoding + prefilling)
-};
-
-// Acceptance counters for the metrics. Index i = draft position i (0-based; for a tree, the
-// i-th granted node): proposed[i] verifies had a draft there, accepted[i] kept it.
-struct SpecStats {
-  std::vector<int64_t> proposed_at;  // [max draft length seen]
-  std::vector<int64_t> accepted_at;  // [same]
-  int64_t num_verifies = 0;          // verify segments observed
-  int64_t num_draft_tokens = 0;      // granted drafts, all positions
-  int64_t num_accepted_tokens = 0;   // accepted drafts, all positions
-  int64_t num_proposals = 0;         // (sequence, step) pairs asked for drafts
-  int64_t num_skipped = 0;           // of which the policy chose length 0 (plain decode)
-
-  double acceptance_rate() const {
-    return num_draft_tokens == 0 ? 0.0
-                                 : static_cast<double>(num_accepted_tokens) / num_draft_tokens;
-  }
 };
 
 class Proposer {
