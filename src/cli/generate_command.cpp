@@ -1,7 +1,8 @@
 // `xyserve generate`: stream a completion (or a chat reply) of one prompt to stdout. Runs through
-// the same forward(TokenTable) as the engine: the prompt is a one-segment prefill step, then each
-// token a one-segment decode step.
-#include <chrono>
+// the serving engine (xy::Engine): the same scheduler, KV cache, sampler and stop checks as the
+// server, one request at a time (interactive turns reuse the engine, so the prefix cache serves
+// the conversation so far).
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -11,10 +12,10 @@
 
 #include "cli/commands.h"
 #include "cli/default_model.h"
+#include "cli/engine_flags.h"
 #include "cli/model_session.h"
-#include "engine/sampling/sampler.h"
+#include "engine/engine.h"
 #include "tokenizer/chat_template.h"
-#include "tokenizer/streaming_detokenizer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace xy::cli {
@@ -36,12 +37,10 @@ struct GenerateArgs {
   float presence_penalty = 0.0f, frequency_penalty = 0.0f;
   std::optional<uint64_t> seed;
   int logprobs = 0;
+  std::vector<std::string> stop;
+  EngineFlags engine;
 };
 
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
 
 SamplingParams sampling_params(const GenerateArgs& a, const GenerationDefaults& d) {
   SamplingParams p;
@@ -76,66 +75,50 @@ Result<std::vector<int32_t>> encode_prompt(const Tokenizer& tok, const GenerateA
   return tok.encode(text, /*add_special_tokens=*/false);
 }
 
-// Generates one reply, streaming it to stdout; returns the text.
-Result<std::string> generate_once(ModelSession& s, const GenerateArgs& a,
-                                  const std::vector<int32_t>& prompt, Sampler& sampler) {
-  const int context = s.model().config().max_position_embeddings;
-  if (static_cast<int>(prompt.size()) >= context) {
-    return invalid_argument("the prompt has " + std::to_string(prompt.size()) +
-                            " tokens, more than the model's context of " + std::to_string(context));
-  }
-  const SamplingParams params = sampling_params(a, s.generation_defaults());
-  XY_RETURN_IF_ERROR(params.validate());
-  XY_RETURN_IF_ERROR(params.validate_token_ids(s.model().config().vocab_size));
-  const int max_new = std::min<int>(a.max_tokens, context - static_cast<int>(prompt.size()));
-  RequestRng rng = RequestRng::create(params.seed);
-  TokenHistory history(prompt);
-  StreamingDetokenizer detok(s.tokenizer());
+// Generates one reply through the engine, streaming it to stdout; returns the text.
+Result<std::string> generate_once(ModelSession& s, Engine& engine, const GenerateArgs& a,
+                                  const std::vector<int32_t>& prompt) {
+  EngineRequest req;
+  req.prompt_tokens = prompt;
+  req.sampling = sampling_params(a, s.generation_defaults());
+  req.max_tokens = a.max_tokens;
+  req.stop.ignore_eos = a.ignore_eos;
+  req.stop.stop_strings = a.stop;
+  XY_ASSIGN_OR_RETURN(RequestHandle h, engine.add_request(std::move(req)));
   std::string text;
-
-  const auto t0 = Clock::now();
-  XY_ASSIGN_OR_RETURN(std::vector<float> logits,
-                      s.prefill(prompt, static_cast<int>(prompt.size()) + max_new, false));
-  const double prefill_ms = ms_since(t0);
-  const auto t1 = Clock::now();
-  int generated = 0;
-  const char* finish = "length";
-  for (int kv_len = static_cast<int>(prompt.size()); generated < max_new; ++kv_len) {
-    XY_ASSIGN_OR_RETURN(SampleOutput out, sampler.sample(logits, params, history, rng));
-    ++generated;
-    history.add_output(out.token);
-    const bool is_eos =
-        std::find(s.eos_ids().begin(), s.eos_ids().end(), out.token) != s.eos_ids().end();
+  StreamDelta total;
+  while (std::optional<StreamDelta> d = h.stream->next()) {
     if (a.logprobs > 0) {
-      std::fprintf(stderr, "[token %d logprob %.4f:", out.token, out.logprob);
-      for (const TokenLogprob& t : out.top_logprobs) {
-        std::fprintf(stderr, " %d=%.4f", t.token, t.logprob);
+      for (const TokenLogprobs& lp : d->logprobs) {
+        std::fprintf(stderr, "[token %d logprob %.4f:", lp.token, lp.logprob);
+        for (const TokenLogprob& t : lp.top_logprobs) {
+          std::fprintf(stderr, " %d=%.4f", t.token, t.logprob);
+        }
+        std::fprintf(stderr, "]\n");
       }
-      std::fprintf(stderr, "]\n");
     }
-    if (is_eos && !a.ignore_eos) {
-      finish = "stop";
-      break;
-    }
-    const std::string piece = detok.push(out.token);
-    text += piece;
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fwrite(d->text.data(), 1, d->text.size(), stdout);
     std::fflush(stdout);
-    if (generated == max_new) break;
-    XY_ASSIGN_OR_RETURN(logits, s.decode(out.token, kv_len));
+    text += d->text;
+    const bool fin = d->finished;
+    total.merge(std::move(*d));
+    if (fin) break;
   }
-  const std::string tail = detok.finish();
-  text += tail;
-  std::fwrite(tail.data(), 1, tail.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
+  if (!total.error.is_ok()) return total.error;
   if (a.stats) {
-    const double decode_ms = ms_since(t1);
+    const RequestTimings& t = total.timings;
+    const int n = total.usage.completion_tokens;
+    const double prefill_ms = (t.first_token_s - t.arrival_s) * 1e3;
+    const double decode_ms = (t.finished_s - t.first_token_s) * 1e3;
     std::fprintf(stderr,
-                 "[prompt %zu tokens in %.1f ms (%.1f tok/s); generated %d tokens in %.1f ms "
-                 "(%.2f tok/s); finish: %s]\n",
-                 prompt.size(), prefill_ms, prompt.size() * 1000.0 / prefill_ms, generated,
-                 decode_ms, generated > 1 ? (generated - 1) * 1000.0 / decode_ms : 0.0, finish);
+                 "[prompt %d tokens (%d cached) in %.1f ms (%.1f tok/s); generated %d tokens in "
+                 "%.1f ms (%.2f tok/s); finish: %s]\n",
+                 total.usage.prompt_tokens, total.usage.cached_tokens, prefill_ms,
+                 total.usage.prompt_tokens * 1000.0 / std::max(prefill_ms, 1e-3), n, decode_ms,
+                 n > 1 ? (n - 1) * 1000.0 / std::max(decode_ms, 1e-3) : 0.0,
+                 finish_reason_name(total.finish_reason));
   }
   return text;
 }
@@ -151,14 +134,16 @@ int run_generate(const GenerateArgs& a) {
   auto session = ModelSession::open(a.session);
   if (!session.is_ok()) return fail(session.status());
   ModelSession& s = **session;
-  Sampler sampler;
+  EngineFlags flags = a.engine;
+  auto engine = make_engine_from_flags(flags, s, a.session);
+  if (!engine.is_ok()) return fail(engine.status());
   nlohmann::json messages = nlohmann::json::array();
   if (!a.system.empty()) messages.push_back({{"role", "system"}, {"content", a.system}});
   if (!a.interactive) {
     messages.push_back({{"role", "user"}, {"content", a.prompt}});
     auto prompt = encode_prompt(s.tokenizer(), a, messages);
     if (!prompt.is_ok()) return fail(prompt.status());
-    auto text = generate_once(s, a, *prompt, sampler);
+    auto text = generate_once(s, **engine, a, *prompt);
     return text.is_ok() ? 0 : fail(text.status());
   }
   std::fprintf(stderr, "xyserve: interactive %s on %s. Empty line or Ctrl-D to quit.\n",
@@ -176,7 +161,7 @@ int run_generate(const GenerateArgs& a) {
       messages.erase(messages.end() - 1);
       continue;
     }
-    auto text = generate_once(s, turn, *prompt, sampler);
+    auto text = generate_once(s, **engine, turn, *prompt);
     if (!text.is_ok()) {
       fail(text.status());
       messages.erase(messages.end() - 1);
@@ -213,7 +198,13 @@ CommandRunner add_generate_command(CLI::App& app) {
   cmd->add_option("--dtype", a->session.weight_dtype, "Weights in memory: auto|f32|bf16|f16");
   cmd->add_option("--kv-dtype", a->session.kv_dtype, "KV cache dtype: f32|bf16|f16");
   cmd->add_option("--block-size", a->session.block_size, "KV cache block size (tokens)");
+  add_kernel_flags(*cmd, a->session);
   cmd->add_flag("!--no-stats", a->stats, "Do not print timing statistics to stderr");
+  cmd->add_option("--stop", a->stop, "Stop string (repeatable); not included in the output");
+  // One request at a time: a small pool and a fixed budget (no calibration) by default.
+  a->engine.engine.max_num_seqs = 1;
+  a->engine.engine.max_num_batched_tokens = 1024;
+  add_engine_flags(*cmd, a->engine);
   return [a]() {
     if (a->session.model_dir.empty()) a->session.model_dir = default_target_model_dir();
     if (a->session.model_dir.empty()) {

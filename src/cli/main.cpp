@@ -13,6 +13,10 @@ int main(int argc, char** argv) {
   runners["make-model"] = xy::cli::add_make_model_command(app);
   runners["generate"] = xy::cli::add_generate_command(app);
   runners["logits"] = xy::cli::add_logits_command(app);
+  // `bench` groups the benchmarks; its subcommands are dispatched as "bench <name>".
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (bench offline: engine throughput)");
+  bench->require_subcommand(1);
+  runners["bench offline"] = xy::cli::add_bench_offline_command(*bench);
   runners["tune"] = xy::cli::add_tune_command(app);
   try {
     app.parse(argc, argv);
@@ -20,7 +24,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   for (CLI::App* sub : app.get_subcommands()) {
-    auto it = runners.find(sub->get_name());
+    std::string name = sub->get_name();
+    for (CLI::App* leaf : sub->get_subcommands()) name += " " + leaf->get_name();
+    auto it = runners.find(name);
     if (it != runners.end()) return it->second();
   }
   std::fprintf(stderr, "xyserve: no command given (see --help)\n");

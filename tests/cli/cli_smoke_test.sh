@@ -34,6 +34,18 @@ check "greedy generate is reproducible" test "$out" == "$out2"
 chat=$("$xyserve" generate --model "$model" --chat --prompt "Hello there" --max-tokens 8 --seed 5 --temperature 0.8 2>/dev/null)
 check "chat generate with sampling prints text" test -n "$chat"
 
+chunked=$("$xyserve" generate --model "$model" --prompt "Once upon a time" --max-tokens 12 --temperature 0 --max-num-batched-tokens 2 --block-size 1 --no-enable-prefix-caching 2>/dev/null)
+check "generate: chunked prefill, block size 1, no prefix cache give the same tokens" test "$out" == "$chunked"
+stop=$(python3 -c "import sys;t=sys.argv[1];print(t[len(t)//2:len(t)//2+2])" "$out")
+expected=$(python3 -c "import sys;t,s=sys.argv[1],sys.argv[2];print(t[:t.find(s)])" "$out" "$stop")
+stopped=$("$xyserve" generate --model "$model" --prompt "Once upon a time" --max-tokens 12 --temperature 0 --stop "$stop" 2>"$work/stop.err")
+check "generate --stop ends the text before the stop string" test "$stopped" == "$expected"
+check "generate --stop reports finish stop" grep -q "finish: stop" "$work/stop.err"
+check "bench offline" bash -c "'$xyserve' bench offline --model '$model' --num-prompts 8 --input-len 32 --output-len 8 --max-num-batched-tokens 64 --output-json '$work/bench.json' | grep -q 'output tokens/s'"
+check "bench offline JSON" python3 -c "import json,sys;j=json.load(open(sys.argv[1]));assert j['output_tokens_per_s']>0 and j['num_requests']==8" "$work/bench.json"
+check "bench offline with n-gram speculation" bash -c "'$xyserve' bench offline --model '$model' --num-prompts 4 --input-len 16 --output-len 8 --max-num-batched-tokens 64 --spec-method ngram --num-speculative-tokens 3 | grep -q acceptance"
+expect_error "bad --kv-cache-memory is named" "kv-cache-memory" generate --model "$model" --prompt hi --kv-cache-memory lots
+
 check "logits" "$xyserve" logits --model "$model" --token-ids 1,2,3 --out "$work/logits.f32"
 vocab=$(python3 -c "import json;print(json.load(open('$model/config.json'))['vocab_size'])")
 check "logits file is [3, vocab] f32" test "$(stat -c %s "$work/logits.f32")" -eq $((3 * vocab * 4))

@@ -1,0 +1,211 @@
+// `xyserve bench offline`: throughput of the engine without a server, in the style of
+// `vllm bench throughput` — N requests of random prompts (token ids drawn uniformly from the
+// tokenizer's ordinary vocabulary, as vLLM's random dataset does) submitted at once, output
+// lengths forced with max_tokens + ignore_eos. Reports requests/s, output and total tokens/s,
+// mean TTFT / TPOT, step composition, prefix-cache hit rate and speculative acceptance.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/engine_flags.h"
+#include "cli/model_session.h"
+#include "engine/engine.h"
+#include "tokenizer/tokenizer.h"
+
+namespace xy::cli {
+
+namespace {
+
+struct BenchOfflineArgs {
+  ModelSessionOptions session;
+  int num_prompts = 16;
+  int input_len = 128;
+  int output_len = 128;
+  int prefix_len = 0;  // tokens every prompt shares (prefix-cache workloads)
+  std::string dataset = "random";
+  uint64_t seed = 0;
+  std::string output_json;
+  EngineFlags engine;
+};
+
+double mean(const std::vector<double>& v) {
+  if (v.empty()) return 0.0;
+  double s = 0.0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * (v.size() - 1) + 0.5));
+  return v[i];
+}
+
+int run_bench_offline(BenchOfflineArgs& a) {
+  auto fail = [](const Status& st) {
+    std::fprintf(stderr, "xyserve bench offline: %s\n", st.message().c_str());
+    return 1;
+  };
+  if (a.dataset != "random") {
+    return fail(
+        invalid_argument("--dataset-like: only 'random' is supported, got '" + a.dataset + "'"));
+  }
+  if (a.num_prompts < 1 || a.input_len < 1 || a.output_len < 1 || a.prefix_len < 0 ||
+      a.prefix_len > a.input_len) {
+    return fail(
+        invalid_argument("--num-prompts, --input-len and --output-len must be >= 1, 0 <= "
+                         "--prefix-len <= --input-len"));
+  }
+  auto session = ModelSession::open(a.session);
+  if (!session.is_ok()) return fail(session.status());
+  ModelSession& s = **session;
+  if (a.engine.kv_cache_memory.empty() && a.engine.engine.num_kv_blocks == 0) {
+    // Without --kv-cache-memory: exactly the blocks for every request at once (no preemption),
+    // instead of zeroing a fraction of the machine's RAM for a short benchmark.
+    const int64_t bs = a.session.block_size;
+    const int64_t per_request = (a.input_len + a.output_len + bs - 1) / bs + 1;
+    a.engine.engine.num_kv_blocks =
+        static_cast<int>(per_request * std::min(a.num_prompts, a.engine.engine.max_num_seqs) + 1);
+  }
+  auto engine_or = make_engine_from_flags(a.engine, s, a.session);
+  if (!engine_or.is_ok()) return fail(engine_or.status());
+  Engine& engine = **engine_or;
+
+  // Ordinary tokens only: no special / added-special ids, nothing past the tokenizer's vocab.
+  const int vocab = std::min<int>(s.tokenizer().vocab_size(), s.model().config().vocab_size);
+  std::mt19937_64 rng(a.seed);
+  std::uniform_int_distribution<int32_t> uniform(0, vocab - 1);
+  const auto dist = [&](std::mt19937_64& g) {
+    int32_t id = uniform(g);
+    while (s.tokenizer().is_special(id)) id = uniform(g);
+    return id;
+  };
+  std::vector<int32_t> prefix(static_cast<size_t>(a.prefix_len));
+  for (int32_t& t : prefix) t = dist(rng);
+  std::vector<EngineRequest> requests;
+  for (int i = 0; i < a.num_prompts; ++i) {
+    EngineRequest r;
+    r.prompt_tokens = prefix;
+    while (static_cast<int>(r.prompt_tokens.size()) < a.input_len)
+      r.prompt_tokens.push_back(dist(rng));
+    r.sampling.temperature = 0.0f;
+    r.max_tokens = a.output_len;
+    r.stop.ignore_eos = true;
+    r.detokenize = true;
+    requests.push_back(std::move(r));
+  }
+
+  const EngineStats before = engine.stats();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto results = engine.generate(std::move(requests));
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!results.is_ok()) return fail(results.status());
+  const EngineStats after = engine.stats();
+
+  int64_t prompt_tokens = 0, output_tokens = 0;
+  std::vector<double> ttft_ms, tpot_ms, e2e_ms;
+  for (const StreamDelta& r : *results) {
+    if (!r.error.is_ok()) return fail(r.error);
+    prompt_tokens += r.usage.prompt_tokens;
+    output_tokens += r.usage.completion_tokens;
+    const RequestTimings& t = r.timings;
+    ttft_ms.push_back((t.first_token_s - t.arrival_s) * 1e3);
+    e2e_ms.push_back((t.finished_s - t.arrival_s) * 1e3);
+    if (r.usage.completion_tokens > 1) {
+      tpot_ms.push_back((t.finished_s - t.first_token_s) * 1e3 / (r.usage.completion_tokens - 1));
+    }
+  }
+  const int64_t steps = after.num_steps - before.num_steps;
+  const auto per_step = [&](int64_t v) { return steps > 0 ? static_cast<double>(v) / steps : 0.0; };
+  const int64_t queries = after.prefix_cache_queries - before.prefix_cache_queries;
+  const int64_t hits = after.prefix_cache_hits - before.prefix_cache_hits;
+  const int64_t drafts = after.num_draft_tokens - before.num_draft_tokens;
+  const int64_t accepted = after.num_accepted_tokens - before.num_accepted_tokens;
+
+  nlohmann::ordered_json j;
+  j["num_requests"] = a.num_prompts;
+  j["input_len"] = a.input_len;
+  j["output_len"] = a.output_len;
+  j["elapsed_s"] = elapsed;
+  j["requests_per_s"] = a.num_prompts / elapsed;
+  j["output_tokens_per_s"] = output_tokens / elapsed;
+  j["total_tokens_per_s"] = (prompt_tokens + output_tokens) / elapsed;
+  j["mean_ttft_ms"] = mean(ttft_ms);
+  j["p99_ttft_ms"] = percentile(ttft_ms, 99);
+  j["mean_tpot_ms"] = mean(tpot_ms);
+  j["mean_e2e_ms"] = mean(e2e_ms);
+  j["steps"] = steps;
+  j["mean_prefill_tokens_per_step"] =
+      per_step(after.num_prefill_tokens - before.num_prefill_tokens);
+  j["mean_decode_tokens_per_step"] = per_step(after.num_decode_tokens - before.num_decode_tokens);
+  j["mean_verify_tokens_per_step"] = per_step(after.num_verify_tokens - before.num_verify_tokens);
+  j["mean_step_ms"] =
+      steps > 0 ? (after.total_step_time_s - before.total_step_time_s) * 1e3 / steps : 0.0;
+  j["preemptions"] = after.num_preemptions - before.num_preemptions;
+  j["prefix_cache_hit_rate"] = queries > 0 ? static_cast<double>(hits) / queries : 0.0;
+  j["spec_acceptance_rate"] = drafts > 0 ? static_cast<double>(accepted) / drafts : 0.0;
+  j["max_num_batched_tokens"] = engine.config().max_num_batched_tokens;
+  j["max_num_seqs"] = engine.config().max_num_seqs;
+  j["kv_blocks"] = after.num_kv_blocks;
+
+  std::printf("Throughput: %.2f requests/s, %.2f total tokens/s, %.2f output tokens/s\n",
+              a.num_prompts / elapsed, (prompt_tokens + output_tokens) / elapsed,
+              output_tokens / elapsed);
+  std::printf("Requests: %d x (%d prompt + %d output tokens) in %.2f s\n", a.num_prompts,
+              a.input_len, a.output_len, elapsed);
+  std::printf("Mean TTFT: %.1f ms (p99 %.1f ms)   Mean TPOT: %.1f ms   Mean E2E: %.1f ms\n",
+              mean(ttft_ms), percentile(ttft_ms, 99), mean(tpot_ms), mean(e2e_ms));
+  std::printf("Steps: %lld, mean step %.1f ms, mean composition P/D/V = %.1f/%.1f/%.1f tokens\n",
+              static_cast<long long>(steps), j["mean_step_ms"].get<double>(),
+              j["mean_prefill_tokens_per_step"].get<double>(),
+              j["mean_decode_tokens_per_step"].get<double>(),
+              j["mean_verify_tokens_per_step"].get<double>());
+  std::printf(
+      "Budget %d tokens, %d seqs; preemptions %lld; prefix hit rate %.3f; acceptance %.3f\n",
+      engine.config().max_num_batched_tokens, engine.config().max_num_seqs,
+      static_cast<long long>(j["preemptions"].get<int64_t>()),
+      j["prefix_cache_hit_rate"].get<double>(), j["spec_acceptance_rate"].get<double>());
+  if (!a.output_json.empty()) {
+    std::ofstream out(a.output_json);
+    out << j.dump(2) << "\n";
+    if (!out) return fail(io_error("cannot write " + a.output_json));
+  }
+  return 0;
+}
+
+}  // namespace
+
+CommandRunner add_bench_offline_command(CLI::App& bench) {
+  auto a = std::make_shared<BenchOfflineArgs>();
+  CLI::App* cmd = bench.add_subcommand(
+      "offline", "Engine throughput without a server: N requests submitted at once");
+  cmd->add_option("--model", a->session.model_dir, "Hugging Face checkpoint directory")->required();
+  cmd->add_option("--num-prompts", a->num_prompts, "Requests")->capture_default_str();
+  cmd->add_option("--input-len", a->input_len, "Prompt tokens per request")->capture_default_str();
+  cmd->add_option("--output-len", a->output_len, "Generated tokens per request (ignore_eos)")
+      ->capture_default_str();
+  cmd->add_option("--prefix-len", a->prefix_len, "Leading prompt tokens shared by all requests")
+      ->capture_default_str();
+  cmd->add_option("--dataset-like", a->dataset, "Prompt source: random")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the random prompts")->capture_default_str();
+  cmd->add_option("--output-json", a->output_json, "Also write the results as JSON");
+  cmd->add_option("--dtype", a->session.weight_dtype, "Weights in memory: auto|f32|bf16|f16")
+      ->capture_default_str();
+  cmd->add_option("--kv-dtype", a->session.kv_dtype, "KV cache dtype: f32|bf16|f16")
+      ->capture_default_str();
+  cmd->add_option("--block-size", a->session.block_size, "KV cache block size (tokens)")
+      ->capture_default_str();
+  add_engine_flags(*cmd, a->engine);
+  return [a]() { return run_bench_offline(*a); };
+}
+
+}  // namespace xy::cli
