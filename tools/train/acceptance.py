@@ -15,38 +15,15 @@ Usage: acceptance.py --target models/xy-target --draft models/xy-draft --valid v
 import argparse
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llama import LlamaConfig, LlamaForCausalLM  # noqa: E402
+from llama import load_checkpoint  # noqa: E402
 
 ENDOFTEXT = 4093
-
-
-def load(model_dir):
-    cfg = json.load(open(os.path.join(model_dir, "config.json")))
-    fields = LlamaConfig.__dataclass_fields__
-    c = LlamaConfig(**{k: v for k, v in cfg.items() if k in fields})
-    m = LlamaForCausalLM(c)
-    raw = open(os.path.join(model_dir, "model.safetensors"), "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    state = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        assert info["dtype"] == "BF16", name
-        b, e = info["data_offsets"]
-        words = np.frombuffer(raw[8 + n + b:8 + n + e], dtype=np.uint16).astype(np.uint32) << 16
-        state[name] = torch.from_numpy(words.view(np.float32).copy()).view(info["shape"])
-    missing, unexpected = m.load_state_dict(state, strict=False)
-    assert not unexpected and all(k == "lm_head.weight" for k in missing), (missing, unexpected)
-    m.eval()
-    return m
 
 
 @torch.no_grad()
@@ -83,7 +60,7 @@ def main():
     ap.add_argument("-k", type=int, default=4)
     a = ap.parse_args()
     torch.set_num_threads(1)
-    target, draft = load(a.target), load(a.draft)
+    target, draft = load_checkpoint(a.target), load_checkpoint(a.draft)
     ids = np.fromfile(a.valid, np.uint16).tolist()
     docs, cur = [], []
     for t in ids:

@@ -6,9 +6,13 @@ Same parameter names (so the state dict is the checkpoint), RMSNorm computed in 
 where KV head j serves query heads j*n_rep .. j*n_rep+n_rep-1 (HF `repeat_kv`), SwiGLU MLP,
 optionally tied embeddings. No biases anywhere.
 """
+import json
 import math
+import os
+import struct
 from dataclasses import dataclass, asdict
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -168,3 +172,26 @@ class LlamaForCausalLM(nn.Module):
 
     def num_params(self):
         return sum(p.numel() for p in self.parameters())  # tied weights counted once
+
+
+def load_checkpoint(model_dir):
+    """A checkpoint written by train.py (config.json + bf16 model.safetensors), in f32, eval mode."""
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    fields = LlamaConfig.__dataclass_fields__
+    c = LlamaConfig(**{k: v for k, v in cfg.items() if k in fields})
+    m = LlamaForCausalLM(c)
+    raw = open(os.path.join(model_dir, "model.safetensors"), "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    state = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "BF16", name
+        b, e = info["data_offsets"]
+        words = np.frombuffer(raw[8 + n + b:8 + n + e], dtype=np.uint16).astype(np.uint32) << 16
+        state[name] = torch.from_numpy(words.view(np.float32).copy()).view(info["shape"])
+    missing, unexpected = m.load_state_dict(state, strict=False)
+    assert not unexpected and all(k == "lm_head.weight" for k in missing), (missing, unexpected)
+    m.eval()
+    return m

@@ -11,6 +11,7 @@ Writes OUT/{model.safetensors, config.json, generation_config.json, tokenizer*.j
 OUT/reference.json.
 
 Usage: train.py --preset target|draft --data DIR (train.u16, valid.u16) --tokenizer DIR --out DIR
+       [--eval-only]   (reference.json again from OUT's model.safetensors, no training)
 """
 import argparse
 import json
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bpe import Encoder  # noqa: E402
-from llama import LlamaConfig, LlamaForCausalLM  # noqa: E402
+from llama import LlamaConfig, LlamaForCausalLM, load_checkpoint  # noqa: E402
 
 SEQ = 256
 EVAL_WINDOWS = 4  # windows of SEQ tokens in the C++ test's validation slice
@@ -120,6 +121,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--eval-only", action="store_true",
+                    help="skip training; recompute reference.json from OUT's checkpoint")
     a = ap.parse_args()
     p = PRESETS[a.preset]
     steps = a.steps or p["steps"]
@@ -132,6 +135,15 @@ def main():
     n_win = len(valid) // SEQ
     valid_windows = valid[:n_win * SEQ].view(n_win, SEQ)
 
+    if a.eval_only:  # re-derive the reference figures from the exported checkpoint
+        model = load_checkpoint(a.out)
+        train_seconds = json.load(open(os.path.join(a.out, "reference.json")))["train_seconds"]
+    else:
+        model, train_seconds = train_and_export(a, p, steps, gen, train)
+    evaluate(a, p, steps, model, train_seconds, valid_windows)
+
+
+def train_and_export(a, p, steps, gen, train):
     cfg = LlamaConfig(vocab_size=VOCAB, max_position_embeddings=2048, rms_norm_eps=1e-5,
                       rope_theta=10000.0, tie_word_embeddings=True, bos_token_id=None,
                       eos_token_id=IM_END, pad_token_id=ENDOFTEXT, **p["cfg"])
@@ -180,7 +192,11 @@ def main():
         f.write("\n")
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(os.path.join(a.tokenizer, name), os.path.join(a.out, name))
+    return model, train_seconds
 
+
+def evaluate(a, p, steps, model, train_seconds, valid_windows):
+    n_win = valid_windows.shape[0]
     t1 = time.time()
     val_nll = window_nll(model, valid_windows)
     slice_windows = valid_windows[:EVAL_WINDOWS]
