@@ -33,6 +33,9 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
                  "the shipped target: models/xy-draft)");
   cmd.add_option("--spec-tree-width", f.spec.tree_width, "Branches of a draft tree")
       ->capture_default_str();
+  cmd.add_flag("--spec-adaptive,!--no-spec-adaptive", f.spec.adaptive,
+               "Draft length per request from its acceptance rate and the step load (default "
+               "on); off: always --num-speculative-tokens");
 }
 
 Result<std::unique_ptr<Engine>> make_engine_from_flags(EngineFlags& f, ModelSession& session,
