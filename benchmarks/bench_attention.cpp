@@ -10,10 +10,12 @@
 //         prefill512      one 512-token prompt chunk, no prefix
 //         mixed           a 256-token chunk after 768 cached, 12 decodes (kv 200..4000),
 //                         2 chain verifies (5 tokens) and 1 tree verify (8 tokens)
+//         azure           a step drawn from the Azure conversation trace (see azure_seqs)
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -118,7 +120,37 @@ std::unique_ptr<Step> make_step(const std::vector<Seq>& seqs, const ModelHeads& 
   return st;
 }
 
+// A step drawn from the Azure LLM conversation trace (../shared/data/azure-llm, CC-BY 4.0): the
+// first 20 requests in time order, as a scheduler in steady state would hold them: 16 decoding
+// (kv = context + half their output), 2 chain verifies of 4 drafts and 1 tree verify of 8 at the
+// same point, and the 20th request's prompt as a prefill chunk (up to 512 tokens). Empty when
+// the trace file is missing (the case is then not registered).
+std::vector<Seq> azure_seqs() {
+  std::ifstream in(XY_SHARED_DATA_DIR "/azure-llm/AzureLLMInferenceTrace_conv.csv");
+  std::vector<std::pair<int, int>> rows;  // (context, generated)
+  std::string line;
+  std::getline(in, line);  // header
+  while (rows.size() < 20 && std::getline(in, line)) {
+    const size_t a = line.find(','), b = line.find(',', a + 1);
+    if (a == std::string::npos || b == std::string::npos) break;
+    rows.emplace_back(std::stoi(line.substr(a + 1, b - a - 1)), std::stoi(line.substr(b + 1)));
+  }
+  if (rows.size() < 20) return {};
+  std::vector<Seq> seqs;
+  for (size_t i = 0; i < 19; ++i) {
+    const int kv = rows[i].first + rows[i].second / 2;
+    if (i < 16) {
+      seqs.push_back({kv, 1, SegmentKind::kDecode, false});
+    } else {
+      seqs.push_back({kv, i == 18 ? 8 : 4, SegmentKind::kVerify, i == 18});
+    }
+  }
+  seqs.push_back({0, std::min(512, rows[19].first), SegmentKind::kPrefill, false});
+  return seqs;
+}
+
 std::vector<Seq> case_seqs(const std::string& name) {
+  if (name == "azure") return azure_seqs();
   if (name == "decode16x1024") return std::vector<Seq>(16, {1024, 1, SegmentKind::kDecode, false});
   if (name == "decode8192") return {{8192, 1, SegmentKind::kDecode, false}};
   if (name == "prefill512") return {{0, 512, SegmentKind::kPrefill, false}};
@@ -212,7 +244,8 @@ void bm_plan(benchmark::State& state, ModelHeads m, std::string name) {
 }
 
 void register_all() {
-  const char* cases[] = {"decode16x1024", "decode8192", "prefill512", "mixed"};
+  std::vector<const char*> cases = {"decode16x1024", "decode8192", "prefill512", "mixed"};
+  if (!azure_seqs().empty()) cases.push_back("azure");
   for (const ModelHeads& m : kModels) {
     for (const char* c : cases) {
       const std::string base = std::string(m.name) + "/" + c;
@@ -226,7 +259,8 @@ void register_all() {
             ->UseRealTime()
             ->Unit(benchmark::kMicrosecond);
       }
-      if (std::string(c) == "mixed" || std::string(c) == "decode8192") {
+      if (std::string(c) == "mixed" || std::string(c) == "azure" ||
+          std::string(c) == "decode8192") {
         benchmark::RegisterBenchmark(("attention/per_kind/" + base).c_str(), bm_per_kind, m, c,
                                      DType::kBF16)
             ->UseRealTime()
