@@ -15,5 +15,6 @@ CommandRunner add_logits_command(CLI::App& app);
 // Registers `offline` under the `bench` group (main.cpp creates the group once).
 CommandRunner add_bench_offline_command(CLI::App& bench);
 CommandRunner add_tune_command(CLI::App& app);
+CommandRunner add_serve_command(CLI::App& app);
 
 }  // namespace xy::cli

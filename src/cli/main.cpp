@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   bench->require_subcommand(1);
   runners["bench offline"] = xy::cli::add_bench_offline_command(*bench);
   runners["tune"] = xy::cli::add_tune_command(app);
+  runners["serve"] = xy::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,180 @@
+// `xyserve serve`: the OpenAI-compatible HTTP server (flags in the style of `vllm serve`).
+// Start-up order: listen first (so /health answers 503 while the model loads), load the model
+// and tokenizer, start the engine, then serve. SIGTERM / SIGINT: stop accepting, let in-flight
+// requests finish within --shutdown-timeout, abort the rest, flush, exit 0.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "cli/default_model.h"
+#include "cli/engine_flags.h"
+#include "cli/model_session.h"
+#include "engine/engine.h"
+#include "model/model.h"
+#include "server/http_server.h"
+#include "server/openai_service.h"
+#include "tokenizer/tokenizer.h"
+
+namespace xy::cli {
+
+namespace {
+
+struct ServeArgs {
+  ModelSessionOptions session;
+  EngineFlags engine;
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  std::string api_key;
+  std::string served_model_name;
+  int max_queued_requests = 4096;
+  int64_t max_request_bytes = 16 << 20;
+  int io_threads = 2;
+  double shutdown_timeout_s = 30.0;
+};
+
+int run_serve(const ServeArgs& in) {
+  ServeArgs a = in;
+  if (a.session.model_dir.empty()) {
+    std::fprintf(stderr,
+                 "xyserve serve: --model DIR is required (no default model in models/xy-target)\n");
+    return 2;
+  }
+  if (a.api_key.empty()) {
+    if (const char* k = std::getenv("XYSERVE_API_KEY")) a.api_key = k;
+  }
+  if (a.served_model_name.empty()) a.served_model_name = a.session.model_dir;
+  if (a.max_queued_requests < 1 || a.max_request_bytes < 1 || a.io_threads < 1 || a.port < 0 ||
+      a.port > 65535) {
+    std::fprintf(stderr,
+                 "xyserve serve: --max-queued-requests, --max-request-bytes, --io-threads must be "
+                 ">= 1 and --port in [0, 65535]\n");
+    return 2;
+  }
+
+  // Signals are taken by sigwait() on this thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  server::ServiceOptions so;
+  so.served_model_name = a.served_model_name;
+  so.model_root = a.session.model_dir;
+  so.api_key = a.api_key;
+  so.max_queued_requests = a.max_queued_requests;
+  server::OpenAIService service(so);
+
+  server::HttpServerOptions ho;
+  ho.host = a.host;
+  ho.port = a.port;
+  ho.io_threads = a.io_threads;
+  ho.limits.max_request_bytes = size_t(a.max_request_bytes);
+  server::HttpServer http(
+      ho, [&service](server::HttpRequest r, std::shared_ptr<server::ResponseSink> s) {
+        service.handle(std::move(r), std::move(s));
+      });
+  service.set_connection_counter([&http] { return http.connections().open.load(); });
+  if (Status st = http.listen(); !st.is_ok()) {
+    std::fprintf(stderr, "xyserve serve: %s\n", st.message().c_str());
+    return 1;
+  }
+  http.start();
+  // Tests and scripts read the port from this line (--port 0 picks a free one).
+  spdlog::info("listening on http://{}:{} (loading {})", a.host, http.port(), a.session.model_dir);
+
+  // Model, tokenizer and engine (the same flags and construction as generate / bench offline).
+  auto t0 = std::chrono::steady_clock::now();
+  Result<std::unique_ptr<ModelSession>> session = ModelSession::open(a.session);
+  if (!session.is_ok()) {
+    std::fprintf(stderr, "xyserve serve: %s\n", session.status().to_string().c_str());
+    return 1;
+  }
+  Result<std::unique_ptr<Engine>> engine = make_engine_from_flags(a.engine, **session, a.session);
+  if (!engine.is_ok()) {
+    std::fprintf(stderr, "xyserve serve: %s\n", engine.status().to_string().c_str());
+    return 1;
+  }
+  const EngineStats es = (*engine)->stats();
+  spdlog::info(
+      "model {} ready in {:.1f}s: {} KV blocks x {} tokens, budget {} tokens/step, "
+      "max_num_seqs {}, max_model_len {}, {} compute threads",
+      a.served_model_name,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+      es.num_kv_blocks, es.block_size, es.max_num_batched_tokens, es.max_num_seqs, es.max_model_len,
+      (*engine)->model().num_threads());
+  service.set_ready(engine->get(), &(*session)->tokenizer());
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {}: draining ({} requests in flight, grace {:.0f}s)", sig,
+               service.jobs_in_flight(), a.shutdown_timeout_s);
+  http.stop_accepting();
+  service.begin_draining();
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(a.shutdown_timeout_s));
+  while (service.jobs_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (service.jobs_in_flight() > 0) {
+    spdlog::warn("grace period over: aborting {} requests", service.jobs_in_flight());
+  }
+  (*engine)->shutdown();  // aborts whatever is left; their clients get an error / end of stream
+  const auto flush_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while ((service.jobs_in_flight() > 0 || http.connections().active_exchanges.load() > 0) &&
+         std::chrono::steady_clock::now() < flush_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  http.stop();
+  service.stop();
+  spdlog::info("shut down");
+  return 0;
+}
+
+}  // namespace
+
+CommandRunner add_serve_command(CLI::App& app) {
+  auto a = std::make_shared<ServeArgs>();
+  a->session.model_dir = default_target_model_dir();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "OpenAI-compatible HTTP server (completions, chat, SSE, /metrics)");
+  cmd->add_option("--model", a->session.model_dir,
+                  "Hugging Face checkpoint directory (default: the shipped models/xy-target)");
+  cmd->add_option("--host", a->host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", a->port, "Port (0 = any free port)")->capture_default_str();
+  cmd->add_option("--api-key", a->api_key,
+                  "Require 'Authorization: Bearer KEY' on /v1/* (or env XYSERVE_API_KEY)");
+  cmd->add_option("--served-model-name", a->served_model_name,
+                  "Model name in the API (default: the --model path)");
+  cmd->add_option("--max-queued-requests", a->max_queued_requests,
+                  "Requests waiting for their first token before new ones get 429")
+      ->capture_default_str();
+  cmd->add_option("--max-request-bytes", a->max_request_bytes, "Largest request body (else 413)")
+      ->capture_default_str();
+  cmd->add_option("--io-threads", a->io_threads, "HTTP I/O threads")->capture_default_str();
+  cmd->add_option("--shutdown-timeout", a->shutdown_timeout_s,
+                  "Seconds in-flight requests may take to finish after SIGTERM")
+      ->capture_default_str();
+  cmd->add_option("--dtype", a->session.weight_dtype, "Weights in memory: auto|f32|bf16|f16")
+      ->capture_default_str();
+  cmd->add_option("--kv-dtype", a->session.kv_dtype, "KV cache dtype: f32|bf16|f16")
+      ->capture_default_str();
+  cmd->add_option("--block-size", a->session.block_size, "KV cache block size (tokens)")
+      ->capture_default_str();
+  add_kernel_flags(*cmd, a->session);
+  add_engine_flags(*cmd, a->engine);
+  return [a] { return run_serve(*a); };
+}
+
+}  // namespace xy::cli

@@ -1,0 +1,88 @@
+// The OpenAI-compatible API over one engine: routing, API-key check, admission control and the
+// endpoint handlers. JSON is parsed and produced here and in generation_job; the engine only
+// sees EngineRequest structs.
+//
+//   POST /v1/completions, /v1/chat/completions   generation (JSON or SSE)
+//   GET  /v1/models, /health, /metrics           discovery, liveness (503 while loading),
+//   Prometheus POST /tokenize, /detokenize                  the served model's tokenizer
+//
+// States: loading (everything but /health and /metrics answers 503) -> ready -> draining
+// (new generation requests get 503 while in-flight ones finish).
+//
+// Threads: handle() runs on I/O threads and never blocks on the engine; set_ready() and
+// begin_draining() from the main thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/engine.h"
+#include "server/generation_job.h"
+#include "server/http_exchange.h"
+#include "server/server_metrics.h"
+#include "server/stream_pump.h"
+#include "tokenizer/chat_template.h"
+
+namespace xy::server {
+
+struct ServiceOptions {
+  std::string served_model_name;
+  std::string model_root;  // shown as "root" in /v1/models
+  std::string api_key;     // "" = no authentication
+  int max_queued_requests = 4096;
+  // Clients should retry after this many seconds when the queue is full (Retry-After).
+  int retry_after_s = 1;
+};
+
+class OpenAIService {
+ public:
+  explicit OpenAIService(ServiceOptions options);
+  ~OpenAIService();
+
+  // The model is loaded: serve it. The engine and tokenizer must outlive the service's use
+  // (stop() before destroying them).
+  void set_ready(Engine* engine, const Tokenizer* tokenizer);
+  void begin_draining() { draining_.store(true); }
+  // Stops the stream pump (after the engine has ended every request).
+  void stop();
+
+  void handle(HttpRequest request, std::shared_ptr<ResponseSink> sink);
+
+  int jobs_in_flight() const { return counters_.jobs_in_flight.load(); }
+  // Connection count source for /metrics (set by the owner of the HTTP server).
+  void set_connection_counter(std::function<int()> f) { connections_ = std::move(f); }
+
+ private:
+  void reply(ResponseSink& sink, HttpResponse r);
+  void reply_error(ResponseSink& sink, const ApiError& e);
+  void handle_completions(const HttpRequest& req, std::shared_ptr<ResponseSink> sink, bool chat);
+  void handle_tokenize(const HttpRequest& req, ResponseSink& sink);
+  void handle_detokenize(const HttpRequest& req, ResponseSink& sink);
+  void handle_models(ResponseSink& sink, const std::string& one);  // "" = list
+  void handle_metrics(ResponseSink& sink);
+  std::optional<ApiError> check_model(const std::string& model) const;
+  Result<std::string> render_chat(const nlohmann::ordered_json& messages,
+                                  const nlohmann::ordered_json& tools, bool add_generation_prompt,
+                                  bool continue_final_message,
+                                  const nlohmann::ordered_json& kwargs) const;
+  std::optional<ApiError> check_length(int prompt_tokens, std::optional<int> max_tokens) const;
+
+  ServiceOptions options_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> draining_{false};
+  Engine* engine_ = nullptr;
+  const Tokenizer* tokenizer_ = nullptr;
+  std::optional<ChatTemplate> chat_template_;
+  std::string chat_template_error_;
+  int max_model_len_ = 0;
+  int64_t created_ = 0;
+  ServerMetrics metrics_;
+  JobCounters counters_;
+  std::unique_ptr<StreamPump> pump_;
+  std::function<int()> connections_;
+  std::atomic<uint64_t> next_id_{1};
+};
+
+}  // namespace xy::server

@@ -1,0 +1,464 @@
+#include "server/protocol/openai_request.h"
+
+#include <cmath>
+#include <limits>
+
+#include "tokenizer/utf8.h"
+
+namespace xy::server {
+namespace {
+
+using json = nlohmann::json;
+
+// Nesting deeper than any real request is rejected before parsing, so hostile bodies like
+// "[[[[..." cost a linear scan and nothing recursive.
+constexpr int kMaxJsonDepth = 64;
+
+// Scans JSON text for bracket depth outside strings.
+bool nesting_within(std::string_view s, int max_depth) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : s) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"')
+      in_string = true;
+    else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+const char* type_name(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "boolean";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::object:
+      return "object";
+    case json::value_t::number_float:
+      return "number";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return "integer";
+    default:
+      return "value";
+  }
+}
+
+// Thrown inside this file only; every public entry point converts it to an ApiError.
+struct FieldError {
+  ApiError error;
+};
+
+[[noreturn]] void fail(std::string message, std::string param) {
+  throw FieldError{bad_request(std::move(message), std::move(param))};
+}
+
+[[noreturn]] void wrong_type(const std::string& param, const json& v, const char* expected) {
+  fail("'" + param + "' must be " + expected + ", got " + type_name(v), param);
+}
+
+// Parses the body into a JSON object: 400 on invalid UTF-8, syntax errors and non-objects.
+json parse_object(std::string_view body) {
+  const size_t bad = utf8::find_invalid(body);
+  if (bad != std::string_view::npos) {
+    fail("request body is not valid UTF-8 (byte offset " + std::to_string(bad) + ")", "");
+  }
+  if (!nesting_within(body, kMaxJsonDepth)) {
+    fail("request body nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels", "");
+  }
+  json j;
+  try {
+    j = json::parse(body.begin(), body.end());
+  } catch (const json::parse_error& e) {
+    fail(std::string("invalid JSON in request body: ") + e.what(), "");
+  }
+  if (!j.is_object())
+    fail(std::string("request body must be a JSON object, got ") + type_name(j), "");
+  return j;
+}
+
+// Typed access to optional fields; null counts as absent (SDKs send explicit nulls).
+class Fields {
+ public:
+  explicit Fields(const json& obj, std::string prefix = "")
+      : obj_(obj), prefix_(std::move(prefix)) {}
+
+  const json* get(const char* key) const {
+    auto it = obj_.find(key);
+    if (it == obj_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+  std::string name(const char* key) const { return prefix_ + key; }
+
+  std::optional<std::string> str(const char* key) const {
+    const json* v = get(key);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) wrong_type(name(key), *v, "a string");
+    return v->get<std::string>();
+  }
+  std::optional<bool> boolean(const char* key) const {
+    const json* v = get(key);
+    if (!v) return std::nullopt;
+    if (!v->is_boolean()) wrong_type(name(key), *v, "a boolean");
+    return v->get<bool>();
+  }
+  std::optional<double> number(const char* key) const {
+    const json* v = get(key);
+    if (!v) return std::nullopt;
+    if (!v->is_number()) wrong_type(name(key), *v, "a number");
+    return v->get<double>();
+  }
+  std::optional<int64_t> integer(const char* key) const {
+    const json* v = get(key);
+    if (!v) return std::nullopt;
+    return as_integer(*v, name(key));
+  }
+  static int64_t as_integer(const json& v, const std::string& param) {
+    if (v.is_number_integer() || v.is_number_unsigned()) {
+      if (v.is_number_unsigned() &&
+          v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
+        fail("'" + param + "' is too large", param);
+      return v.get<int64_t>();
+    }
+    // 3.0 is an integer to Python clients; 3.5 is not.
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) return int64_t(d);
+    }
+    wrong_type(param, v, "an integer");
+  }
+
+ private:
+  const json& obj_;
+  std::string prefix_;
+};
+
+int checked_int(int64_t v, int64_t lo, int64_t hi, const std::string& param) {
+  if (v < lo || v > hi) {
+    fail("'" + param + "' = " + std::to_string(v) + " is out of range [" + std::to_string(lo) +
+             ", " + std::to_string(hi) + "]",
+         param);
+  }
+  return int(v);
+}
+
+std::vector<int32_t> token_id_array(const json& v, const std::string& param) {
+  if (!v.is_array()) wrong_type(param, v, "an array of token ids");
+  std::vector<int32_t> ids;
+  ids.reserve(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string p = param + "[" + std::to_string(i) + "]";
+    ids.push_back(int32_t(
+        checked_int(Fields::as_integer(v[i], p), 0, std::numeric_limits<int32_t>::max(), p)));
+  }
+  return ids;
+}
+
+// Fields common to both generation endpoints. `chat` selects the logprobs shape: chat has
+// logprobs: bool + top_logprobs: int; completions has logprobs: int (top alternatives).
+GenerationOptions parse_generation(const json& body, bool chat) {
+  Fields f(body);
+  GenerationOptions g;
+  auto model = f.str("model");
+  if (!model) fail("'model' is required", "model");
+  g.model = *model;
+
+  SamplingParams& s = g.sampling;
+  if (auto v = f.number("temperature")) s.temperature = float(*v);
+  if (auto v = f.number("top_p")) s.top_p = float(*v);
+  if (auto v = f.integer("top_k"))
+    s.top_k = checked_int(*v, -1, std::numeric_limits<int>::max(), "top_k");
+  if (auto v = f.number("min_p")) s.min_p = float(*v);
+  if (auto v = f.number("presence_penalty")) s.presence_penalty = float(*v);
+  if (auto v = f.number("frequency_penalty")) s.frequency_penalty = float(*v);
+  if (auto v = f.number("repetition_penalty")) s.repetition_penalty = float(*v);
+  if (const json* v = f.get("seed")) {
+    const int64_t seed = Fields::as_integer(*v, "seed");
+    s.seed = uint64_t(seed);
+  }
+  if (const json* lb = f.get("logit_bias")) {
+    if (!lb->is_object()) wrong_type("logit_bias", *lb, "an object mapping token ids to biases");
+    for (auto it = lb->begin(); it != lb->end(); ++it) {
+      const std::string param = "logit_bias." + it.key();
+      int64_t id = -1;
+      const std::string& key = it.key();
+      bool digits = !key.empty() && key.size() <= 10;
+      for (char c : key) digits = digits && c >= '0' && c <= '9';
+      if (digits) id = std::stoll(key);
+      if (!digits || id > std::numeric_limits<int32_t>::max())
+        fail("'logit_bias' keys must be token ids (non-negative integers), got '" + key + "'",
+             "logit_bias");
+      if (!it->is_number()) wrong_type(param, *it, "a number");
+      s.logit_bias[int32_t(id)] = it->get<float>();
+    }
+  }
+  if (const json* v = f.get("allowed_token_ids"))
+    s.allowed_token_ids = token_id_array(*v, "allowed_token_ids");
+
+  // max_completion_tokens is the newer OpenAI name; it wins when both are present.
+  std::optional<int64_t> max_tokens = f.integer("max_tokens");
+  if (chat) {
+    if (auto v = f.integer("max_completion_tokens")) max_tokens = v;
+  }
+  if (max_tokens) {
+    const char* param =
+        chat && f.get("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+    g.max_tokens = checked_int(*max_tokens, 1, std::numeric_limits<int>::max(), param);
+  }
+  if (auto v = f.integer("n")) g.n = checked_int(*v, 1, ProtocolLimits::kMaxN, "n");
+  if (auto v = f.integer("best_of")) {
+    if (*v != g.n) fail("'best_of' different from 'n' is not supported", "best_of");
+  }
+  if (const json* v = f.get("stop")) {
+    if (v->is_string()) {
+      g.stop.push_back(v->get<std::string>());
+    } else if (v->is_array()) {
+      if (v->size() > size_t(ProtocolLimits::kMaxStopSequences))
+        fail("'stop' has more than " + std::to_string(ProtocolLimits::kMaxStopSequences) +
+                 " sequences",
+             "stop");
+      for (size_t i = 0; i < v->size(); ++i) {
+        if (!(*v)[i].is_string())
+          wrong_type("stop[" + std::to_string(i) + "]", (*v)[i], "a string");
+        g.stop.push_back((*v)[i].get<std::string>());
+      }
+    } else {
+      wrong_type("stop", *v, "a string or an array of strings");
+    }
+    for (const std::string& st : g.stop)
+      if (st.empty()) fail("'stop' sequences must be non-empty", "stop");
+  }
+  if (const json* v = f.get("stop_token_ids"))
+    g.stop_token_ids = token_id_array(*v, "stop_token_ids");
+  if (auto v = f.boolean("ignore_eos")) g.ignore_eos = *v;
+  if (auto v = f.integer("min_tokens"); v && *v != 0)
+    fail("'min_tokens' is not supported", "min_tokens");
+  if (auto v = f.boolean("skip_special_tokens")) g.skip_special_tokens = *v;
+  if (auto v = f.boolean("include_stop_str_in_output")) g.include_stop_str_in_output = *v;
+  if (auto v = f.boolean("stream")) g.stream = *v;
+  if (const json* so = f.get("stream_options")) {
+    if (!so->is_object()) wrong_type("stream_options", *so, "an object");
+    if (!g.stream) fail("'stream_options' is only allowed when 'stream' is true", "stream_options");
+    Fields sf(*so, "stream_options.");
+    if (auto v = sf.boolean("include_usage")) g.include_usage = *v;
+    if (auto v = sf.boolean("continuous_usage_stats")) g.continuous_usage_stats = *v;
+  }
+  if (auto v = f.integer("priority")) g.priority = checked_int(*v, -1000000, 1000000, "priority");
+  if (auto v = f.str("user")) g.user = *v;
+
+  if (chat) {
+    if (auto v = f.boolean("logprobs")) g.logprobs = *v;
+    if (auto v = f.integer("top_logprobs")) {
+      s.logprobs = checked_int(*v, 0, SamplingParams::kMaxLogprobs, "top_logprobs");
+      if (s.logprobs > 0 && !g.logprobs)
+        fail("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
+    }
+  } else if (const json* v = f.get("logprobs")) {
+    // Completions: an integer count of alternatives (0 = only the sampled token's logprob).
+    if (v->is_boolean()) wrong_type("logprobs", *v, "an integer");
+    s.logprobs = checked_int(Fields::as_integer(*v, "logprobs"), 0,
+                             ProtocolLimits::kMaxCompletionLogprobs, "logprobs");
+    g.logprobs = true;
+  }
+  s.return_sampled_logprob = g.logprobs;
+
+  // One place decides what is a legal sampling request; map its message onto the field.
+  if (Status st = s.validate(); !st.is_ok()) {
+    std::string param;
+    const std::string& m = st.message();
+    const size_t q = m.find('\'');
+    if (q != std::string::npos) param = m.substr(q + 1, m.find('\'', q + 1) - q - 1);
+    if (chat && param == "logprobs") param = "top_logprobs";
+    throw FieldError{bad_request(m, param)};
+  }
+  return g;
+}
+
+// Chat message content: a string, null, or an array of {"type":"text","text":...} parts.
+json flatten_content(const json& content, const std::string& param) {
+  if (content.is_null() || content.is_string()) return content;
+  if (!content.is_array()) wrong_type(param, content, "a string or an array of content parts");
+  std::string text;
+  for (size_t i = 0; i < content.size(); ++i) {
+    const json& part = content[i];
+    const std::string p = param + "[" + std::to_string(i) + "]";
+    if (!part.is_object()) wrong_type(p, part, "an object");
+    Fields pf(part, p + ".");
+    auto type = pf.str("type");
+    if (!type) fail("'" + p + ".type' is required", p + ".type");
+    if (*type != "text")
+      fail("content part type '" + *type + "' is not supported (text only)", p + ".type");
+    auto t = pf.str("text");
+    if (!t) fail("'" + p + ".text' is required", p + ".text");
+    if (!text.empty()) text += "\n";
+    text += *t;
+  }
+  return text;
+}
+
+nlohmann::ordered_json parse_messages(const json& v) {
+  if (!v.is_array()) wrong_type("messages", v, "an array");
+  if (v.empty()) fail("'messages' must contain at least one message", "messages");
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string p = "messages[" + std::to_string(i) + "]";
+    const json& m = v[i];
+    if (!m.is_object()) wrong_type(p, m, "an object");
+    Fields mf(m, p + ".");
+    auto role = mf.str("role");
+    if (!role) fail("'" + p + ".role' is required", p + ".role");
+    if (*role != "system" && *role != "user" && *role != "assistant" && *role != "tool" &&
+        *role != "developer") {
+      fail("'" + p + ".role' = '" + *role +
+               "' is not one of system, developer, user, assistant, tool",
+           p + ".role");
+    }
+    nlohmann::ordered_json msg = nlohmann::ordered_json::parse(m.dump());
+    auto it = m.find("content");
+    if (it == m.end() && *role != "assistant")
+      fail("'" + p + ".content' is required", p + ".content");
+    msg["content"] = nlohmann::ordered_json::parse(
+        flatten_content(it == m.end() ? json(nullptr) : *it, p + ".content").dump());
+    if (*role == "developer") msg["role"] = "system";  // templates know "system"
+    out.push_back(std::move(msg));
+  }
+  return out;
+}
+
+template <class T, class F>
+Parsed<T> guarded(F&& f) {
+  try {
+    return f();
+  } catch (const FieldError& e) {
+    return e.error;
+  } catch (const std::exception& e) {
+    // nlohmann type errors from an unforeseen shape: still the client's fault.
+    return bad_request(std::string("malformed request: ") + e.what());
+  }
+}
+
+}  // namespace
+
+Parsed<CompletionRequest> parse_completion_request(std::string_view body) {
+  return guarded<CompletionRequest>([&] {
+    const json j = parse_object(body);
+    CompletionRequest r;
+    r.gen = parse_generation(j, /*chat=*/false);
+    Fields f(j);
+    const json* p = f.get("prompt");
+    if (!p) fail("'prompt' is required", "prompt");
+    if (p->is_string()) {
+      r.prompts.push_back({p->get<std::string>()});
+    } else if (p->is_array()) {
+      if (p->empty()) fail("'prompt' must not be empty", "prompt");
+      if ((*p)[0].is_number()) {
+        r.prompts.push_back({token_id_array(*p, "prompt")});
+      } else {
+        if (p->size() > size_t(ProtocolLimits::kMaxPrompts))
+          fail("more than " + std::to_string(ProtocolLimits::kMaxPrompts) + " prompts", "prompt");
+        for (size_t i = 0; i < p->size(); ++i) {
+          const json& e = (*p)[i];
+          const std::string param = "prompt[" + std::to_string(i) + "]";
+          if (e.is_string())
+            r.prompts.push_back({e.get<std::string>()});
+          else if (e.is_array())
+            r.prompts.push_back({token_id_array(e, param)});
+          else
+            wrong_type(param, e, "a string or an array of token ids");
+        }
+      }
+    } else {
+      wrong_type("prompt", *p, "a string, an array of strings or an array of token ids");
+    }
+    for (size_t i = 0; i < r.prompts.size(); ++i) {
+      const auto* ids = std::get_if<std::vector<int32_t>>(&r.prompts[i].value);
+      if (ids && ids->empty()) fail("'prompt' token arrays must not be empty", "prompt");
+    }
+    if (auto v = f.boolean("echo")) r.echo = *v;
+    if (auto v = f.str("suffix"); v && !v->empty()) fail("'suffix' is not supported", "suffix");
+    if (!r.gen.max_tokens) r.gen.max_tokens = 16;  // OpenAI's completions default
+    return r;
+  });
+}
+
+Parsed<ChatCompletionRequest> parse_chat_completion_request(std::string_view body) {
+  return guarded<ChatCompletionRequest>([&] {
+    const json j = parse_object(body);
+    ChatCompletionRequest r;
+    r.gen = parse_generation(j, /*chat=*/true);
+    Fields f(j);
+    const json* m = f.get("messages");
+    if (!m) fail("'messages' is required", "messages");
+    r.messages = parse_messages(*m);
+    if (const json* t = f.get("tools")) {
+      if (!t->is_array()) wrong_type("tools", *t, "an array");
+      r.tools = nlohmann::ordered_json::parse(t->dump());
+    }
+    if (auto v = f.boolean("add_generation_prompt")) r.add_generation_prompt = *v;
+    if (auto v = f.boolean("continue_final_message")) r.continue_final_message = *v;
+    if (r.add_generation_prompt && r.continue_final_message)
+      fail("'continue_final_message' and 'add_generation_prompt' cannot both be true",
+           "continue_final_message");
+    if (const json* k = f.get("chat_template_kwargs")) {
+      if (!k->is_object()) wrong_type("chat_template_kwargs", *k, "an object");
+      r.chat_template_kwargs = nlohmann::ordered_json::parse(k->dump());
+    }
+    if (const json* rf = f.get("response_format")) {
+      if (!rf->is_object()) wrong_type("response_format", *rf, "an object");
+      Fields rff(*rf, "response_format.");
+      auto type = rff.str("type");
+      if (type && *type != "text")
+        fail("response_format type '" + *type + "' is not supported (only 'text')",
+             "response_format.type");
+    }
+    return r;
+  });
+}
+
+Parsed<TokenizeRequest> parse_tokenize_request(std::string_view body) {
+  return guarded<TokenizeRequest>([&] {
+    const json j = parse_object(body);
+    Fields f(j);
+    TokenizeRequest r;
+    if (auto v = f.str("model")) r.model = *v;
+    r.prompt = f.str("prompt");
+    if (const json* m = f.get("messages")) r.messages = parse_messages(*m);
+    if (r.prompt.has_value() == !r.messages.is_null())
+      fail("exactly one of 'prompt' and 'messages' is required", "prompt");
+    if (auto v = f.boolean("add_special_tokens")) r.add_special_tokens = *v;
+    if (auto v = f.boolean("add_generation_prompt")) r.add_generation_prompt = *v;
+    return r;
+  });
+}
+
+Parsed<DetokenizeRequest> parse_detokenize_request(std::string_view body) {
+  return guarded<DetokenizeRequest>([&] {
+    const json j = parse_object(body);
+    Fields f(j);
+    DetokenizeRequest r;
+    if (auto v = f.str("model")) r.model = *v;
+    const json* t = f.get("tokens");
+    if (!t) fail("'tokens' is required", "tokens");
+    r.tokens = token_id_array(*t, "tokens");
+    return r;
+  });
+}
+
+}  // namespace xy::server

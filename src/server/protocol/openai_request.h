@@ -1,0 +1,95 @@
+// The OpenAI request bodies the server accepts, parsed and validated into native structs.
+// JSON stays here: the handlers turn these structs into engine requests, the engine never sees
+// JSON. Parsing is strict about types (a wrong type is a 400 naming the field, as OpenAI does)
+// and lenient about unknown fields (ignored, as vLLM does), so newer SDKs keep working.
+//
+// Thread-safety: pure functions of their input. Failure: an ApiError (status 400 unless noted).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/sampling/sampling_params.h"
+#include "server/protocol/api_error.h"
+
+namespace xy::server {
+
+// Limits that keep one request from monopolizing the server; checked by the parser.
+struct ProtocolLimits {
+  static constexpr int kMaxN = 128;             // choices per prompt
+  static constexpr int kMaxStopSequences = 16;  // OpenAI allows 4; vLLM any number
+  static constexpr int kMaxPrompts = 256;       // prompts of one batched completions call
+  static constexpr int kMaxCompletionLogprobs = 20;
+};
+
+// Parameters shared by /v1/completions and /v1/chat/completions.
+struct GenerationOptions {
+  std::string model;
+  SamplingParams sampling;        // validated; sampling.logprobs = top alternatives per token
+  std::optional<int> max_tokens;  // unset: until the context ends (chat) / 16 (completions)
+  int n = 1;
+  std::vector<std::string> stop;  // stop strings, excluded from the output
+  std::vector<int32_t> stop_token_ids;
+  bool ignore_eos = false;
+  bool skip_special_tokens = true;
+  bool include_stop_str_in_output = false;
+  bool stream = false;
+  bool include_usage = false;           // stream_options.include_usage
+  bool continuous_usage_stats = false;  // stream_options.continuous_usage_stats (vLLM)
+  bool logprobs = false;                // return the sampled tokens' logprobs
+  int priority = 0;                     // vLLM extension: lower = sooner
+  std::string user;
+};
+
+// One completions prompt: text, or token ids given directly.
+struct PromptInput {
+  std::variant<std::string, std::vector<int32_t>> value;
+  bool is_text() const { return std::holds_alternative<std::string>(value); }
+};
+
+struct CompletionRequest {
+  GenerationOptions gen;
+  std::vector<PromptInput> prompts;  // >= 1; choice index = prompt_index * n + i
+  bool echo = false;                 // prepend the prompt text to each choice
+};
+
+struct ChatCompletionRequest {
+  GenerationOptions gen;
+  // Validated messages, content flattened to strings (text parts joined with "\n", as vLLM).
+  nlohmann::ordered_json messages;
+  nlohmann::ordered_json tools;  // null when absent
+  bool add_generation_prompt = true;
+  bool continue_final_message = false;
+  nlohmann::ordered_json chat_template_kwargs;  // object or null
+};
+
+struct TokenizeRequest {
+  std::string model;  // optional in the body
+  // Exactly one of: text prompt, or chat messages rendered through the template.
+  std::optional<std::string> prompt;
+  nlohmann::ordered_json messages;
+  bool add_special_tokens = true;
+  bool add_generation_prompt = true;
+};
+
+struct DetokenizeRequest {
+  std::string model;
+  std::vector<int32_t> tokens;
+};
+
+template <class T>
+using Parsed = std::variant<T, ApiError>;
+
+// Each takes the raw request body. Invalid JSON, invalid UTF-8 and wrong types are 400s.
+Parsed<CompletionRequest> parse_completion_request(std::string_view body);
+Parsed<ChatCompletionRequest> parse_chat_completion_request(std::string_view body);
+Parsed<TokenizeRequest> parse_tokenize_request(std::string_view body);
+Parsed<DetokenizeRequest> parse_detokenize_request(std::string_view body);
+
+}  // namespace xy::server

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs one Node suite (conformance | robustness) against a live `xyserve serve` on 127.0.0.1 with
+# a tiny generated model, then checks that SIGTERM with a request in flight exits 0.
+# Usage: run_node_suite.sh <xyserve binary> <suite>. Exit 77 (skipped) when node is absent.
+set -euo pipefail
+xyserve=${1:?xyserve binary}
+suite=${2:?suite name}
+here=$(cd "$(dirname "$0")" && pwd)
+sdk="$here/openai_sdk"
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "SKIP: node/npm not installed (scripts/install-deps.sh installs them)"
+  exit 77
+fi
+# The official SDK, pinned by package-lock.json, installed once next to the tests.
+if [[ ! -d "$sdk/node_modules/openai" ]]; then
+  (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then kill -KILL "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$xyserve" make-model --preset tiny --out "$work/model" >/dev/null
+
+common=(--model "$work/model" --served-model-name tiny --port 0 --max-request-bytes 1048576
+        --max-num-batched-tokens 256 --kv-cache-memory 128MiB --threads 1 --shutdown-timeout 3)
+case "$suite" in
+  conformance) extra=(--api-key test-key --max-queued-requests 6 --max-num-seqs 4) ;;
+  robustness)  extra=(--api-key test-key --max-queued-requests 4096 --max-num-seqs 64 --io-threads 2) ;;
+  *) echo "unknown suite $suite" >&2; exit 2 ;;
+esac
+"$xyserve" serve "${common[@]}" "${extra[@]}" >"$work/server.log" 2>&1 &
+server_pid=$!
+
+port=""
+for _ in $(seq 1 600); do
+  port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.log" | head -1)
+  [[ -n "$port" ]] && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
+  sleep 0.1
+done
+[[ -n "$port" ]] || { echo "server did not start"; cat "$work/server.log"; exit 1; }
+url="http://127.0.0.1:$port"
+# /health is 503 while the model loads, then 200.
+for _ in $(seq 1 1200); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$url/health" || true)
+  [[ "$code" == 200 ]] && break
+  sleep 0.1
+done
+[[ "$code" == 200 ]] || { echo "server never became healthy"; cat "$work/server.log"; exit 1; }
+
+status=0
+XYSERVE_URL=$url XYSERVE_API_KEY=test-key XYSERVE_MODEL=tiny \
+  node --test --test-concurrency=1 "$sdk/$suite.test.mjs" || status=$?
+
+# Graceful shutdown: a request in flight when SIGTERM arrives, then exit code 0.
+curl -s -N -o "$work/inflight.txt" -H 'authorization: Bearer test-key' -H 'content-type: application/json' \
+  -d '{"model":"tiny","prompt":"hi","max_tokens":4000,"ignore_eos":true,"stream":true}' \
+  "$url/v1/completions" &
+curl_pid=$!
+sleep 0.1
+kill -TERM "$server_pid"
+rc=0
+wait "$server_pid" || rc=$?
+server_pid=""
+wait "$curl_pid" || true
+if [[ $rc -ne 0 ]]; then echo "server exited with $rc after SIGTERM"; status=1; fi
+if ! grep -q 'data: \[DONE\]' "$work/inflight.txt"; then
+  echo "the in-flight stream did not end with [DONE] on shutdown"; status=1
+fi
+if [[ $status -ne 0 ]]; then echo "--- server log (tail)"; tail -n 40 "$work/server.log"; fi
+exit $status
