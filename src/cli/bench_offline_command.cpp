@@ -204,6 +204,7 @@ CommandRunner add_bench_offline_command(CLI::App& bench) {
       ->capture_default_str();
   cmd->add_option("--block-size", a->session.block_size, "KV cache block size (tokens)")
       ->capture_default_str();
+  add_kernel_flags(*cmd, a->session);
   add_engine_flags(*cmd, a->engine);
   return [a]() { return run_bench_offline(*a); };
 }

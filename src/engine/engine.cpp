@@ -226,23 +226,22 @@ Result<std::vector<StreamDelta>> Engine::generate(std::vector<EngineRequest> req
   }
   std::vector<StreamDelta> results(handles.size());
   for (size_t i = 0; i < handles.size(); ++i) results[i].request_id = handles[i].id;
-  std::vector<bool> done(handles.size(), false);
-  size_t num_done = 0;
-  while (num_done < handles.size()) {
-    if (!config_.run_loop_thread) XY_RETURN_IF_ERROR(step().status());
+  if (config_.run_loop_thread) {
+    // Deltas merge inside each stream while nobody reads it, so waiting on one request at a
+    // time never holds the others back.
     for (size_t i = 0; i < handles.size(); ++i) {
-      if (done[i]) continue;
-      const auto wait =
-          config_.run_loop_thread ? std::chrono::milliseconds(20) : std::chrono::milliseconds(0);
-      while (std::optional<StreamDelta> d = handles[i].stream->next(wait)) {
+      while (std::optional<StreamDelta> d = handles[i].stream->next()) {
         const bool fin = d->finished;
         results[i].merge(std::move(*d));
-        if (fin) {
-          done[i] = true;
-          ++num_done;
-          break;
-        }
+        if (fin) break;
       }
+    }
+    return results;
+  }
+  while (has_unfinished()) XY_RETURN_IF_ERROR(step().status());
+  for (size_t i = 0; i < handles.size(); ++i) {
+    while (std::optional<StreamDelta> d = handles[i].stream->try_next()) {
+      results[i].merge(std::move(*d));
     }
   }
   return results;
