@@ -76,7 +76,8 @@ int clamp_to_context(Trace& trace, int max_model_len) {
   for (auto& r : trace.requests) {
     if (r.input_tokens + r.output_tokens <= max_model_len) continue;
     ++clamped;
-    r.output_tokens = std::max(1, std::min(r.output_tokens, max_model_len - r.input_tokens));
+    // The output (decode work) is kept; the prompt is shortened to what the context allows.
+    r.output_tokens = std::max(1, std::min(r.output_tokens, max_model_len - 1));
     r.input_tokens = std::max(1, max_model_len - r.output_tokens);
     // Whole 512-token blocks still describe the shortened prompt's prefix.
     const size_t blocks =

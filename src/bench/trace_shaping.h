@@ -26,8 +26,9 @@ void cut_trace(Trace& trace, double duration_s, int max_requests);
 // Overrides the prompt and/or output length of every request (a value <= 0 keeps the trace's).
 // A new prompt length drops the request's hash_ids (they described the old length).
 void override_lengths(Trace& trace, int input_tokens, int output_tokens);
-// Clamps each request so input + output <= max_model_len (prompts first keep at least 1 output
-// token); returns how many requests were clamped. max_model_len <= 0: no change.
+// Clamps each request so input + output <= max_model_len: the output length is kept (up to
+// max_model_len - 1) and the prompt shortened; returns how many requests were clamped.
+// max_model_len <= 0: no change.
 int clamp_to_context(Trace& trace, int max_model_len);
 // Mean request rate of the trace (requests / span of arrivals); 0 for fewer than 2 requests.
 double mean_rate(const Trace& trace);

@@ -1,0 +1,110 @@
+// Prompt synthesis hits exact token lengths on the real tokenizers, and hash ids give shared
+// prefixes.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+
+#include "bench/prompt_synthesizer.h"
+
+namespace xy::bench {
+namespace {
+
+std::string corpus() {
+  static const std::string c = [] {
+    auto r = load_prompt_corpus(XY_SOURCE_DIR "/data");
+    EXPECT_TRUE(r) << r.status().to_string();
+    // A slice keeps the sanitizer run fast; it still holds ~7k tokens of varied real text.
+    return r ? r->substr(0, 30000) : std::string();
+  }();
+  return c;
+}
+
+// Tokenizer loads and corpus encodes are the slow part: once per tokenizer per process.
+struct Loaded {
+  std::unique_ptr<Tokenizer> tok;
+  std::unique_ptr<PromptSynthesizer> synth;
+};
+const Loaded& loaded(const std::string& name) {
+  static std::map<std::string, Loaded> cache;
+  auto it = cache.find(name);
+  if (it != cache.end()) return it->second;
+  Loaded l;
+  auto t = Tokenizer::load_dir(std::string(XY_TESTDATA_DIR "/tokenizer/") + name);
+  EXPECT_TRUE(t) << t.status().to_string();
+  if (t) {
+    l.tok = std::move(*t);
+    auto s = PromptSynthesizer::create(*l.tok, corpus());
+    EXPECT_TRUE(s) << s.status().to_string();
+    if (s) l.synth = std::make_unique<PromptSynthesizer>(std::move(*s));
+  }
+  return cache.emplace(name, std::move(l)).first->second;
+}
+
+class PromptSynthesis : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    const Loaded& l = loaded(GetParam());
+    ASSERT_TRUE(l.tok && l.synth);
+    tok_ = l.tok.get();
+    s_ = l.synth.get();
+  }
+  const Tokenizer* tok_ = nullptr;
+  const PromptSynthesizer* s_ = nullptr;
+};
+
+TEST_P(PromptSynthesis, ExactLengths) {
+  const auto* s = s_;
+  for (int n : {2, 3, 5, 17, 64, 200, 511, 513, 1500}) {
+    for (uint64_t seed : {1ull, 2ull, 77ull}) {
+      auto text = s->make(n, {}, seed);
+      ASSERT_TRUE(text) << "n=" << n << ": " << text.status().to_string();
+      auto ids = tok_->encode(*text, true);
+      ASSERT_TRUE(ids);
+      EXPECT_EQ(static_cast<int>(ids->size()), n) << GetParam() << " n=" << n << " seed=" << seed;
+    }
+  }
+  // Different seeds give different text.
+  EXPECT_NE(*s->make(100, {}, 1), *s->make(100, {}, 2));
+}
+
+TEST_P(PromptSynthesis, HashIdsShareLeadingBlocks) {
+  const auto* s = s_;
+  const std::vector<int64_t> a_ids = {0, 5, 9}, b_ids = {0, 5, 11}, c_ids = {3, 5, 9};
+  auto a = s->make(1400, a_ids, 1), b = s->make(1300, b_ids, 2), c = s->make(1400, c_ids, 1);
+  ASSERT_TRUE(a && b && c);
+  auto ta = *tok_->encode(*a, true), tb = *tok_->encode(*b, true), tc = *tok_->encode(*c, true);
+  EXPECT_EQ(ta.size(), 1400u);
+  EXPECT_EQ(tb.size(), 1300u);
+  size_t common = 0;
+  while (common < std::min(ta.size(), tb.size()) && ta[common] == tb[common]) ++common;
+  // Two shared 512-token blocks; a merge at the boundary may change the last few.
+  EXPECT_GE(common, 2u * 512 - 8) << GetParam();
+  EXPECT_LT(common, 2u * 512 + 64) << GetParam();
+  size_t common_ac = 0;
+  while (common_ac < ta.size() && ta[common_ac] == tc[common_ac]) ++common_ac;
+  EXPECT_LT(common_ac, 16u) << "different first hash ids must give different text";
+}
+
+TEST_P(PromptSynthesis, TooShortForSpecialTokens) {
+  const auto* s = s_;
+  auto r = s->make(s->special_tokens(), {}, 1);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
+}
+
+INSTANTIATE_TEST_SUITE_P(RealTokenizers, PromptSynthesis,
+                         ::testing::Values("llama3", "qwen3", "llama2"));
+// Gemma 3's 262k-token vocabulary takes seconds to load (minutes under the sanitizers).
+INSTANTIATE_TEST_SUITE_P(BigVocabLongRunning, PromptSynthesis, ::testing::Values("gemma3"));
+
+TEST(PromptCorpus, TinyCorpusIsRejected) {
+  const Loaded& l = loaded("llama2");
+  ASSERT_TRUE(l.tok);
+  auto s = PromptSynthesizer::create(*l.tok, "just a few words");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace xy::bench
