@@ -165,7 +165,9 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     parser_.reset();
 
     begin_exchange();
-    watch_socket();
+    // A pipelined next request is already buffered: it is read after this response. Otherwise
+    // watch the socket so a disconnect aborts the work at once.
+    if (buffer_.size() == 0) watch_socket();
     handler_(std::move(req), shared_from_this());
   }
 
