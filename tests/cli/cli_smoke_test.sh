@@ -61,5 +61,29 @@ expect_error "missing model directory" "config.json" generate --model "$work/nop
 expect_error "token id out of range" "token id" logits --model "$model" --token-ids 1,999999 --out "$work/x.f32"
 expect_error "unknown preset is named" "no-such-model" make-model --preset no-such-model --out "$work/y"
 
+# Kernel sets, threads and the GEMM tune table.
+check "logits with reference kernels" "$xyserve" logits --model "$model" --token-ids 1,2,3,4,5 --kernels reference --out "$work/ref.f32"
+check "logits with cpu kernels, 1 thread" "$xyserve" logits --model "$model" --token-ids 1,2,3,4,5 --kernels cpu --threads 1 --out "$work/cpu1.f32"
+check "logits with cpu kernels, 2 threads" "$xyserve" logits --model "$model" --token-ids 1,2,3,4,5 --threads 2 --out "$work/cpu2.f32"
+check "cpu logits do not depend on the thread count" cmp -s "$work/cpu1.f32" "$work/cpu2.f32"
+check "cpu logits match the reference kernels" python3 -c "
+import array, math
+a, b = array.array('f'), array.array('f')
+a.frombytes(open('$work/cpu1.f32', 'rb').read()); b.frombytes(open('$work/ref.f32', 'rb').read())
+num = sum((x - y) ** 2 for x, y in zip(a, b)); den = sum(y * y for y in b)
+assert len(a) == len(b) and math.sqrt(num / den) < 1e-5, math.sqrt(num / den)"
+expect_error "unknown kernel set is named" "--kernels" logits --model "$model" --token-ids 1 --kernels gpu --out "$work/x.f32"
+check "tune writes the table beside the model" "$xyserve" tune --model "$model" --max-tokens 8 --repeats 1 --threads 1 --dtype f32
+check "tune table is a tune table" grep -q '"format": "xyserve-gemm-tune"' "$model/xyserve-gemm-tune.json"
+check "logits with the tuned table are unchanged" "$xyserve" logits --model "$model" --token-ids 1,2,3,4,5 --threads 1 --out "$work/tuned.f32"
+check "tuned logits equal untuned logits bitwise" cmp -s "$work/cpu1.f32" "$work/tuned.f32"
+check "tune --cache-dir" "$xyserve" tune --model "$model" --max-tokens 4 --repeats 1 --threads 1 --cache-dir "$work/tune-cache"
+check "cache-dir table exists" test -s "$work/tune-cache/tiny-xyserve-gemm-tune.json"
+check "logits with --gemm-tune" "$xyserve" logits --model "$model" --token-ids 1,2,3 --gemm-tune "$work/tune-cache/tiny-xyserve-gemm-tune.json" --out "$work/x.f32"
+echo '{"format": 3' > "$model/xyserve-gemm-tune.json"
+expect_error "malformed tune table is named" "xyserve-gemm-tune.json" logits --model "$model" --token-ids 1 --out "$work/x.f32"
+rm -f "$model/xyserve-gemm-tune.json"
+expect_error "missing --gemm-tune file is named" "nope.json" logits --model "$model" --token-ids 1 --gemm-tune "$work/nope.json" --out "$work/x.f32"
+
 echo "cli-smoke: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
