@@ -14,6 +14,8 @@ CommandRunner add_generate_command(CLI::App& app);
 CommandRunner add_logits_command(CLI::App& app);
 // Registers `offline` under the `bench` group (main.cpp creates the group once).
 CommandRunner add_bench_offline_command(CLI::App& bench);
+// Registers `serve` under the `bench` group.
+CommandRunner add_bench_serve_command(CLI::App& bench);
 CommandRunner add_tune_command(CLI::App& app);
 CommandRunner add_serve_command(CLI::App& app);
 
