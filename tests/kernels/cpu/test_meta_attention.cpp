@@ -190,28 +190,36 @@ TEST(MetaAttention, KvLengthsAcrossChunkBoundariesLongRunning) {
   chunk_boundaries(256, {1, 15, 16, 17, 97, 254, 255, 256, 257, 511, 512, 1000, 2000}, 3000);
 }
 
-TEST(MetaAttention, OddHeadDimUsesTails) {
-  AttnDims dims;
-  dims.n_kv_heads = 3;
-  dims.group = 3;
-  dims.head_dim = 20;  // not a multiple of 8: vector body + scalar tail
-  dims.block_size = 5;
+TEST(MetaAttention, OtherHeadDimsUseTails) {
+  // 20, 36: vector body + scalar tail; 80, 96: 16-wide value slices + one 8-wide; 256: Gemma.
   std::mt19937 rng(5);
-  check_step(random_mix(rng, 300), dims, 0, 11);
+  for (int hd : {20, 36, 80, 96, 256}) {
+    AttnDims dims;
+    dims.n_kv_heads = 3;
+    dims.group = 3;
+    dims.head_dim = hd;
+    dims.block_size = 5;
+    AttentionPlanOptions options;
+    options.kv_chunk = 40;
+    check_step(random_mix(rng, 120), dims, 0, 11, {2}, options);
+  }
 }
 
 TEST(MetaAttention, SmallChunksAndForcedSplits) {
-  // Tiny KV chunks make every sequence span many chunks; split and unsplit plans both match.
+  // Tiny KV chunks (down to one key) make every sequence span many chunks; split and unsplit
+  // plans both match.
   AttnDims dims;
   dims.group = 2;
   dims.block_size = 16;
   std::mt19937 rng(3);
-  const std::vector<SeqSpec> specs = random_mix(rng, 1000);
-  AttentionPlanOptions options;
-  options.kv_chunk = 24;
-  check_step(specs, dims, 0, 9, {1, 2, 5}, options);
-  options.allow_split = false;
-  check_step(specs, dims, 0, 9, {2}, options);
+  const std::vector<SeqSpec> specs = random_mix(rng, 300);
+  for (int chunk : {1, 7, 24}) {
+    AttentionPlanOptions options;
+    options.kv_chunk = chunk;
+    check_step(specs, dims, 0, 9, {1, 2, 5}, options);
+    options.allow_split = false;
+    check_step(specs, dims, 0, 9, {2}, options);
+  }
 }
 
 TEST(MetaAttention, EmptyStepIsNoOp) {
