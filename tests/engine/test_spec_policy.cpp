@@ -76,7 +76,36 @@ TEST(SpecDraftLengthPolicy, QuietRequestsAreProbedAgain) {
   for (int step = 0; step < 200 && k == 0; ++step) k = p.choose(1, 4, 1, 512);
   EXPECT_GT(k, 0);  // the prior came back
   p.release(1);
-  EXPECT_DOUBLE_EQ(p.acceptance(1), p.config().prior_acceptance);
+  EXPECT_DOUBLE_EQ(p.acceptance(1), p.acceptance(999));  // back to the proposer-wide prior
+}
+
+TEST(SpecDraftLengthPolicy, NewRequestsStartFromTheProposersAcceptance) {
+  DraftLengthPolicy p;
+  EXPECT_DOUBLE_EQ(p.acceptance(2), p.config().prior_acceptance);
+  for (int i = 0; i < 50; ++i) p.observe(1, 4, 4);
+  EXPECT_GT(p.acceptance(2), 0.9);  // never observed itself
+  for (int i = 0; i < 300; ++i) p.observe(3, 4, 0);
+  EXPECT_LT(p.acceptance(2), 0.2);
+}
+
+TEST(SpecDraftLengthPolicy, ProbesOncePerIntervalUnderLoad) {
+  DraftLengthConfig c;
+  c.probe_interval = 8;
+  DraftLengthPolicy p(c);
+  int probes = 0;
+  for (int step = 0; step < 64; ++step) {
+    const int k = p.choose(1, 4, /*num_running=*/64, 4096);
+    EXPECT_LE(k, 1);
+    probes += k;
+  }
+  EXPECT_EQ(probes, 8);
+  // A probe that shows high acceptance makes drafting pay under moderate load.
+  DraftLengthPolicy q(c);
+  for (int i = 0; i < 20; ++i) q.observe(1, 1, 1);
+  EXPECT_GE(q.choose(1, 4, 16, 4096), 1);
+  c.probe_interval = 0;
+  DraftLengthPolicy never(c);
+  for (int step = 0; step < 64; ++step) EXPECT_EQ(never.choose(1, 4, 64, 4096), 0);
 }
 
 }  // namespace

@@ -22,11 +22,15 @@ double DraftLengthPolicy::goodput(double a, int k, int num_running) const {
   return expected_tokens(a, k) / cost;
 }
 
+double DraftLengthPolicy::prior() const {
+  return (global_.successes + config_.prior_acceptance * config_.prior_weight) /
+         (global_.trials + config_.prior_weight);
+}
+
 double DraftLengthPolicy::acceptance(SeqId id) const {
   const auto it = requests_.find(id);
   const Counts c = it == requests_.end() ? Counts{} : it->second;
-  return (c.successes + config_.prior_acceptance * config_.prior_weight) /
-         (c.trials + config_.prior_weight);
+  return (c.successes + prior() * config_.prior_weight) / (c.trials + config_.prior_weight);
 }
 
 int DraftLengthPolicy::choose(SeqId id, int max_k, int num_running, int budget) {
@@ -46,21 +50,29 @@ int DraftLengthPolicy::choose(SeqId id, int max_k, int num_running, int budget) 
       best_goodput = g;
     }
   }
-  if (best == 0) {
-    // No drafts, so no observations: let the prior come back slowly (a probe under light load).
-    Counts& c = requests_[id];
-    c.successes *= config_.idle_decay;
-    c.trials *= config_.idle_decay;
+  Counts& c = requests_[id];
+  if (best > 0) {
+    c.idle_steps = 0;
+    return best;
   }
-  return best;
+  // No drafts, so no observations: let the prior come back slowly, and probe now and then.
+  c.successes *= config_.idle_decay;
+  c.trials *= config_.idle_decay;
+  if (config_.probe_interval > 0 && ++c.idle_steps >= config_.probe_interval) {
+    c.idle_steps = 0;
+    return 1;
+  }
+  return 0;
 }
 
 void DraftLengthPolicy::observe(SeqId id, int num_granted, int num_accepted) {
   if (num_granted <= 0) return;
+  const double trials = num_accepted + (num_accepted < num_granted ? 1 : 0);
   Counts& c = requests_[id];
   c.successes = c.successes * config_.observation_decay + num_accepted;
-  c.trials =
-      c.trials * config_.observation_decay + num_accepted + (num_accepted < num_granted ? 1 : 0);
+  c.trials = c.trials * config_.observation_decay + trials;
+  global_.successes = global_.successes * config_.global_decay + num_accepted;
+  global_.trials = global_.trials * config_.global_decay + trials;
 }
 
 }  // namespace xy::spec

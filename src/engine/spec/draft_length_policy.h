@@ -17,9 +17,13 @@
 //     cost dominates and drafts are nearly free, so k grows with a; under heavy load (n >> W) the
 //     step is compute-bound, E(a, k) / (1 + k) < 1 for any a < 1, and k drops to 0.
 //   * estimate of a: an exponentially weighted count of accepted drafts over trials (each
-//     accepted draft is a success, a rejection one failure), shrunk towards a prior. While a
-//     request gets no drafts its counts decay each step, so the prior returns and the request is
-//     probed again once load allows.
+//     accepted draft is a success, a rejection one failure), shrunk towards a prior: the
+//     proposer's acceptance over all requests (itself shrunk towards prior_acceptance), so a new
+//     request starts from what this proposer achieves on this traffic. While a request gets no
+//     drafts its counts decay each step, so the prior returns.
+//   * probes: a request that got no drafts for probe_interval steps in a row drafts one token
+//     once, so an estimate that only the load keeps at 0 can still learn that drafting pays
+//     (worst case one extra verify row per request every probe_interval steps).
 //
 // Thread: engine thread (one policy per proposer).
 #pragma once
@@ -38,6 +42,8 @@ struct DraftLengthConfig {
   double prior_weight = 1.0;            // pseudo-trials of the prior
   double observation_decay = 0.8;       // weight of past counts at each observation
   double idle_decay = 0.9;              // per step without drafts
+  double global_decay = 0.99;           // weight of past counts of the proposer-wide estimate
+  int probe_interval = 32;              // steps without drafts before a 1-token probe; 0 = never
 };
 
 class DraftLengthPolicy {
@@ -61,9 +67,13 @@ class DraftLengthPolicy {
   struct Counts {
     double successes = 0.0;
     double trials = 0.0;
+    int idle_steps = 0;  // consecutive choose() calls that returned 0
   };
+  double prior() const;  // proposer-wide acceptance, shrunk towards prior_acceptance
+
   DraftLengthConfig config_;
   std::unordered_map<SeqId, Counts> requests_;
+  Counts global_;
 };
 
 }  // namespace xy::spec
