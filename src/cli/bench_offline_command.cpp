@@ -150,6 +150,9 @@ int run_bench_offline(BenchOfflineArgs& a) {
   j["mean_verify_tokens_per_step"] = per_step(after.num_verify_tokens - before.num_verify_tokens);
   j["mean_step_ms"] =
       steps > 0 ? (after.total_step_time_s - before.total_step_time_s) * 1e3 / steps : 0.0;
+  const double step_s = after.total_step_time_s - before.total_step_time_s;
+  const double forward_s = after.total_forward_time_s - before.total_forward_time_s;
+  j["engine_overhead_fraction"] = step_s > 0 ? (step_s - forward_s) / step_s : 0.0;
   j["preemptions"] = after.num_preemptions - before.num_preemptions;
   j["prefix_cache_hit_rate"] = queries > 0 ? static_cast<double>(hits) / queries : 0.0;
   j["spec_acceptance_rate"] = drafts > 0 ? static_cast<double>(accepted) / drafts : 0.0;
@@ -169,6 +172,8 @@ int run_bench_offline(BenchOfflineArgs& a) {
               j["mean_prefill_tokens_per_step"].get<double>(),
               j["mean_decode_tokens_per_step"].get<double>(),
               j["mean_verify_tokens_per_step"].get<double>());
+  std::printf("Engine overhead (step time outside model.forward): %.2f%%\n",
+              100.0 * j["engine_overhead_fraction"].get<double>());
   std::printf(
       "Budget %d tokens, %d seqs; preemptions %lld; prefix hit rate %.3f; acceptance %.3f\n",
       engine.config().max_num_batched_tokens, engine.config().max_num_seqs,

@@ -19,12 +19,13 @@ struct EngineStats {
   int64_t num_requests_finished = 0;
   int64_t num_requests_aborted = 0;
   int64_t num_preemptions = 0;
-  int64_t prefix_cache_queries = 0;  // prompt tokens looked up at first admission
-  int64_t prefix_cache_hits = 0;     // of which served from the cache
-  int64_t num_draft_tokens = 0;      // drafts granted for verification
-  int64_t num_accepted_tokens = 0;   // of which accepted
-  spec::SpecStats spec;              // the proposer's counters per draft position (if any)
-  double total_step_time_s = 0.0;    // forward + sampling, summed
+  int64_t prefix_cache_queries = 0;   // prompt tokens looked up at first admission
+  int64_t prefix_cache_hits = 0;      // of which served from the cache
+  int64_t num_draft_tokens = 0;       // drafts granted for verification
+  int64_t num_accepted_tokens = 0;    // of which accepted
+  spec::SpecStats spec;               // the proposer's counters per draft position (if any)
+  double total_step_time_s = 0.0;     // forward + sampling, summed
+  double total_forward_time_s = 0.0;  // of which model.forward (the rest: engine overhead)
 
   // --- the last step ---
   double last_step_time_s = 0.0;

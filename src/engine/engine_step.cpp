@@ -173,7 +173,10 @@ Status Engine::run_step() {
   const TokenTable table = build_token_table(d, config_.block_size);
   const size_t vocab = static_cast<size_t>(parts_.model->config().vocab_size);
   s.logits.resize(table.logit_rows.size() * vocab);
+  const auto f0 = std::chrono::steady_clock::now();
   const Status fw = parts_.model->forward(table, s.kv, s.logits.data(), s.scratch);
+  const double forward_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
   s.blocks.begin_step();  // the copy-on-write sources are copied now: unpin them
   if (!fw.is_ok()) {
     fail_step(d, fw);
@@ -197,6 +200,7 @@ Status Engine::run_step() {
     stats_.prefix_cache_hits += outcome.cache_hits;
     stats_.num_requests_finished += outcome.finished;
     stats_.total_step_time_s += step_s;
+    stats_.total_forward_time_s += forward_s;
     stats_.last_step_time_s = step_s;
     stats_.last_step_prefill_tokens = d.num_prefill_tokens;
     stats_.last_step_decode_tokens = d.num_decode_tokens;
