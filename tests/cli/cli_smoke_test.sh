@@ -85,5 +85,34 @@ expect_error "malformed tune table is named" "xyserve-gemm-tune.json" logits --m
 rm -f "$model/xyserve-gemm-tune.json"
 expect_error "missing --gemm-tune file is named" "nope.json" logits --model "$model" --token-ids 1 --gemm-tune "$work/nope.json" --out "$work/x.f32"
 
+# bench serve: a short Poisson run and a trace replay against a live `xyserve serve` (tiny model).
+port=$((20000 + RANDOM % 20000))
+"$xyserve" serve --model "$model" --port "$port" --threads 1 >"$work/serve.log" 2>&1 &
+serve_pid=$!
+server_healthy() {  # GET /health over bash's /dev/tcp (no curl needed)
+  exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || return 1
+  printf 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  local status; status=$(head -1 <&3); exec 3<&-
+  [[ "$status" == *" 200"* ]]
+}
+for _ in $(seq 1 150); do server_healthy && break; sleep 0.2; done
+check "bench serve: poisson 5 s" "$xyserve" bench serve --url "http://127.0.0.1:$port" --model "$model" \
+  --trace poisson --rate 4 --duration 5 --input-len 32 --output-len 8 --slo-ttft-ms 2000 \
+  --slo-tpot-ms 200 --no-progress --json-out "$work/bs.json" --html-out "$work/bs.html"
+check "bench serve: JSON says every request completed with 8 tokens" python3 -c "
+import json; j = json.load(open('$work/bs.json')); s = j['summary']
+assert s['failed'] == 0 and s['completed'] >= 10 and s['output_tokens'] == 8 * s['completed'], s
+assert s['ttft_ms']['p50'] > 0 and s['tpot_ms']['n'] == s['completed'], s"
+check "bench serve: HTML report has SVG plots" grep -q "TTFT CDF" "$work/bs.html"
+check "bench serve: azure-conv replay (chat, concurrency cap)" "$xyserve" bench serve \
+  --url "http://127.0.0.1:$port/v1" --model "$model" --trace azure-conv --rate-scale 4 --num-prompts 6 \
+  --max-model-len 600 --max-concurrency 2 --endpoint chat --slo-ttft-ms 5000 --slo-tpot-ms 500 --no-progress
+kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null
+expect_error "bench serve: no server is an error" "no request succeeded" bench serve \
+  --url "http://127.0.0.1:$port" --model "$model" --trace poisson --num-prompts 2 --input-len 8 \
+  --output-len 2 --slo-ttft-ms 1 --slo-tpot-ms 1 --no-progress
+expect_error "bench serve: unknown trace is named" "unknown trace 'burst'" bench serve \
+  --url "http://127.0.0.1:1" --model "$model" --trace burst --slo-ttft-ms 1 --slo-tpot-ms 1
+
 echo "cli-smoke: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
