@@ -6,6 +6,7 @@
 // error is f32 rounding only (measured 1e-7 .. 4e-7) and the tighter bound catches more.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 #include <string>
@@ -219,6 +220,31 @@ TEST(MetaAttention, SmallChunksAndForcedSplits) {
     check_step(specs, dims, 0, 9, {1, 2, 5}, options);
     options.allow_split = false;
     check_step(specs, dims, 0, 9, {2}, options);
+  }
+}
+
+TEST(MetaAttention, RowWithoutVisibleKeysIsZeroLikeReference) {
+  // A tree mask row without even its own token (rejected by validate_token_table, but the
+  // kernel's contract is the reference's: zeros) next to normal rows of the same tile.
+  AttnDims dims;
+  dims.group = 2;
+  std::vector<SeqSpec> specs = {{5, 0, 4, SegmentKind::kVerify, true},
+                                {6, 40, 3, SegmentKind::kVerify, true}};
+  testing::AttnStep st = testing::make_attn_step(specs, dims, 3);
+  const Segment& seg = st.table.segments[0];
+  std::fill_n(st.table.spec_masks.begin() + seg.spec_mask_offset + 2 * seg.num_tokens,
+              seg.num_tokens, uint8_t{0});  // row 2 sees nothing
+  const std::vector<float> want = testing::reference_attention(st, 0);
+  const AttentionShape shape{dims.n_heads(), dims.n_kv_heads, dims.head_dim, dims.block_size, 0};
+  WorkerPool pool(WorkerPoolOptions{2, false, false, 50});
+  AttentionWorkspace ws;
+  for (AttentionIsa isa : isas()) {
+    std::vector<float> got(st.q.size(), -7.0f);
+    run_attention_with(plan_attention(st.table, shape, 2), st.table, st.q.data(), st.layer,
+                       got.data(), pool, ws, isa);
+    EXPECT_LT(testing::rel_l2(got, want), 1e-5);
+    const size_t w = static_cast<size_t>(dims.n_heads()) * dims.head_dim;
+    for (size_t i = 2 * w; i < 3 * w; ++i) ASSERT_EQ(got[i], 0.0f);
   }
 }
 
