@@ -13,10 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "bench/trace.h"
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "cli/model_session.h"
 #include "engine/engine.h"
+#include "engine/kv_cache/kv_cache_sizing.h"
 #include "tokenizer/tokenizer.h"
 
 namespace xy::cli {
@@ -32,7 +34,14 @@ struct BenchOfflineArgs {
   std::string dataset = "random";
   uint64_t seed = 0;
   std::string output_json;
+  std::string trace;  // azure-conv | azure-code | mooncake-conv | ... | a file (bench/trace.h)
   EngineFlags engine;
+};
+
+struct Shape {
+  int input = 0;
+  int output = 0;
+  std::vector<int64_t> hash_ids;  // Mooncake shared-prefix blocks
 };
 
 double mean(const std::vector<double>& v) {
@@ -67,41 +76,90 @@ int run_bench_offline(BenchOfflineArgs& a) {
   auto session = ModelSession::open(a.session);
   if (!session.is_ok()) return fail(session.status());
   ModelSession& s = **session;
+  const ModelConfig& mc = s.model().config();
+  const int max_len = a.engine.engine.max_model_len > 0
+                          ? std::min(a.engine.engine.max_model_len, mc.max_position_embeddings)
+                          : mc.max_position_embeddings;
+
+  // The workload's shapes: random (all alike) or a trace's lengths, clamped to the context.
+  std::vector<Shape> shapes;
+  if (a.trace.empty()) {
+    shapes.assign(static_cast<size_t>(a.num_prompts), Shape{a.input_len, a.output_len, {}});
+  } else {
+    auto trace = bench::load_trace(a.trace, bench::default_data_dir());
+    if (!trace.is_ok()) return fail(trace.status());
+    const size_t n = std::min(trace->requests.size(), static_cast<size_t>(a.num_prompts));
+    for (size_t i = 0; i < n; ++i) {
+      const bench::TraceRequest& t = trace->requests[i];
+      shapes.push_back({t.input_tokens, t.output_tokens, t.hash_ids});
+    }
+  }
+  int clamped = 0;
+  for (Shape& sh : shapes) {
+    const Shape before = sh;
+    sh.input = std::clamp(sh.input, 1, max_len - 1);
+    sh.output = std::clamp(sh.output, 1, max_len - sh.input);
+    clamped += sh.input != before.input || sh.output != before.output;
+  }
+  if (clamped > 0) {
+    std::fprintf(stderr, "bench offline: %d requests clamped to the context of %d tokens\n",
+                 clamped, max_len);
+  }
+
   if (a.engine.kv_cache_memory.empty() && a.engine.engine.num_kv_blocks == 0) {
-    // Without --kv-cache-memory: exactly the blocks for every request at once (no preemption),
-    // instead of zeroing a fraction of the machine's RAM for a short benchmark.
+    // Without --kv-cache-memory: the blocks for the largest max_num_seqs requests at once (no
+    // preemption), unless that exceeds the default share of RAM (then the default applies).
     const int64_t bs = a.session.block_size;
-    const int64_t per_request = (a.input_len + a.output_len + bs - 1) / bs + 1;
-    a.engine.engine.num_kv_blocks =
-        static_cast<int>(per_request * std::min(a.num_prompts, a.engine.engine.max_num_seqs) + 1);
+    std::vector<int64_t> blocks;
+    for (const Shape& sh : shapes) blocks.push_back((sh.input + sh.output + bs - 1) / bs + 1);
+    std::sort(blocks.rbegin(), blocks.rend());
+    blocks.resize(std::min(blocks.size(), static_cast<size_t>(a.engine.engine.max_num_seqs)));
+    int64_t need = 1;
+    for (int64_t b : blocks) need += b;
+    auto kv_dtype = parse_dtype_flag(a.session.kv_dtype, "--kv-dtype");
+    if (!kv_dtype.is_ok()) return fail(kv_dtype.status());
+    const double bytes = static_cast<double>(need) *
+                         static_cast<double>(kv_block_bytes(mc, a.session.block_size, *kv_dtype));
+    if (bytes <= a.engine.engine.kv_cache_fraction * available_memory_bytes()) {
+      a.engine.engine.num_kv_blocks = static_cast<int>(need);
+    }
   }
   auto engine_or = make_engine_from_flags(a.engine, s, a.session);
   if (!engine_or.is_ok()) return fail(engine_or.status());
   Engine& engine = **engine_or;
 
   // Ordinary tokens only: no special / added-special ids, nothing past the tokenizer's vocab.
-  const int vocab = std::min<int>(s.tokenizer().vocab_size(), s.model().config().vocab_size);
-  std::mt19937_64 rng(a.seed);
+  const int vocab = std::min<int>(s.tokenizer().vocab_size(), mc.vocab_size);
   std::uniform_int_distribution<int32_t> uniform(0, vocab - 1);
-  const auto dist = [&](std::mt19937_64& g) {
+  const auto draw = [&](std::mt19937_64& g) {
     int32_t id = uniform(g);
     while (s.tokenizer().is_special(id)) id = uniform(g);
     return id;
   };
+  std::mt19937_64 rng(a.seed);
   std::vector<int32_t> prefix(static_cast<size_t>(a.prefix_len));
-  for (int32_t& t : prefix) t = dist(rng);
+  for (int32_t& t : prefix) t = draw(rng);
   std::vector<EngineRequest> requests;
-  for (int i = 0; i < a.num_prompts; ++i) {
+  int64_t input_tokens = 0;
+  for (const Shape& sh : shapes) {
     EngineRequest r;
-    r.prompt_tokens = prefix;
-    while (static_cast<int>(r.prompt_tokens.size()) < a.input_len)
-      r.prompt_tokens.push_back(dist(rng));
+    // Mooncake hash ids: equal ids, equal 512-token blocks (tokens seeded by the id).
+    for (int64_t id : sh.hash_ids) {
+      std::mt19937_64 block_rng(static_cast<uint64_t>(id) * 0x9E3779B97F4A7C15ull + a.seed);
+      for (int j = 0; j < bench::kHashBlockTokens; ++j) r.prompt_tokens.push_back(draw(block_rng));
+    }
+    if (sh.hash_ids.empty()) r.prompt_tokens = prefix;
+    r.prompt_tokens.resize(std::min(r.prompt_tokens.size(), static_cast<size_t>(sh.input)));
+    while (static_cast<int>(r.prompt_tokens.size()) < sh.input)
+      r.prompt_tokens.push_back(draw(rng));
+    input_tokens += sh.input;
     r.sampling.temperature = 0.0f;
-    r.max_tokens = a.output_len;
+    r.max_tokens = sh.output;
     r.stop.ignore_eos = true;
     r.detokenize = true;
     requests.push_back(std::move(r));
   }
+  const int num_requests = static_cast<int>(requests.size());
 
   const EngineStats before = engine.stats();
   const auto t0 = std::chrono::steady_clock::now();
@@ -132,11 +190,13 @@ int run_bench_offline(BenchOfflineArgs& a) {
   const int64_t accepted = after.num_accepted_tokens - before.num_accepted_tokens;
 
   nlohmann::ordered_json j;
-  j["num_requests"] = a.num_prompts;
-  j["input_len"] = a.input_len;
-  j["output_len"] = a.output_len;
+  j["num_requests"] = num_requests;
+  j["trace"] = a.trace.empty() ? "random" : a.trace;
+  j["prompt_tokens"] = prompt_tokens;
+  j["output_tokens"] = output_tokens;
+  j["prompt_tokens_per_s"] = prompt_tokens / elapsed;
   j["elapsed_s"] = elapsed;
-  j["requests_per_s"] = a.num_prompts / elapsed;
+  j["requests_per_s"] = num_requests / elapsed;
   j["output_tokens_per_s"] = output_tokens / elapsed;
   j["total_tokens_per_s"] = (prompt_tokens + output_tokens) / elapsed;
   j["mean_ttft_ms"] = mean(ttft_ms);
@@ -161,10 +221,12 @@ int run_bench_offline(BenchOfflineArgs& a) {
   j["kv_blocks"] = after.num_kv_blocks;
 
   std::printf("Throughput: %.2f requests/s, %.2f total tokens/s, %.2f output tokens/s\n",
-              a.num_prompts / elapsed, (prompt_tokens + output_tokens) / elapsed,
+              num_requests / elapsed, (prompt_tokens + output_tokens) / elapsed,
               output_tokens / elapsed);
-  std::printf("Requests: %d x (%d prompt + %d output tokens) in %.2f s\n", a.num_prompts,
-              a.input_len, a.output_len, elapsed);
+  std::printf("Requests: %d (%s), %lld prompt + %lld output tokens in %.2f s (%.2f prompt tok/s)\n",
+              num_requests, a.trace.empty() ? "random" : a.trace.c_str(),
+              static_cast<long long>(prompt_tokens), static_cast<long long>(output_tokens), elapsed,
+              prompt_tokens / elapsed);
   std::printf("Mean TTFT: %.1f ms (p99 %.1f ms)   Mean TPOT: %.1f ms   Mean E2E: %.1f ms\n",
               mean(ttft_ms), percentile(ttft_ms, 99), mean(tpot_ms), mean(e2e_ms));
   std::printf("Steps: %lld, mean step %.1f ms, mean composition P/D/V = %.1f/%.1f/%.1f tokens\n",
@@ -201,6 +263,10 @@ CommandRunner add_bench_offline_command(CLI::App& bench) {
   cmd->add_option("--prefix-len", a->prefix_len, "Leading prompt tokens shared by all requests")
       ->capture_default_str();
   cmd->add_option("--dataset-like", a->dataset, "Prompt source: random")->capture_default_str();
+  cmd->add_option("--trace", a->trace,
+                  "Take prompt/output lengths (and Mooncake shared prefixes) of the first "
+                  "--num-prompts requests of a trace: azure-conv, azure-code, mooncake-conv, "
+                  "mooncake-synthetic, or a .csv/.jsonl file");
   cmd->add_option("--seed", a->seed, "Seed of the random prompts")->capture_default_str();
   cmd->add_option("--output-json", a->output_json, "Also write the results as JSON");
   cmd->add_option("--dtype", a->session.weight_dtype, "Weights in memory: auto|f32|bf16|f16")
