@@ -50,6 +50,14 @@ std::string make_request_body(Endpoint endpoint, std::string_view prompt,
   j["stream"] = true;
   j["stream_options"] = {{"include_usage", true}};
   if (params.ignore_eos) j["ignore_eos"] = true;
+  if (params.stream_logprobs) {
+    if (endpoint == Endpoint::kChat) {
+      j["logprobs"] = true;
+      j["top_logprobs"] = 0;
+    } else {
+      j["logprobs"] = 0;
+    }
+  }
   return j.dump();
 }
 
@@ -85,6 +93,14 @@ Result<ChunkInfo> parse_chunk(std::string_view data) {
       if (auto d = ch.find("delta"); d != ch.end() && d->is_object()) {
         take(*d, "reasoning_content");
         take(*d, "content");
+      }
+      // Completions: logprobs.tokens[]; chat: logprobs.content[].
+      if (auto lp = ch.find("logprobs"); lp != ch.end() && lp->is_object()) {
+        for (const char* key : {"tokens", "content"}) {
+          auto it = lp->find(key);
+          if (it != lp->end() && it->is_array())
+            info.logprob_tokens += static_cast<int>(it->size());
+        }
       }
     }
   }

@@ -30,14 +30,19 @@ struct GenerationParams {
   int max_tokens = 16;
   bool ignore_eos = true;  // vLLM / llama.cpp / xyserve extension: generate exactly max_tokens
   double temperature = 0;  // greedy by default, as vLLM's benchmark
+  // Ask for the sampled token's logprob in every chunk: the chunk then names its tokens, so
+  // tokens whose text is empty (ids a checkpoint's tokenizer cannot decode, held-back bytes)
+  // are still streamed and counted one by one.
+  bool stream_logprobs = false;
 };
 std::string make_request_body(Endpoint endpoint, std::string_view prompt,
                               const GenerationParams& params);
 
 // What one "data:" event said.
 struct ChunkInfo {
-  bool done = false;  // the "[DONE]" sentinel
-  std::string text;   // generated text of choice 0 (text, delta.content, or reasoning)
+  bool done = false;       // the "[DONE]" sentinel
+  std::string text;        // generated text of choice 0 (text, delta.content, or reasoning)
+  int logprob_tokens = 0;  // tokens listed in choice 0's logprobs (0 when none)
   std::optional<int> prompt_tokens;      // usage, when the chunk carries it
   std::optional<int> completion_tokens;  // usage, when the chunk carries it
   std::string error;                     // an {"error": ...} event's message

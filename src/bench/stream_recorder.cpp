@@ -32,8 +32,10 @@ bool StreamRecorder::on_event(std::string_view data, double t_s) {
   }
   if (c.completion_tokens) usage_completion_ = *c.completion_tokens;
   if (c.prompt_tokens) usage_prompt_ = *c.prompt_tokens;
-  if (c.text.empty()) return true;
-  const int tokens = count_tokens(c.text);
+  // A chunk carries output when it has text or names tokens in its logprobs.
+  if (c.text.empty() && c.logprob_tokens == 0) return true;
+  const int tokens = c.logprob_tokens > 0 ? c.logprob_tokens : count_tokens(c.text);
+  if (c.logprob_tokens > 0) exact_counts_ = true;
   if (rec_.chunks.empty()) {
     rec_.ttft_s = t_s - rec_.sent_s;
   } else {
@@ -50,7 +52,9 @@ void StreamRecorder::finish(double t_s) {
   rec_.e2e_s = t_s - rec_.sent_s;
   if (failed_) return;
   if (rec_.chunks.empty()) {
-    rec_.error = "stream ended without generated text";
+    rec_.error =
+        "stream ended without generated text (if the server sends tokens whose text is "
+        "empty, --stream-logprobs counts them)";
     return;
   }
   if (!done_) {
@@ -60,7 +64,7 @@ void StreamRecorder::finish(double t_s) {
   // The server's count wins; when it equals the number of content chunks, each chunk was one
   // token whatever the tokenizer thinks of the chunk's text in isolation.
   const int n_chunks = static_cast<int>(rec_.chunks.size());
-  if (usage_completion_ >= 0 && usage_completion_ == n_chunks) {
+  if (!exact_counts_ && usage_completion_ >= 0 && usage_completion_ == n_chunks) {
     for (auto& c : rec_.chunks) c.tokens = 1;
     std::fill(gap_tokens_.begin(), gap_tokens_.end(), 1);
   }

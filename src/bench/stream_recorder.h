@@ -1,7 +1,7 @@
 // Turns the SSE events of one streaming response into a RequestRecord: TTFT at the first
-// chunk with non-empty text, one ITL entry per token of each later chunk (the gap split evenly
-// over the chunk's tokens), output tokens from the server's usage when it reports it.
-// Pure bookkeeping, no I/O: the HTTP client feeds it, tests drive it directly.
+// chunk with non-empty text (or with tokens in its logprobs), one ITL entry per token of each later
+// chunk (the gap split evenly over the chunk's tokens), output tokens from the server's usage when
+// it reports it. Pure bookkeeping, no I/O: the HTTP client feeds it, tests drive it directly.
 #pragma once
 
 #include <string_view>
@@ -33,6 +33,7 @@ class StreamRecorder {
   bool failed_ = false;
   double last_t_ = 0;
   int chunk_tokens_ = 0;       // tokens counted from chunks
+  bool exact_counts_ = false;  // chunks named their tokens (logprobs)
   int usage_completion_ = -1;  // last usage.completion_tokens seen (-1: none)
   int usage_prompt_ = -1;
   std::vector<double> gaps_;     // per content chunk after the first: gap since the previous

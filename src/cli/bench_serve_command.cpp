@@ -31,7 +31,7 @@ struct BenchServeArgs {
   double request_timeout_s = 600, temperature = 0;
   int max_concurrency = 0, num_prompts = 0, input_len = 0, output_len = 0, max_model_len = 0;
   uint64_t seed = 0;
-  bool no_ignore_eos = false, no_progress = false;
+  bool no_ignore_eos = false, no_progress = false, stream_logprobs = false;
 };
 
 std::string utc_now() {
@@ -130,6 +130,7 @@ int run_bench_serve(const BenchServeArgs& a) {
   params.model = a.model;
   params.ignore_eos = !a.no_ignore_eos;
   params.temperature = a.temperature;
+  params.stream_logprobs = a.stream_logprobs;
   const int min_prompt = synth->special_tokens() + 1;
   for (size_t i = 0; i < reqs.size(); ++i) {
     const int n_in = std::max(min_prompt, reqs[i].input_tokens);
@@ -231,6 +232,9 @@ CommandRunner add_bench_serve_command(CLI::App& bench) {
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--no-ignore-eos", a->no_ignore_eos,
                 "Let the model stop at EOS (default: ignore_eos, exactly max_tokens)");
+  cmd->add_flag("--stream-logprobs", a->stream_logprobs,
+                "Request the sampled token's logprob so every streamed token is counted, even "
+                "with empty text (e.g. random-weight checkpoints whose ids do not decode)");
   cmd->add_flag("--no-progress", a->no_progress, "No progress output on stderr");
   cmd->add_option("--data-dir", a->data_dir, "Directory with traces/ and prompts/")
       ->capture_default_str();

@@ -101,6 +101,35 @@ TEST(StreamRecorder, MultiTokenChunkSplitsItl) {
   EXPECT_NEAR(r.itl_s[0], 0.3, 1e-12);
 }
 
+TEST(StreamRecorder, LogprobsCountTokensWithEmptyText) {
+  auto lp = parse_chunk(
+      R"({"choices":[{"text":"","logprobs":{"tokens":["",""],"token_logprobs":[-1,-2]}}]})");
+  ASSERT_TRUE(lp);
+  EXPECT_EQ(lp->logprob_tokens, 2);
+  auto chat = parse_chunk(
+      R"({"choices":[{"delta":{"content":""},"logprobs":{"content":[{"token":"a"}]}}]})");
+  ASSERT_TRUE(chat);
+  EXPECT_EQ(chat->logprob_tokens, 1);
+  RequestRecord r;
+  StreamRecorder rec(r, nullptr);
+  rec.on_event(R"({"choices":[{"text":"","logprobs":{"tokens":[""]}}]})", 0.2);
+  rec.on_event(R"({"choices":[{"text":"","logprobs":{"tokens":["",""]}}]})", 0.5);
+  rec.on_event(R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":3}})", 0.5);
+  rec.on_event("[DONE]", 0.5);
+  rec.finish(0.5);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_NEAR(r.ttft_s, 0.2, 1e-12);
+  ASSERT_EQ(r.itl_s.size(), 2u);  // the 2-token chunk: 0.3 s split over its tokens
+  EXPECT_NEAR(r.itl_s[0], 0.15, 1e-12);
+  GenerationParams p;
+  p.stream_logprobs = true;
+  EXPECT_EQ(nlohmann::json::parse(make_request_body(Endpoint::kCompletions, "x", p))["logprobs"],
+            0);
+  auto cb = nlohmann::json::parse(make_request_body(Endpoint::kChat, "x", p));
+  EXPECT_EQ(cb["logprobs"], true);
+  EXPECT_EQ(cb["top_logprobs"], 0);
+}
+
 TEST(StreamRecorder, Errors) {
   RequestRecord a;
   StreamRecorder ra(a, nullptr);
@@ -118,7 +147,7 @@ TEST(StreamRecorder, Errors) {
   StreamRecorder rc(c, nullptr);
   rc.on_event("[DONE]", 0.1);
   rc.finish(0.2);
-  EXPECT_EQ(c.error, "stream ended without generated text");
+  EXPECT_EQ(c.error.rfind("stream ended without generated text", 0), 0u);
 }
 
 }  // namespace
