@@ -44,6 +44,8 @@ check "generate --stop reports finish stop" grep -q "finish: stop" "$work/stop.e
 check "bench offline" bash -c "'$xyserve' bench offline --model '$model' --num-prompts 8 --input-len 32 --output-len 8 --max-num-batched-tokens 64 --output-json '$work/bench.json' | grep -q 'output tokens/s'"
 check "bench offline JSON" python3 -c "import json,sys;j=json.load(open(sys.argv[1]));assert j['output_tokens_per_s']>0 and j['num_requests']==8" "$work/bench.json"
 check "bench offline with n-gram speculation" bash -c "'$xyserve' bench offline --model '$model' --num-prompts 4 --input-len 16 --output-len 8 --max-num-batched-tokens 64 --spec-method ngram --num-speculative-tokens 3 | grep -q acceptance"
+check "bench offline on a trace (Mooncake shared prefixes hit the cache)" bash -c "'$xyserve' bench offline --model '$model' --trace mooncake-conv --num-prompts 3 --max-num-batched-tokens 512 --max-model-len 1024 --output-json '$work/trace.json' >/dev/null 2>&1 && python3 -c \"import json;j=json.load(open('$work/trace.json'));assert j['trace']=='mooncake-conv' and j['prefix_cache_hit_rate']>0\""
+expect_error "unknown trace is named" "no-such-trace" bench offline --model "$model" --trace no-such-trace
 expect_error "bad --kv-cache-memory is named" "kv-cache-memory" generate --model "$model" --prompt hi --kv-cache-memory lots
 
 check "logits" "$xyserve" logits --model "$model" --token-ids 1,2,3 --out "$work/logits.f32"
