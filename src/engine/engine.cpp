@@ -248,6 +248,7 @@ Result<std::vector<StreamDelta>> Engine::generate(std::vector<EngineRequest> req
 }
 
 void Engine::shutdown() {
+  std::lock_guard<std::mutex> once(shutdown_mu_);
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (stopping_ && !thread_.joinable()) return;

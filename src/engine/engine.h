@@ -160,6 +160,7 @@ class Engine {
   mutable std::mutex stats_mu_;
   EngineStats stats_;
 
+  std::mutex shutdown_mu_;  // serializes shutdown() callers (join once)
   std::thread thread_;
 };
 
