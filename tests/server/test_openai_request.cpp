@@ -1,0 +1,225 @@
+// The OpenAI request parser: every field reaches the native structs, and every malformed input
+// is a 400 naming the offending field (never an exception, never a crash).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "server/protocol/openai_request.h"
+
+namespace xy::server {
+namespace {
+
+// By value: the Parsed argument is usually a temporary.
+template <class T>
+T ok(const Parsed<T>& p) {
+  if (const ApiError* e = std::get_if<ApiError>(&p)) {
+    ADD_FAILURE() << "unexpected error: " << e->message;
+    return T{};
+  }
+  return std::get<T>(p);
+}
+
+template <class T>
+ApiError err(const Parsed<T>& p) {
+  if (!std::holds_alternative<ApiError>(p)) {
+    ADD_FAILURE() << "expected an error";
+    return {};
+  }
+  return std::get<ApiError>(p);
+}
+
+TEST(OpenAIRequest, CompletionFieldsReachNativeStruct) {
+  const auto r = ok(parse_completion_request(R"({
+    "model": "m", "prompt": "hello", "max_tokens": 7, "temperature": 0.5, "top_p": 0.9,
+    "top_k": 40, "min_p": 0.1, "stop": ["a", "bc"], "seed": 42, "n": 3,
+    "presence_penalty": 0.5, "frequency_penalty": -0.5, "repetition_penalty": 1.2,
+    "logit_bias": {"12": -100, "7": 2.5}, "logprobs": 4, "ignore_eos": true, "user": "u",
+    "stream": true, "stream_options": {"include_usage": true}, "echo": true, "unknown": {"x": 1}})"));
+  EXPECT_EQ(r.gen.model, "m");
+  ASSERT_EQ(r.prompts.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(r.prompts[0].value), "hello");
+  EXPECT_EQ(r.gen.max_tokens, 7);
+  EXPECT_FLOAT_EQ(r.gen.sampling.temperature, 0.5f);
+  EXPECT_FLOAT_EQ(r.gen.sampling.top_p, 0.9f);
+  EXPECT_EQ(r.gen.sampling.top_k, 40);
+  EXPECT_FLOAT_EQ(r.gen.sampling.min_p, 0.1f);
+  EXPECT_EQ(r.gen.stop, (std::vector<std::string>{"a", "bc"}));
+  EXPECT_EQ(r.gen.sampling.seed, 42u);
+  EXPECT_EQ(r.gen.n, 3);
+  EXPECT_FLOAT_EQ(r.gen.sampling.presence_penalty, 0.5f);
+  EXPECT_FLOAT_EQ(r.gen.sampling.frequency_penalty, -0.5f);
+  EXPECT_FLOAT_EQ(r.gen.sampling.repetition_penalty, 1.2f);
+  EXPECT_FLOAT_EQ(r.gen.sampling.logit_bias.at(12), -100.0f);
+  EXPECT_FLOAT_EQ(r.gen.sampling.logit_bias.at(7), 2.5f);
+  EXPECT_EQ(r.gen.sampling.logprobs, 4);
+  EXPECT_TRUE(r.gen.logprobs);
+  EXPECT_TRUE(r.gen.sampling.return_sampled_logprob);
+  EXPECT_TRUE(r.gen.ignore_eos);
+  EXPECT_TRUE(r.gen.stream);
+  EXPECT_TRUE(r.gen.include_usage);
+  EXPECT_TRUE(r.echo);
+  EXPECT_EQ(r.gen.user, "u");
+}
+
+TEST(OpenAIRequest, CompletionPromptForms) {
+  EXPECT_EQ(ok(parse_completion_request(R"({"model":"m","prompt":[1,2,3]})")).prompts.size(), 1u);
+  const auto many = ok(parse_completion_request(R"({"model":"m","prompt":["a",[4,5],"c"]})"));
+  ASSERT_EQ(many.prompts.size(), 3u);
+  EXPECT_TRUE(many.prompts[0].is_text());
+  EXPECT_EQ(std::get<std::vector<int32_t>>(many.prompts[1].value), (std::vector<int32_t>{4, 5}));
+  // The completions default max_tokens is 16 (OpenAI); chat has none (until the context ends).
+  EXPECT_EQ(ok(parse_completion_request(R"({"model":"m","prompt":"x"})")).gen.max_tokens, 16);
+  EXPECT_FALSE(ok(parse_chat_completion_request(
+                      R"({"model":"m","messages":[{"role":"user","content":"x"}]})"))
+                   .gen.max_tokens.has_value());
+  EXPECT_EQ(
+      ok(parse_completion_request(R"({"model":"m","prompt":"x","max_tokens":5.0})")).gen.max_tokens,
+      5);
+  EXPECT_EQ(
+      ok(parse_completion_request(R"({"model":"m","prompt":"x","seed":null})")).gen.sampling.seed,
+      std::nullopt);
+}
+
+TEST(OpenAIRequest, ChatMessagesAndLogprobs) {
+  const auto r = ok(parse_chat_completion_request(R"({
+    "model": "m", "max_tokens": 3, "max_completion_tokens": 9, "logprobs": true, "top_logprobs": 5,
+    "messages": [
+      {"role": "developer", "content": "be nice"},
+      {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+      {"role": "assistant", "content": null, "tool_calls": []},
+      {"role": "tool", "content": "42", "tool_call_id": "t1"}],
+    "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}],
+    "chat_template_kwargs": {"enable_thinking": false}})"));
+  EXPECT_EQ(r.gen.max_tokens, 9);  // max_completion_tokens wins
+  EXPECT_TRUE(r.gen.logprobs);
+  EXPECT_EQ(r.gen.sampling.logprobs, 5);
+  ASSERT_EQ(r.messages.size(), 4u);
+  EXPECT_EQ(r.messages[0]["role"], "system");
+  EXPECT_EQ(r.messages[1]["content"], "a\nb");
+  EXPECT_TRUE(r.messages[2]["content"].is_null());
+  EXPECT_EQ(r.messages[3]["tool_call_id"], "t1");
+  EXPECT_TRUE(r.tools.is_array());
+  EXPECT_EQ(r.chat_template_kwargs["enable_thinking"], false);
+}
+
+struct BadCase {
+  const char* body;
+  const char* param;
+};
+
+TEST(OpenAIRequest, CompletionErrorsNameTheField) {
+  const BadCase cases[] = {
+      {R"({"prompt":"x"})", "model"},
+      {R"({"model":"m"})", "prompt"},
+      {R"({"model":"m","prompt":5})", "prompt"},
+      {R"({"model":"m","prompt":[]})", "prompt"},
+      {R"({"model":"m","prompt":[[]]})", "prompt"},
+      {R"({"model":"m","prompt":[1,"a"]})", "prompt[1]"},
+      {R"({"model":"m","prompt":"x","temperature":"hot"})", "temperature"},
+      {R"({"model":"m","prompt":"x","temperature":-1})", "temperature"},
+      {R"({"model":"m","prompt":"x","top_p":0})", "top_p"},
+      {R"({"model":"m","prompt":"x","top_k":-2})", "top_k"},
+      {R"({"model":"m","prompt":"x","min_p":2})", "min_p"},
+      {R"({"model":"m","prompt":"x","presence_penalty":3})", "presence_penalty"},
+      {R"({"model":"m","prompt":"x","max_tokens":0})", "max_tokens"},
+      {R"({"model":"m","prompt":"x","max_tokens":1.5})", "max_tokens"},
+      {R"({"model":"m","prompt":"x","n":0})", "n"},
+      {R"({"model":"m","prompt":"x","n":1000})", "n"},
+      {R"({"model":"m","prompt":"x","stop":""})", "stop"},
+      {R"({"model":"m","prompt":"x","stop":{}})", "stop"},
+      {R"({"model":"m","prompt":"x","logit_bias":{"-3":1}})", "logit_bias"},
+      {R"({"model":"m","prompt":"x","logit_bias":{"3":"a"}})", "logit_bias.3"},
+      {R"({"model":"m","prompt":"x","logit_bias":{"3":101}})", "logit_bias"},
+      {R"({"model":"m","prompt":"x","logprobs":21})", "logprobs"},
+      {R"({"model":"m","prompt":"x","logprobs":true})", "logprobs"},
+      {R"({"model":"m","prompt":"x","stream_options":{"include_usage":true}})", "stream_options"},
+      {R"({"model":"m","prompt":"x","stream":true,"stream_options":{"include_usage":1}})",
+       "stream_options.include_usage"},
+      {R"({"model":"m","prompt":"x","best_of":3})", "best_of"},
+      {R"({"model":"m","prompt":"x","seed":"1"})", "seed"},
+      {R"({"model":"m","prompt":"x","stop_token_ids":[-1]})", "stop_token_ids[0]"},
+  };
+  for (const BadCase& c : cases) {
+    const ApiError e = err(parse_completion_request(c.body));
+    EXPECT_EQ(e.http_status, 400) << c.body;
+    EXPECT_EQ(e.type, "invalid_request_error") << c.body;
+    EXPECT_EQ(e.param, c.param) << c.body << " -> " << e.message;
+    EXPECT_FALSE(e.message.empty());
+  }
+}
+
+TEST(OpenAIRequest, ChatErrorsNameTheField) {
+  const BadCase cases[] = {
+      {R"({"model":"m"})", "messages"},
+      {R"({"model":"m","messages":{}})", "messages"},
+      {R"({"model":"m","messages":[]})", "messages"},
+      {R"({"model":"m","messages":["hi"]})", "messages[0]"},
+      {R"({"model":"m","messages":[{"role":"x","content":"a"}]})", "messages[0].role"},
+      {R"({"model":"m","messages":[{"role":"user"}]})", "messages[0].content"},
+      {R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url"}]}]})",
+       "messages[0].content[0].type"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"top_logprobs":2})",
+       "top_logprobs"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"logprobs":true,"top_logprobs":21})",
+       "top_logprobs"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"tools":{}})", "tools"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_schema"}})",
+       "response_format.type"},
+  };
+  for (const BadCase& c : cases) {
+    const ApiError e = err(parse_chat_completion_request(c.body));
+    EXPECT_EQ(e.http_status, 400) << c.body;
+    EXPECT_EQ(e.param, c.param) << c.body << " -> " << e.message;
+  }
+}
+
+TEST(OpenAIRequest, MalformedBodies) {
+  const std::string bodies[] = {"",
+                                "{",
+                                "null",
+                                "[]",
+                                "\"x\"",
+                                "{\"model\":}",
+                                std::string(100000, '['),
+                                "{\"model\":\"m\",\"prompt\":\"\xff\"}",
+                                std::string("{\"a\":\"\0\"}", 9)};
+  for (const std::string& b : bodies) {
+    const ApiError e = err(parse_completion_request(b));
+    EXPECT_EQ(e.http_status, 400) << b.substr(0, 20);
+  }
+  const ApiError utf8 = err(parse_chat_completion_request("{\"model\":\"m\",\"x\":\"\xc3\x28\"}"));
+  EXPECT_NE(utf8.message.find("UTF-8"), std::string::npos) << utf8.message;
+  // The error object itself is valid JSON even when the message quotes hostile bytes.
+  EXPECT_NE(utf8.to_json().find("\"invalid_request_error\""), std::string::npos);
+}
+
+TEST(OpenAIRequest, TokenizeAndDetokenize) {
+  const auto t =
+      ok(parse_tokenize_request(R"({"model":"m","prompt":"hi","add_special_tokens":false})"));
+  EXPECT_EQ(t.prompt, "hi");
+  EXPECT_FALSE(t.add_special_tokens);
+  const auto tm = ok(parse_tokenize_request(R"({"messages":[{"role":"user","content":"x"}]})"));
+  EXPECT_FALSE(tm.prompt.has_value());
+  EXPECT_EQ(tm.messages.size(), 1u);
+  EXPECT_EQ(err(parse_tokenize_request(R"({"model":"m"})")).param, "prompt");
+  EXPECT_EQ(
+      err(parse_tokenize_request(R"({"prompt":"a","messages":[{"role":"user","content":"x"}]})"))
+          .http_status,
+      400);
+  EXPECT_EQ(ok(parse_detokenize_request(R"({"tokens":[1,2]})")).tokens,
+            (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(err(parse_detokenize_request(R"({"tokens":[1,"a"]})")).param, "tokens[1]");
+}
+
+TEST(ApiError, JsonShape) {
+  const ApiError e = bad_request("bad thing", "temperature", "");
+  EXPECT_EQ(
+      e.to_json(),
+      R"({"error":{"code":null,"message":"bad thing","param":"temperature","type":"invalid_request_error"}})");
+  EXPECT_EQ(api_error_from_status(resource_exhausted("full")).http_status, 429);
+  EXPECT_EQ(api_error_from_status(not_found("x")).http_status, 404);
+  EXPECT_EQ(api_error_from_status(internal_error("x")).http_status, 500);
+}
+
+}  // namespace
+}  // namespace xy::server
