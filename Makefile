@@ -6,6 +6,7 @@ FUZZ_DIR ?= build-fuzz
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 MODEL ?=
+SERVE_FLAGS ?=
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build build-asan build-fuzz test unit-test asan-test fuzz-test serve bench-kernels format clean
@@ -48,7 +49,7 @@ SERVE_MODEL = $(or $(MODEL),$(DEFAULT_MODEL))
 serve: build
 	@if [ ! -f "$(SERVE_MODEL)/config.json" ]; then \
 	  $(BUILD_DIR)/src/cli/xyserve make-model --preset smollm2-135m --out "$(SERVE_MODEL)"; fi
-	$(BUILD_DIR)/src/cli/xyserve generate --interactive --chat --model "$(SERVE_MODEL)"
+	$(BUILD_DIR)/src/cli/xyserve serve --model "$(SERVE_MODEL)" $(SERVE_FLAGS)
 
 bench-kernels:
 	@scripts/install-deps.sh --bench

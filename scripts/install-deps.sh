@@ -9,6 +9,11 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js + npm run the OpenAI SDK conformance tests (tests/server); any node >= 18 will do (a
+# NodeSource install already ships npm, so only ask apt when a command is missing).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if [[ ${#missing[@]} -eq 0 ]]; then exit 0; fi
 echo "install-deps: installing ${missing[*]}"
 SUDO=""
