@@ -112,7 +112,7 @@ void OpenAIService::handle(HttpRequest req, std::shared_ptr<ResponseSink> sink) 
     path_known = true;
     allowed = "GET";
     static constexpr Route kModel{"/v1/models/{model}", "GET"};
-    if (req.method == "GET" || req.method == "HEAD") route = &kModel;
+    if (req.method == "GET") route = &kModel;
   }
   if (!path_known) {
     return reply_error(*sink, not_found_error("no route for " + req.method + " " + req.target));
@@ -348,7 +348,10 @@ void OpenAIService::handle_models(ResponseSink& sink, const std::string& one) {
 void OpenAIService::handle_metrics(ResponseSink& sink) {
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = metrics_.render(engine_->stats(), engine_->num_used_kv_blocks(),
+  // Used blocks from the stats snapshot (never waits for a running step, unlike
+  // Engine::num_used_kv_blocks()): free counts reclaimable cached blocks, so this is the same.
+  const EngineStats stats = engine_->stats();
+  r.body = metrics_.render(stats, stats.num_kv_blocks - stats.num_free_kv_blocks,
                            connections_ ? connections_() : 0, counters_.jobs_in_flight.load());
   reply(sink, std::move(r));
 }

@@ -151,6 +151,7 @@ void ServerMetrics::on_engine_stats(const EngineStats& prev, const EngineStats& 
 
 std::string ServerMetrics::render(const EngineStats& e, int used_kv_blocks, int open_connections,
                                   int requests_in_flight) {
+  std::lock_guard<std::mutex> lock(finish_mu_);  // labeled_counter creation below
   running_->set(e.num_running);
   waiting_->set(e.num_waiting);
   kv_usage_->set(e.kv_cache_usage());
@@ -170,6 +171,18 @@ std::string ServerMetrics::render(const EngineStats& e, int used_kv_blocks, int 
   step_v_tokens_->set_total(double(e.num_verify_tokens));
   draft_tokens_->set_total(double(e.num_draft_tokens));
   accepted_tokens_->set_total(double(e.num_accepted_tokens));
+  // Per draft position (vLLM's spec_decode_num_accepted_tokens_per_pos), when a proposer runs.
+  for (size_t i = 0; i < e.spec.accepted_at.size(); ++i) {
+    const std::string pos = std::to_string(i);
+    reg_.labeled_counter("xyserve:spec_decode_num_accepted_tokens_per_pos_total",
+                         "Accepted draft tokens by draft position.", "position", pos)
+        ->set_total(double(e.spec.accepted_at[i]));
+    if (i < e.spec.proposed_at.size()) {
+      reg_.labeled_counter("xyserve:spec_decode_num_draft_tokens_per_pos_total",
+                           "Verified draft tokens by draft position.", "position", pos)
+          ->set_total(double(e.spec.proposed_at[i]));
+    }
+  }
   return reg_.render();
 }
 

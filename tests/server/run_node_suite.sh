@@ -17,7 +17,7 @@ if [[ ! -d "$sdk/node_modules/openai" ]]; then
   (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-work=$(mktemp -d)
+work=$(mktemp -d "${TMPDIR:-/tmp}/xyserve-node-suite.XXXXXX")
 server_pid=""
 cleanup() {
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then kill -KILL "$server_pid" 2>/dev/null || true; fi
@@ -63,7 +63,11 @@ curl -s -N -o "$work/inflight.txt" -H 'authorization: Bearer test-key' -H 'conte
   -d '{"model":"tiny","prompt":"hi","max_tokens":4000,"ignore_eos":true,"stream":true}' \
   "$url/v1/completions" &
 curl_pid=$!
-sleep 0.1
+# Wait until the server has it (a loaded machine may take a while to connect).
+for _ in $(seq 1 200); do
+  curl -s "$url/metrics" | grep -q '^xyserve:http_requests_in_flight{[^}]*} [1-9]' && break
+  sleep 0.02
+done
 kill -TERM "$server_pid"
 rc=0
 wait "$server_pid" || rc=$?

@@ -142,7 +142,7 @@ test('half-open connections do not block anyone', async () => {
 });
 
 // Reads one SSE streaming completion over plain http; resolves with the chunks' text.
-function streamOnce(body, { abortAfterMs = -1 } = {}) {
+function streamOnce(body, { abortAfterMs = -1, abortOnFirstData = false } = {}) {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
     const req = http.request({ host: HOST, port: Number(PORT), method: 'POST', path: '/v1/chat/completions', agent: false,
@@ -150,11 +150,15 @@ function streamOnce(body, { abortAfterMs = -1 } = {}) {
                                           'content-length': Buffer.byteLength(data) } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
+      res.on('data', (d) => {
+        text += d;
+        if (abortOnFirstData) req.destroy();
+      });
       res.on('end', () => resolve({ status: res.statusCode, text }));
       res.on('error', () => resolve({ status: res.statusCode, text, aborted: true }));
     });
-    req.on('error', (e) => (abortAfterMs >= 0 ? resolve({ aborted: true }) : reject(e)));
+    req.on('error', (e) => (abortAfterMs >= 0 || abortOnFirstData ? resolve({ aborted: true }) : reject(e)));
+    req.on('close', () => resolve({ aborted: true }));
     if (abortAfterMs >= 0) setTimeout(() => req.destroy(), abortAfterMs);
     req.end(data);
   });
@@ -176,7 +180,10 @@ test('a disconnect storm leaks no request and no KV block', async () => {
   const before = await metrics();
   const body = (i) => ({ model: MODEL, messages: [{ role: 'user', content: `storm ${i} `.repeat(1 + (i % 20)) }],
                          max_tokens: 2000, ignore_eos: true, stream: i % 3 !== 0 });
-  const runs = Array.from({ length: 300 }, (_, i) => streamOnce(body(i), { abortAfterMs: i % 50 }));
+  // A third vanish once their stream has started (so the engine surely has them), the rest at
+  // random moments: before, during and after the request is read.
+  const runs = Array.from({ length: 300 }, (_, i) => streamOnce(
+    body(i), i % 3 === 1 ? { abortOnFirstData: true } : { abortAfterMs: (i * 7) % 400 }));
   const results = await Promise.all(runs);
   assert.equal(results.length, 300);
   const idle = await waitIdle(15_000);
