@@ -143,7 +143,7 @@ Result<RequestHandle> Engine::add_request(EngineRequest request) {
 
   RequestHandle handle;
   handle.id = next_id_.fetch_add(1);
-  handle.stream = std::make_shared<OutputStream>(handle.id);
+  handle.stream = std::make_shared<OutputStream>(handle.id, request.notifier);
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (stopping_) return resource_exhausted("engine is shut down");

@@ -55,6 +55,9 @@ struct EngineRequest {
   // StreamDelta::text empty (then stop strings are not allowed).
   bool skip_special_tokens = true;
   bool detokenize = true;
+  // Optional: notified after every delta of this request's stream (StreamNotifier), so one
+  // consumer thread can serve many streams without polling. Shared by any number of requests.
+  std::shared_ptr<StreamNotifier> notifier;
 };
 
 struct RequestHandle {

@@ -35,6 +35,21 @@ void StreamDelta::merge(StreamDelta&& next) {
   num_preemptions = next.num_preemptions;
 }
 
+void StreamNotifier::notify() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool StreamNotifier::wait(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  const bool notified = cv_.wait_for(lock, timeout, [&] { return pending_; });
+  pending_ = false;
+  return notified;
+}
+
 void OutputStream::push(StreamDelta delta) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -47,6 +62,7 @@ void OutputStream::push(StreamDelta delta) {
     }
   }
   cv_.notify_all();
+  if (notifier_) notifier_->notify();
 }
 
 std::optional<StreamDelta> OutputStream::next(std::chrono::milliseconds timeout) {

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -75,9 +76,26 @@ struct StreamDelta {
   void merge(StreamDelta&& next);
 };
 
+// A wake-up signal shared by many streams, so that one consumer thread serving many requests
+// (the server's stream pump) can sleep until any of them has a delta instead of polling.
+// Thread-safe; notify() never blocks beyond a short lock.
+class StreamNotifier {
+ public:
+  void notify();
+  // Returns true as soon as notify() has been called since the previous wait returned true
+  // (immediately if it already was), false after `timeout` without one.
+  bool wait(std::chrono::milliseconds timeout);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool pending_ = false;
+};
+
 class OutputStream {
  public:
-  explicit OutputStream(SeqId id) : id_(id) {}
+  explicit OutputStream(SeqId id, std::shared_ptr<StreamNotifier> notifier = nullptr)
+      : id_(id), notifier_(std::move(notifier)) {}
   SeqId request_id() const { return id_; }
 
   // Engine side. push() after the final delta is a programmer error (checked).
@@ -96,6 +114,7 @@ class OutputStream {
 
  private:
   const SeqId id_;
+  const std::shared_ptr<StreamNotifier> notifier_;  // may be null; notified after each push
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::optional<StreamDelta> pending_;  // merged deltas not yet taken

@@ -80,6 +80,25 @@ TEST(OutputStream, BlockedConsumerWakesOnPush) {
   EXPECT_EQ(text, std::string(100, 'x'));
 }
 
+TEST(OutputStream, SharedNotifierWakesOneConsumerForManyStreams) {
+  auto notifier = std::make_shared<StreamNotifier>();
+  OutputStream a(1, notifier), b(2, notifier);
+  EXPECT_FALSE(notifier->wait(std::chrono::milliseconds(1)));
+  std::thread producer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    b.push(delta({5}, "b", true));
+  });
+  EXPECT_TRUE(notifier->wait(std::chrono::seconds(30)));
+  producer.join();
+  EXPECT_FALSE(a.try_next().has_value());
+  std::optional<StreamDelta> d = b.try_next();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->finished);
+  a.push(delta({1}, "a"));
+  EXPECT_TRUE(notifier->wait(std::chrono::milliseconds(0)));   // already pending: no wait
+  EXPECT_FALSE(notifier->wait(std::chrono::milliseconds(1)));  // consumed
+}
+
 TEST(OutputStream, FinishReasonNames) {
   EXPECT_STREQ(finish_reason_name(FinishReason::kStop), "stop");
   EXPECT_STREQ(finish_reason_name(FinishReason::kLength), "length");
