@@ -52,7 +52,9 @@ std::string tick_label(double v) {
   if (v == 0) return "0";
   if (std::fabs(v) >= 100) return num(v, 0);
   if (std::fabs(v) >= 1) return num(v, std::fabs(v - std::round(v)) < 1e-9 ? 0 : 1);
-  return num(v, 3);
+  std::string t = num(v, 3);  // 0.200 -> 0.2
+  while (t.back() == '0') t.pop_back();
+  return t;
 }
 
 struct Series {
@@ -101,8 +103,9 @@ std::string svg_plot(const std::string& title, const std::string& xlabel, const 
   if (vline > 0 && vline <= x_hi) {
     s += "<line x1=\"" + num(X(vline)) + "\" y1=\"" + num(T) + "\" x2=\"" + num(X(vline)) +
          "\" y2=\"" + num(T + ph) + "\" stroke=\"#c0392b\" stroke-dasharray=\"5,4\"/>";
-    s += "<text x=\"" + num(X(vline) + 3) + "\" y=\"" + num(T + 12) +
-         "\" fill=\"#c0392b\">SLO</text>\n";
+    const bool right = X(vline) > L + pw - 30;  // keep the label inside the plot
+    s += "<text x=\"" + num(X(vline) + (right ? -3 : 3)) + "\" y=\"" + num(T + 12) +
+         "\" text-anchor=\"" + (right ? "end" : "start") + "\" fill=\"#c0392b\">SLO</text>\n";
   }
   double legend_y = T + 14;
   for (const auto& ser : series) {

@@ -87,6 +87,12 @@ Result<bench::Trace> build_workload(const BenchServeArgs& a, std::string& rate_d
   if (clamped > 0)
     std::fprintf(stderr, "bench: %d requests clamped to --max-model-len %d\n", clamped,
                  a.max_model_len);
+  if (trace.requests.size() > 1 && trace.requests.back().arrival_s > 0) {
+    const double offered =
+        static_cast<double>(trace.requests.size() - 1) / trace.requests.back().arrival_s;
+    rate_desc += "; offered " + fmt2(offered) + " req/s over " +
+                 std::to_string(trace.requests.size()) + " requests";
+  }
   if (trace.requests.empty())
     return invalid_argument("the workload has no requests (check --duration / --num-prompts)");
   return trace;
@@ -225,7 +231,9 @@ CommandRunner add_bench_serve_command(CLI::App& bench) {
       ->check(CLI::IsMember({"completions", "chat"}));
   cmd->add_option("--json-out", a->json_out, "Write the summary and per-request records as JSON");
   cmd->add_option("--html-out", a->html_out, "Write a self-contained HTML report (SVG plots)");
-  cmd->add_option("--seed", a->seed, "Seed of Poisson arrivals and prompt text");
+  cmd->add_option("--seed", a->seed,
+                  "Seed of Poisson arrivals and prompt text (the same seed sends the same prompts: "
+                  "vary it between runs, or a server's prefix cache will hit them)");
   cmd->add_option("--temperature", a->temperature, "Sampling temperature (default 0: greedy)");
   cmd->add_option("--request-timeout", a->request_timeout_s,
                   "Seconds a request may wait on one connect / write / read")
