@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cstdio>
 #include <limits>
 #include <memory>
 
@@ -36,6 +37,12 @@ struct RunState {
 
 std::chrono::steady_clock::duration seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+std::string format_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", s);
+  return buf;
 }
 
 // One request: connect, POST, stream the SSE body into the recorder. Never throws: transport
@@ -94,7 +101,7 @@ asio::awaitable<void> stream_one(RunState& st, size_t i) {
     }
   } catch (const boost::system::system_error& e) {
     rec.error = e.code() == beast::error::timeout
-                    ? "timeout after " + std::to_string(st.opts.request_timeout_s) + " s"
+                    ? "timeout: no progress for " + format_seconds(st.opts.request_timeout_s)
                     : "transport: " + e.code().message();
   } catch (const std::exception& e) {
     rec.error = std::string("client: ") + e.what();

@@ -3,6 +3,7 @@
 // E2E percentiles and goodput as a table, JSON and a self-contained HTML report.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,8 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "bench/load_generator.h"
 #include "bench/progress_printer.h"
@@ -137,15 +140,33 @@ int run_bench_serve(const BenchServeArgs& a) {
   params.ignore_eos = !a.no_ignore_eos;
   params.temperature = a.temperature;
   params.stream_logprobs = a.stream_logprobs;
+  // Synthesis re-encodes every prompt; long traces take a while, so all cores share it (the
+  // tokenizer and synthesizer are thread-safe). It happens before the clock starts.
   const int min_prompt = synth->special_tokens() + 1;
-  for (size_t i = 0; i < reqs.size(); ++i) {
-    const int n_in = std::max(min_prompt, reqs[i].input_tokens);
-    auto text = synth->make(n_in, reqs[i].hash_ids, a.seed * 1000003ull + i);
-    if (!text) return fail(text.status());
-    params.max_tokens = std::max(1, reqs[i].output_tokens);
-    prepared[i] = {reqs[i].arrival_s, bench::make_request_body(endpoint, *text, params), n_in,
-                   params.max_tokens};
-  }
+  std::vector<Status> errors(reqs.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    bench::GenerationParams p = params;
+    for (size_t i; (i = next.fetch_add(1)) < reqs.size();) {
+      const int n_in = std::max(min_prompt, reqs[i].input_tokens);
+      auto text = synth->make(n_in, reqs[i].hash_ids, a.seed * 1000003ull + i);
+      if (!text) {
+        errors[i] = text.status();
+        continue;
+      }
+      p.max_tokens = std::max(1, reqs[i].output_tokens);
+      prepared[i] = {reqs[i].arrival_s, bench::make_request_body(endpoint, *text, p), n_in,
+                     p.max_tokens};
+    }
+  };
+  const unsigned n_threads =
+      std::min<unsigned>(std::max(1u, std::thread::hardware_concurrency()), 16);
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < n_threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  for (const Status& st : errors)
+    if (!st) return fail(st);
 
   bench::LoadOptions opts;
   opts.url = *url;
