@@ -20,8 +20,8 @@ class StreamRecorder {
   // One event's data, received at `t_s` (seconds since the run start). Returns false when the
   // stream reported an error or sent malformed data (rec.error says which).
   bool on_event(std::string_view data, double t_s);
-  // End of stream at `t_s`: sets e2e, token counts and ok (a stream without any text or
-  // without [DONE] is an error).
+  // The HTTP body ended normally at `t_s`: sets e2e, token counts and ok (a stream without
+  // any generated token is an error; [DONE] is not required).
   void finish(double t_s);
 
  private:
@@ -29,7 +29,6 @@ class StreamRecorder {
 
   RequestRecord& rec_;
   const Tokenizer* tok_;
-  bool done_ = false;
   bool failed_ = false;
   double last_t_ = 0;
   int chunk_tokens_ = 0;       // tokens counted from chunks

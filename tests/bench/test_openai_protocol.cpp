@@ -141,8 +141,8 @@ TEST(StreamRecorder, Errors) {
   StreamRecorder rb(b, nullptr);
   rb.on_event(R"({"choices":[{"text":"a"}]})", 0.1);
   rb.finish(0.2);
-  EXPECT_FALSE(b.ok);
-  EXPECT_EQ(b.error, "stream ended without [DONE]");
+  EXPECT_TRUE(b.ok) << "a body that ends without [DONE] is accepted (some servers omit it)";
+  EXPECT_EQ(b.output_tokens, 1);
   RequestRecord c;
   StreamRecorder rc(c, nullptr);
   rc.on_event("[DONE]", 0.1);
