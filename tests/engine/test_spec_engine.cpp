@@ -67,10 +67,12 @@ struct Variant {
   int k;
 };
 
-std::vector<Variant> variants() {
+// All variants, or (small = true, for the sanitizer run) the ones covering chain and tree
+// verification with and without rejections.
+std::vector<Variant> variants(bool small = false) {
   using testing::make_draft_proposer;
   using testing::make_ngram_proposer;
-  return {
+  std::vector<Variant> all = {
       {"ngram", [] { return make_ngram_proposer(1); }, 4},
       {"ngram_tree", [] { return make_ngram_proposer(3); }, 6},
       {"ngram_adaptive", [] { return make_ngram_proposer(1, /*adaptive=*/true); }, 4},
@@ -80,14 +82,24 @@ std::vector<Variant> variants() {
       {"self_draft_tree", [] { return make_draft_proposer(true, 3); }, 6},
       {"draft_adaptive", [] { return make_draft_proposer(false, 1, true); }, 4},
   };
+  if (!small) return all;
+  std::vector<Variant> out;
+  for (const Variant& v : all) {
+    const std::string name = v.name;
+    if (name == "ngram" || name == "draft_tree" || name == "self_draft" ||
+        name == "self_draft_tree") {
+      out.push_back(v);
+    }
+  }
+  return out;
 }
 
-void expect_identical_greedy_tokens(int num_requests, int budget) {
+void expect_identical_greedy_tokens(int num_requests, int budget, bool small) {
   const std::vector<EngineRequest> reqs = workload(num_requests, 1);
   {
     const EngineConfig cfg = test_engine_config(budget, 16, 256);
     const SpecRun off = run(reqs, cfg, nullptr, 0);
-    for (const Variant& v : variants()) {
+    for (const Variant& v : variants(small)) {
       const SpecRun on = run(reqs, cfg, v.make(), v.k);
       for (size_t i = 0; i < reqs.size(); ++i) {
         EXPECT_EQ(on.tokens[i], off.tokens[i])
@@ -115,16 +127,16 @@ void expect_identical_greedy_tokens(int num_requests, int budget) {
 }
 
 TEST(SpecEngine, GreedyTokensIdenticalForEveryMethod) {
-  expect_identical_greedy_tokens(8, 24);
+  expect_identical_greedy_tokens(8, 24, true);
 }
 
 TEST(SpecEngine, GreedyTokensIdenticalForEveryMethodLongRunning) {
-  expect_identical_greedy_tokens(16, 24);
-  expect_identical_greedy_tokens(16, 128);
+  expect_identical_greedy_tokens(16, 24, false);
+  expect_identical_greedy_tokens(16, 128, false);
 }
 
-TEST(SpecEngine, PreemptionWithSpeculationKeepsTokens) {
-  const std::vector<EngineRequest> reqs = workload(8, 2);
+void expect_identical_under_preemption(int num_requests, bool small) {
+  const std::vector<EngineRequest> reqs = workload(num_requests, 2);
   int blocks = 0;
   for (const EngineRequest& r : reqs) {
     blocks =
@@ -132,13 +144,21 @@ TEST(SpecEngine, PreemptionWithSpeculationKeepsTokens) {
   }
   const EngineConfig cfg = test_engine_config(64, 4, blocks, /*prefix_caching=*/true);
   const SpecRun off = run(reqs, test_engine_config(64, 16, 256), nullptr, 0);
-  for (const Variant& v : variants()) {
+  for (const Variant& v : variants(small)) {
     const SpecRun on = run(reqs, cfg, v.make(), v.k);
     EXPECT_GT(on.stats.num_preemptions, 0) << v.name;
     for (size_t i = 0; i < reqs.size(); ++i) {
       EXPECT_EQ(on.tokens[i], off.tokens[i]) << v.name << " request " << i;
     }
   }
+}
+
+TEST(SpecEngine, PreemptionWithSpeculationKeepsTokens) {
+  expect_identical_under_preemption(6, true);
+}
+
+TEST(SpecEngine, PreemptionWithSpeculationKeepsTokensLongRunning) {
+  expect_identical_under_preemption(12, false);
 }
 
 // The joint distribution of the first three sampled tokens of one prompt over many seeds, with
