@@ -20,6 +20,7 @@
 #include "bench/progress_printer.h"
 #include "bench/prompt_synthesizer.h"
 #include "bench/report.h"
+#include "bench/server_info.h"
 #include "bench/trace.h"
 #include "bench/trace_shaping.h"
 #include "cli/commands.h"
@@ -121,8 +122,21 @@ int run_bench_serve(const BenchServeArgs& a) {
         "--tokenizer DIR is required (the served model's directory with tokenizer.json), "
         "unless --model names such a directory"));
 
+  std::string api_key = a.api_key;
+  if (api_key.empty())
+    if (const char* k = std::getenv("OPENAI_API_KEY"); k) api_key = k;
+  BenchServeArgs args = a;
+  if (args.max_model_len <= 0) {
+    // Servers that report their context length (vLLM, xyserve) get prompts that fit it.
+    auto len = bench::fetch_max_model_len(*url, a.model, api_key, 10.0);
+    if (len && len->has_value()) {
+      args.max_model_len = **len;
+      std::fprintf(stderr, "bench: server max_model_len %d (from /v1/models)\n",
+                   args.max_model_len);
+    }
+  }
   std::string rate_desc;
-  auto trace = build_workload(a, rate_desc);
+  auto trace = build_workload(args, rate_desc);
   if (!trace) return fail(trace.status());
   auto tokenizer = Tokenizer::load_dir(tok_dir);
   if (!tokenizer) return fail(tokenizer.status());
@@ -171,9 +185,7 @@ int run_bench_serve(const BenchServeArgs& a) {
   bench::LoadOptions opts;
   opts.url = *url;
   opts.endpoint = endpoint;
-  opts.api_key = a.api_key;
-  if (opts.api_key.empty())
-    if (const char* k = std::getenv("OPENAI_API_KEY"); k) opts.api_key = k;
+  opts.api_key = api_key;
   opts.max_concurrency = a.max_concurrency;
   opts.request_timeout_s = a.request_timeout_s;
   opts.tokenizer = tokenizer->get();
@@ -245,7 +257,8 @@ CommandRunner add_bench_serve_command(CLI::App& bench) {
                   "Output tokens of every request (poisson default 128)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-model-len", a->max_model_len,
-                  "Clamp prompt + output to the server's context length")
+                  "Clamp prompt + output to the server's context length (default: the "
+                  "max_model_len the server reports in /v1/models, if any)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--api-key", a->api_key, "Bearer token (default: env OPENAI_API_KEY)");
   cmd->add_option("--endpoint", a->endpoint, "completions | chat")

@@ -16,6 +16,7 @@
 
 #include "bench/load_generator.h"
 #include "bench/report.h"
+#include "bench/server_info.h"
 
 namespace xy::bench {
 namespace {
@@ -83,6 +84,16 @@ class FakeServer {
       boost::beast::flat_buffer buf;
       http::request<http::string_body> req;
       http::read(s, buf, req);
+      if (req.method() == http::verb::get && req.target() == "/v1/models") {
+        const std::string models = R"({"object":"list","data":[{"id":"other","max_model_len":100},)"
+                                   R"({"id":"fake","object":"model","max_model_len":2048}]})";
+        asio::write(s, asio::buffer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                    "Content-Length: " +
+                                    std::to_string(models.size()) +
+                                    "\r\nConnection: close\r\n\r\n" + models));
+        --concurrent_;
+        return;
+      }
       auto body = nlohmann::json::parse(req.body());
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -214,6 +225,18 @@ TEST(EndToEnd, TimingPatternConcurrencyAndReports) {
   const std::string table = format_table(info, s);
   EXPECT_NE(table.find("Successful requests:              5 / 5"), std::string::npos) << table;
   std::filesystem::remove_all(dir);
+}
+
+TEST(EndToEnd, MaxModelLenFromModelsEndpoint) {
+  FakeServer server(1, 1);
+  const Url url = *parse_url("http://127.0.0.1:" + std::to_string(server.port()));
+  auto len = fetch_max_model_len(url, "fake", "", 10);
+  ASSERT_TRUE(len) << len.status().to_string();
+  ASSERT_TRUE(len->has_value());
+  EXPECT_EQ(**len, 2048);
+  auto first = fetch_max_model_len(url, "unknown-name", "", 10);
+  ASSERT_TRUE(first && first->has_value());
+  EXPECT_EQ(**first, 100);  // no entry with that id: the first entry's
 }
 
 TEST(EndToEnd, HttpErrorsAndRefusedConnections) {
