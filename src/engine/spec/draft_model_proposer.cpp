@@ -41,18 +41,26 @@ void top_tokens(std::span<const float> row, int b, std::vector<int32_t>& out) {
 
 Status check_draft_compatible(const std::string& target_dir, const ModelConfig& target,
                               const std::string& draft_dir, const ModelConfig& draft) {
-  if (target.vocab_size != draft.vocab_size) {
-    return invalid_argument("draft model " + draft_dir + ": vocab_size " +
-                            std::to_string(draft.vocab_size) + " differs from the target's " +
-                            std::to_string(target.vocab_size) + " (" + target_dir +
-                            "); a draft must share the target's tokenizer");
-  }
   namespace fs = std::filesystem;
-  if (!fs::exists(target_dir + "/tokenizer.json") || !fs::exists(draft_dir + "/tokenizer.json")) {
-    return Status::ok();  // nothing more to compare
+  const bool comparable =
+      fs::exists(target_dir + "/tokenizer.json") && fs::exists(draft_dir + "/tokenizer.json");
+  if (!comparable) {
+    // Without both tokenizers only the embedding sizes can vouch for a shared vocabulary.
+    if (target.vocab_size != draft.vocab_size) {
+      return invalid_argument("draft model " + draft_dir + ": vocab_size " +
+                              std::to_string(draft.vocab_size) + " differs from the target's " +
+                              std::to_string(target.vocab_size) + " (" + target_dir +
+                              ") and there are no two tokenizer.json files to compare; a draft "
+                              "must share the target's tokenizer");
+    }
+    return Status::ok();
   }
   XY_ASSIGN_OR_RETURN(nlohmann::json t, read_tokenizer_json(target_dir));
   XY_ASSIGN_OR_RETURN(nlohmann::json d, read_tokenizer_json(draft_dir));
+  if (!t.is_object() || !d.is_object()) {
+    return format_error("draft model check: tokenizer.json of " +
+                        (t.is_object() ? draft_dir : target_dir) + " is not a JSON object");
+  }
   const nlohmann::json empty = nlohmann::json::object();
   const nlohmann::json& tv =
       t.contains("model") && t["model"].contains("vocab") ? t["model"]["vocab"] : empty;
@@ -81,6 +89,8 @@ Status check_draft_compatible(const std::string& target_dir, const ModelConfig& 
                             ": tokenizer.json added_tokens differ from the target's (" +
                             target_dir + ")");
   }
+  // Same tokenizer; the embedding tables may still differ in padding rows (Qwen2.5-0.5B has
+  // 151936, Qwen2.5-7B 152064): drafts are drawn only from ids both models have.
   return Status::ok();
 }
 
@@ -98,11 +108,7 @@ Result<std::unique_ptr<DraftModelProposer>> DraftModelProposer::create(
     std::shared_ptr<const Model> draft, int target_vocab_size, const DraftModelConfig& config,
     const DraftLengthConfig& policy) {
   if (!draft) return invalid_argument("draft model proposer: no draft model");
-  if (draft->config().vocab_size != target_vocab_size) {
-    return invalid_argument("draft model: vocab_size " +
-                            std::to_string(draft->config().vocab_size) +
-                            " differs from the target's " + std::to_string(target_vocab_size));
-  }
+  if (target_vocab_size <= 0) return invalid_argument("draft model proposer: target vocab_size");
   if (config.block_size < 1 || config.tree_width < 1) {
     return invalid_argument("draft model proposer: block_size and tree_width must be >= 1");
   }
@@ -116,16 +122,17 @@ Result<std::unique_ptr<DraftModelProposer>> DraftModelProposer::create(
   }
   XY_ASSIGN_OR_RETURN(KvCache cache,
                       draft->make_kv_cache(blocks, config.block_size, config.kv_dtype));
-  return std::unique_ptr<DraftModelProposer>(
-      new DraftModelProposer(std::move(draft), std::move(cache), config, policy));
+  return std::unique_ptr<DraftModelProposer>(new DraftModelProposer(
+      std::move(draft), std::move(cache), target_vocab_size, config, policy));
 }
 
 DraftModelProposer::DraftModelProposer(std::shared_ptr<const Model> draft, KvCache cache,
-                                       const DraftModelConfig& config,
+                                       int target_vocab_size, const DraftModelConfig& config,
                                        const DraftLengthConfig& policy)
     : AdaptiveProposer(policy),
       model_(std::move(draft)),
       cache_(std::move(cache)),
+      num_draftable_ids_(std::min(target_vocab_size, model_->config().vocab_size)),
       config_(config),
       pool_(cache_.num_blocks(), config.block_size) {}
 
@@ -223,7 +230,9 @@ Status DraftModelProposer::draft(std::span<Sequence* const> seqs, std::span<cons
     }
     for (size_t r = 0; r < rows.size(); ++r) {
       Work& w = *rows[r];
-      const std::span<const float> row(logits_.data() + r * vocab, vocab);
+      // Ids the target does not have (padding rows of a larger draft table) are never drafted.
+      const std::span<const float> row(logits_.data() + r * vocab,
+                                       static_cast<size_t>(num_draftable_ids_));
       top_tokens(row, b, top);
       w.chain.push_back(top[0]);
       if (b > 1) {

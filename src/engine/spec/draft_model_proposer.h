@@ -38,15 +38,17 @@ struct DraftModelConfig {
   int tree_width = 1;  // 1 = chain
 };
 
-// The draft must share the target's vocabulary: same vocab_size and, when both directories have
-// a tokenizer.json, the same token -> id map and added tokens. kInvalidArgument names the first
+// The draft must share the target's vocabulary: when both directories have a tokenizer.json, the
+// same token -> id map and added tokens (the embedding tables may differ in padding rows, as in
+// the Qwen2.5 family); otherwise the same vocab_size. kInvalidArgument names the first
 // difference.
 Status check_draft_compatible(const std::string& target_dir, const ModelConfig& target,
                               const std::string& draft_dir, const ModelConfig& draft);
 
 class DraftModelProposer final : public AdaptiveProposer {
  public:
-  // draft: a loaded draft model with target_vocab_size rows (checked: kInvalidArgument).
+  // draft: a loaded draft model sharing the target's tokenizer (check_draft_compatible); drafts
+  // are drawn from the ids both embedding tables have.
   static Result<std::unique_ptr<DraftModelProposer>> create(std::shared_ptr<const Model> draft,
                                                             int target_vocab_size,
                                                             const DraftModelConfig& config,
@@ -68,13 +70,14 @@ class DraftModelProposer final : public AdaptiveProposer {
   };
   struct Work;  // one request's drafting this step (cpp)
 
-  DraftModelProposer(std::shared_ptr<const Model> draft, KvCache cache,
+  DraftModelProposer(std::shared_ptr<const Model> draft, KvCache cache, int target_vocab_size,
                      const DraftModelConfig& config, const DraftLengthConfig& policy);
   bool ensure_blocks(SeqState& s, int num_tokens);
   void free_state(SeqState& s);
 
   std::shared_ptr<const Model> model_;
   KvCache cache_;
+  int num_draftable_ids_;  // min(target, draft) vocab_size
   DraftModelConfig config_;
   BlockPool pool_;
   ForwardScratch scratch_;
