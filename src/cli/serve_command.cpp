@@ -113,7 +113,7 @@ int run_serve(const ServeArgs& in) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
       es.num_kv_blocks, es.block_size, es.max_num_batched_tokens, es.max_num_seqs, es.max_model_len,
       (*engine)->model().num_threads());
-  service.set_ready(engine->get(), &(*session)->tokenizer());
+  service.set_ready(engine->get(), &(*session)->tokenizer(), (*session)->generation_defaults());
 
   int sig = 0;
   sigwait(&signals, &sig);

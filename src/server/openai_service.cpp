@@ -58,8 +58,10 @@ OpenAIService::~OpenAIService() {
   stop();
 }
 
-void OpenAIService::set_ready(Engine* engine, const Tokenizer* tokenizer) {
+void OpenAIService::set_ready(Engine* engine, const Tokenizer* tokenizer,
+                              const GenerationDefaults& defaults) {
   engine_ = engine;
+  defaults_ = defaults;
   tokenizer_ = tokenizer;
   max_model_len_ = engine->config().max_model_len;
   if (max_model_len_ <= 0) max_model_len_ = engine->stats().max_model_len;
@@ -276,6 +278,11 @@ void OpenAIService::handle_completions(const HttpRequest& req, std::shared_ptr<R
     spec.gen = std::move(r.gen);
   }
   GenerationOptions& g = spec.gen;
+  apply_generation_defaults(g);
+  if (Status st = g.sampling.validate(); !st.is_ok()) {
+    return reply_error(*sink,
+                       bad_request("the model's generation_config.json default: " + st.message()));
+  }
   const int vocab = engine_->model().config().vocab_size;
   if (Status st = g.sampling.validate_token_ids(vocab); !st.is_ok()) {
     return reply_error(*sink, api_error_from_status(st, "logit_bias"));
@@ -324,6 +331,24 @@ void OpenAIService::handle_completions(const HttpRequest& req, std::shared_ptr<R
       return reply_error(*sink, ApiError{503, "server_error", st.message(), "", "shutting_down"});
     }
     return reply_error(*sink, api_error_from_status(st));
+  }
+}
+
+void OpenAIService::apply_generation_defaults(GenerationOptions& g) const {
+  SamplingParams& s = g.sampling;
+  const GenerationDefaults& d = defaults_;
+  if (!g.sampling_set.temperature) {
+    if (d.do_sample.has_value() && !*d.do_sample) {
+      s.temperature = 0.0f;  // the model asks for greedy decoding
+    } else if (d.temperature) {
+      s.temperature = *d.temperature;
+    }
+  }
+  if (!g.sampling_set.top_p && d.top_p) s.top_p = *d.top_p;
+  if (!g.sampling_set.top_k && d.top_k) s.top_k = *d.top_k;
+  if (!g.sampling_set.min_p && d.min_p) s.min_p = *d.min_p;
+  if (!g.sampling_set.repetition_penalty && d.repetition_penalty) {
+    s.repetition_penalty = *d.repetition_penalty;
   }
 }
 

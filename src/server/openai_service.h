@@ -19,6 +19,7 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "model/model_config.h"
 #include "server/generation_job.h"
 #include "server/http_exchange.h"
 #include "server/server_metrics.h"
@@ -43,7 +44,8 @@ class OpenAIService {
 
   // The model is loaded: serve it. The engine and tokenizer must outlive the service's use
   // (stop() before destroying them).
-  void set_ready(Engine* engine, const Tokenizer* tokenizer);
+  // `defaults` (generation_config.json) fill sampling fields a request leaves unset, as vLLM does.
+  void set_ready(Engine* engine, const Tokenizer* tokenizer, const GenerationDefaults& defaults);
   void begin_draining() { draining_.store(true); }
   // Stops the stream pump (after the engine has ended every request).
   void stop();
@@ -63,6 +65,7 @@ class OpenAIService {
   void handle_models(ResponseSink& sink, const std::string& one);  // "" = list
   void handle_metrics(ResponseSink& sink);
   std::optional<ApiError> check_model(const std::string& model) const;
+  void apply_generation_defaults(GenerationOptions& g) const;
   Result<std::string> render_chat(const nlohmann::ordered_json& messages,
                                   const nlohmann::ordered_json& tools, bool add_generation_prompt,
                                   bool continue_final_message,
@@ -74,6 +77,7 @@ class OpenAIService {
   std::atomic<bool> draining_{false};
   Engine* engine_ = nullptr;
   const Tokenizer* tokenizer_ = nullptr;
+  GenerationDefaults defaults_;
   std::optional<ChatTemplate> chat_template_;
   std::string chat_template_error_;
   int max_model_len_ = 0;

@@ -59,6 +59,15 @@ TEST(OpenAIRequest, CompletionFieldsReachNativeStruct) {
   EXPECT_TRUE(r.gen.include_usage);
   EXPECT_TRUE(r.echo);
   EXPECT_EQ(r.gen.user, "u");
+  EXPECT_TRUE(r.gen.sampling_set.temperature && r.gen.sampling_set.top_p &&
+              r.gen.sampling_set.top_k && r.gen.sampling_set.min_p &&
+              r.gen.sampling_set.repetition_penalty);
+  // Unset (or null) fields are marked so the model's generation_config.json defaults apply.
+  const auto bare =
+      ok(parse_completion_request(R"({"model":"m","prompt":"x","temperature":null})"));
+  EXPECT_FALSE(bare.gen.sampling_set.temperature || bare.gen.sampling_set.top_p ||
+               bare.gen.sampling_set.top_k || bare.gen.sampling_set.min_p ||
+               bare.gen.sampling_set.repetition_penalty);
 }
 
 TEST(OpenAIRequest, CompletionPromptForms) {

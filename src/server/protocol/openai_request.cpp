@@ -181,14 +181,29 @@ GenerationOptions parse_generation(const json& body, bool chat) {
   g.model = *model;
 
   SamplingParams& s = g.sampling;
-  if (auto v = f.number("temperature")) s.temperature = float(*v);
-  if (auto v = f.number("top_p")) s.top_p = float(*v);
-  if (auto v = f.integer("top_k"))
+  SamplingFieldsSet& set = g.sampling_set;
+  if (auto v = f.number("temperature")) {
+    s.temperature = float(*v);
+    set.temperature = true;
+  }
+  if (auto v = f.number("top_p")) {
+    s.top_p = float(*v);
+    set.top_p = true;
+  }
+  if (auto v = f.integer("top_k")) {
     s.top_k = checked_int(*v, -1, std::numeric_limits<int>::max(), "top_k");
-  if (auto v = f.number("min_p")) s.min_p = float(*v);
+    set.top_k = true;
+  }
+  if (auto v = f.number("min_p")) {
+    s.min_p = float(*v);
+    set.min_p = true;
+  }
   if (auto v = f.number("presence_penalty")) s.presence_penalty = float(*v);
   if (auto v = f.number("frequency_penalty")) s.frequency_penalty = float(*v);
-  if (auto v = f.number("repetition_penalty")) s.repetition_penalty = float(*v);
+  if (auto v = f.number("repetition_penalty")) {
+    s.repetition_penalty = float(*v);
+    set.repetition_penalty = true;
+  }
   if (const json* v = f.get("seed")) {
     const int64_t seed = Fields::as_integer(*v, "seed");
     s.seed = uint64_t(seed);

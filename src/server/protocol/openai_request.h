@@ -28,11 +28,18 @@ struct ProtocolLimits {
   static constexpr int kMaxCompletionLogprobs = 20;
 };
 
+// Which sampling fields the request set itself; the others may take the model's defaults from
+// generation_config.json (as vLLM does), not OpenAI's.
+struct SamplingFieldsSet {
+  bool temperature = false, top_p = false, top_k = false, min_p = false, repetition_penalty = false;
+};
+
 // Parameters shared by /v1/completions and /v1/chat/completions.
 struct GenerationOptions {
   std::string model;
-  SamplingParams sampling;        // validated; sampling.logprobs = top alternatives per token
-  std::optional<int> max_tokens;  // unset: until the context ends (chat) / 16 (completions)
+  SamplingParams sampling;         // validated; sampling.logprobs = top alternatives per token
+  SamplingFieldsSet sampling_set;  // which of them the request gave (the rest: model defaults)
+  std::optional<int> max_tokens;   // unset: until the context ends (chat) / 16 (completions)
   int n = 1;
   std::vector<std::string> stop;  // stop strings, excluded from the output
   std::vector<int32_t> stop_token_ids;

@@ -306,3 +306,13 @@ test('tokenize / detokenize round trip; health and metrics', async () => {
   assert.ok(metric(m, 'xyserve:prefix_cache_hits_total') > 0);
   assert.ok(metric(m, 'xyserve:step_duration_seconds_count') > 0);
 });
+
+test('unset sampling fields take the model defaults of generation_config.json', async () => {
+  // make-model writes temperature 0.7, top_p 0.9 (do_sample true), as vLLM applies them.
+  const p = { model: MODEL, prompt: 'Defaults', max_tokens: 16, seed: 3, ignore_eos: true };
+  const implicit = await ai.completions.create(p);
+  const explicit = await ai.completions.create({ ...p, temperature: 0.7, top_p: 0.9 });
+  const openaiDefaults = await ai.completions.create({ ...p, temperature: 1.0, top_p: 1.0 });
+  assert.equal(implicit.choices[0].text, explicit.choices[0].text);
+  assert.notEqual(implicit.choices[0].text, openaiDefaults.choices[0].text);
+});
