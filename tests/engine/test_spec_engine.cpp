@@ -4,7 +4,8 @@
 //     a tiny KV pool forces preemption;
 //   * with the target itself as the draft model every greedy draft is accepted, and a tree whose
 //     accepted path is not contiguous (its K/V compacted) still decodes identically;
-//   * sampled outputs keep their distribution (two-sample chi-square, spec off vs on).
+//   * seeded sampled outputs are identical too (verification samples each token as plain decoding
+//     would), and keep their distribution (two-sample chi-square, spec off vs on).
 // Random weights make n-gram / small-draft acceptance low, which is fine: correctness is what is
 // checked here; prompts repeat fragments so that n-gram drafts are proposed and partly accepted.
 #include <gtest/gtest.h>
@@ -159,6 +160,32 @@ TEST(SpecEngine, PreemptionWithSpeculationKeepsTokens) {
 
 TEST(SpecEngine, PreemptionWithSpeculationKeepsTokensLongRunning) {
   expect_identical_under_preemption(12, false);
+}
+
+// Verification samples every emitted token exactly as plain decoding would (same logits, same
+// history, same draw of the request's stream), so seeded sampled outputs do not change either.
+TEST(SpecEngine, SeededSamplingIdenticalWithSpeculation) {
+  std::vector<EngineRequest> reqs = workload(8, 3);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    reqs[i].sampling.temperature = 0.8f;
+    reqs[i].sampling.top_p = 0.9f;
+    reqs[i].sampling.top_k = 3;  // random weights give flat rows: keep drafts acceptable
+    reqs[i].sampling.presence_penalty = 0.3f;
+    reqs[i].sampling.seed = 77 + i;
+  }
+  const EngineConfig cfg = test_engine_config(32, 16, 256);
+  const SpecRun off = run(reqs, cfg, nullptr, 0);
+  for (const Variant& v : variants(/*small=*/true)) {
+    const SpecRun on = run(reqs, cfg, v.make(), v.k);
+    EXPECT_GT(on.stats.num_verify_tokens, 0) << v.name;
+    if (std::string(v.name).rfind("self", 0) == 0) {
+      EXPECT_GT(on.stats.num_accepted_tokens, 0) << v.name;  // accepted and rejected both occur
+      EXPECT_LT(on.stats.num_accepted_tokens, on.stats.num_draft_tokens) << v.name;
+    }
+    for (size_t i = 0; i < reqs.size(); ++i) {
+      EXPECT_EQ(on.tokens[i], off.tokens[i]) << v.name << " request " << i;
+    }
+  }
 }
 
 // The joint distribution of the first three sampled tokens of one prompt over many seeds, with

@@ -112,6 +112,78 @@ TEST(SpecTreeVerify, SamplingPreservesTheTargetDistribution) {
   check(after_d1, p[2], "token after draft 1 vs its row");
 }
 
+// Verification emits exactly the tokens plain decoding samples, row by row, with the same random
+// stream, for chains and trees, whatever the drafts.
+TEST(SpecTreeVerify, EmitsThePlainSamplingTokens) {
+  std::mt19937_64 gen(11);
+  SamplingParams params;
+  params.temperature = 0.9f;
+  params.top_p = 0.95f;
+  params.presence_penalty = 0.5f;  // the history matters
+  Sampler sampler;
+  for (int trial = 0; trial < 200; ++trial) {
+    const int k = 1 + trial % 5;
+    std::vector<float> logits;
+    for (int r = 0; r <= k; ++r) {
+      const std::vector<float> row = testing::random_logits(kVocab, gen, 1.5);
+      logits.insert(logits.end(), row.begin(), row.end());
+    }
+    TokenHistory history(std::vector<int32_t>{1, 2});
+    // Plain decoding of rows 0..k in order, as if every draft matched so far.
+    RequestRng plain_rng(trial);
+    std::vector<int32_t> plain;
+    TokenHistory h = history;
+    for (int r = 0; r <= k; ++r) {
+      auto s = sampler.sample(std::span(logits).subspan(static_cast<size_t>(r) * kVocab, kVocab),
+                              params, h, plain_rng);
+      ASSERT_TRUE(s.is_ok());
+      plain.push_back(s->token);
+      h.add_output(s->token);
+    }
+    // A chain that follows the plain tokens for `match` drafts, then goes wrong.
+    const int match = trial % (k + 1);
+    std::vector<int32_t> drafts(plain.begin(), plain.begin() + k);
+    if (match < k)
+      drafts[static_cast<size_t>(match)] = (plain[static_cast<size_t>(match)] + 1) % kVocab;
+    RequestRng rng(trial);
+    auto out = verify_tree(logits, drafts, {}, kVocab, params, history, rng, sampler);
+    ASSERT_TRUE(out.is_ok());
+    EXPECT_EQ(out->num_accepted, match);
+    EXPECT_EQ(out->tokens, std::vector<int32_t>(plain.begin(), plain.begin() + match + 1));
+    EXPECT_TRUE(out->accepted_rows.size() == static_cast<size_t>(match));
+    EXPECT_EQ(history.num_output_tokens(), 0);
+    RequestRng expect_rng(trial);
+    for (int i = 0; i <= match; ++i) expect_rng.next_u64();
+    EXPECT_EQ(rng.position(), expect_rng.position());  // one draw per emitted token
+
+    // The same as a tree: a decoy sibling before the true child changes nothing.
+    std::vector<int32_t> tree_tokens, parents;
+    int prev = -1;
+    for (int i = 0; i < std::min(match + 1, k); ++i) {
+      tree_tokens.push_back((drafts[static_cast<size_t>(i)] + 3) % kVocab);  // decoy
+      parents.push_back(prev);
+      if ((drafts[static_cast<size_t>(i)] + 3) % kVocab == drafts[static_cast<size_t>(i)]) break;
+      tree_tokens.push_back(drafts[static_cast<size_t>(i)]);
+      parents.push_back(prev);
+      prev = static_cast<int>(tree_tokens.size()) - 1;
+    }
+    std::vector<float> tree_logits(logits.begin(), logits.begin() + kVocab);  // root
+    for (size_t n = 0; n < tree_tokens.size(); ++n) {
+      // Row of node n: the chain row of its depth (decoys get arbitrary rows).
+      int depth = 1;
+      for (int a = parents[n]; a >= 0; a = parents[static_cast<size_t>(a)]) ++depth;
+      const size_t r = static_cast<size_t>(std::min(depth, k));
+      tree_logits.insert(tree_logits.end(), logits.begin() + r * kVocab,
+                         logits.begin() + (r + 1) * kVocab);
+    }
+    RequestRng tree_rng(trial);
+    auto tree =
+        verify_tree(tree_logits, tree_tokens, parents, kVocab, params, history, tree_rng, sampler);
+    ASSERT_TRUE(tree.is_ok());
+    EXPECT_EQ(tree->tokens, out->tokens) << "trial " << trial;
+  }
+}
+
 TEST(SpecTreeVerify, CompactMovesTheAcceptedPathForEveryLayerAndHead) {
   for (DType dtype : {DType::kF32, DType::kBF16}) {
     KvCacheShape shape;

@@ -2,29 +2,11 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "core/check.h"
 
 namespace xy::spec {
-
-namespace {
-
-// Inverse CDF at u over the positive weights, increasing id order; -1 without mass.
-int32_t draw(std::span<const double> w, double total, double u) {
-  if (!(total > 0.0)) return -1;
-  const double target = u * total;
-  double cumulative = 0.0;
-  int32_t last = -1;
-  for (size_t j = 0; j < w.size(); ++j) {
-    if (w[j] <= 0.0) continue;
-    cumulative += w[j];
-    last = static_cast<int32_t>(j);
-    if (cumulative > target) return last;
-  }
-  return last;
-}
-
-}  // namespace
 
 Result<TreeVerifyOutput> verify_tree(std::span<const float> logits, std::span<const int32_t> drafts,
                                      std::span<const int32_t> parents, int vocab_size,
@@ -32,7 +14,8 @@ Result<TreeVerifyOutput> verify_tree(std::span<const float> logits, std::span<co
                                      RequestRng& rng, Sampler& sampler) {
   const size_t vocab = static_cast<size_t>(vocab_size);
   const size_t k = drafts.size();
-  if (vocab_size <= 0 || parents.size() != k || logits.size() != (k + 1) * vocab) {
+  const bool chain = parents.empty();
+  if (vocab_size <= 0 || (!chain && parents.size() != k) || logits.size() != (k + 1) * vocab) {
     return invalid_argument("verify_tree: " + std::to_string(logits.size()) + " logits for " +
                             std::to_string(k) + " drafts, " + std::to_string(parents.size()) +
                             " parents and vocab " + std::to_string(vocab_size));
@@ -42,66 +25,39 @@ Result<TreeVerifyOutput> verify_tree(std::span<const float> logits, std::span<co
       return invalid_argument("verify_tree: draft " + std::to_string(i) + " token " +
                               std::to_string(drafts[i]) + " outside the vocabulary");
     }
-    if (parents[i] < -1 || parents[i] >= static_cast<int32_t>(i)) {
+    if (!chain && (parents[i] < -1 || parents[i] >= static_cast<int32_t>(i))) {
       return invalid_argument("verify_tree: draft " + std::to_string(i) + " has parent " +
                               std::to_string(parents[i]) + " (must precede it)");
     }
   }
-  const bool greedy = params.is_greedy();
-  std::vector<float> p(vocab);
-  std::vector<double> residual(vocab);
   TreeVerifyOutput out;
-  int node = -1;  // -1 = root; else draft index
   Status status = Status::ok();
+  int node = -1;  // -1 = root; else a draft index
   while (true) {
     const size_t row = static_cast<size_t>(node + 1);
-    status = sampler.probs(logits.subspan(row * vocab, vocab), params, history, p);
-    if (!status.is_ok()) break;
-    int next = -1;  // accepted child (draft index)
-    int32_t emitted = -1;
-    if (greedy) {
-      // One-hot on the target's argmax.
-      size_t best = 0;
-      for (size_t j = 1; j < vocab; ++j) {
-        if (p[j] > p[best]) best = j;
-      }
-      emitted = static_cast<int32_t>(best);
-      for (size_t c = 0; c < k; ++c) {
-        if (parents[c] == node && drafts[c] == emitted) {
-          next = static_cast<int>(c);
-          break;
-        }
-      }
-    } else {
-      double total = 0.0;
-      for (size_t j = 0; j < vocab; ++j) total += residual[j] = p[j] > 0.0f ? p[j] : 0.0;
-      for (size_t c = 0; c < k && next < 0; ++c) {
-        if (parents[c] != node) continue;
-        const size_t t = static_cast<size_t>(drafts[c]);
-        if (residual[t] <= 0.0) continue;  // impossible (or already rejected) token
-        const double u = rng.next_uniform();
-        if (u * total < residual[t]) {
-          next = static_cast<int>(c);
-        } else {
-          total -= residual[t];
-          residual[t] = 0.0;
-        }
-      }
-      if (next < 0) {
-        emitted = draw(residual, total, rng.next_uniform());
-        if (emitted < 0) {
-          status = invalid_argument("verify_tree: target distribution without positive mass");
-          break;
-        }
-      }
-    }
-    if (next < 0) {
-      out.tokens.push_back(emitted);
+    Result<SampleOutput> sampled =
+        sampler.sample(logits.subspan(row * vocab, vocab), params, history, rng);
+    if (!sampled.is_ok()) {
+      status = sampled.status();
       break;
     }
-    out.tokens.push_back(drafts[static_cast<size_t>(next)]);
+    const int32_t token = sampled->token;
+    int next = -1;  // the child carrying `token`
+    if (chain) {
+      if (row < k && drafts[row] == token) next = static_cast<int>(row);
+    } else {
+      for (size_t c = row; c < k; ++c) {  // children come after their parent
+        if (parents[c] == node && drafts[c] == token) {
+          next = static_cast<int>(c);
+          break;
+        }
+      }
+    }
+    out.tokens.push_back(token);
+    out.samples.push_back(std::move(*sampled));
+    if (next < 0) break;
     out.accepted_rows.push_back(next + 1);
-    history.add_output(drafts[static_cast<size_t>(next)]);
+    history.add_output(token);
     node = next;
   }
   // Restore the caller's history.

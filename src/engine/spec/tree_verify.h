@@ -1,18 +1,20 @@
-// Verification of a tree verify segment (drafts with parents, Sequence::set_draft_tree) and the
-// KV compaction of the accepted path.
+// Verification of a verify segment — a chain of drafts or a token tree (Sequence::draft_parents)
+// — and the KV compaction of a tree's accepted path.
 //
-// The walk starts at the root (the sequence's last token, segment row 0) and at each node draws
-// the target's next token among the node's children:
-//   greedy: the target's argmax (Sampler::probs one-hot); if a child carries it, accept the child
-//     and continue there, else emit it and stop. Identical to verifying the matching chain.
-//   sampling: recursive rejection sampling for deterministic candidates (SpecInfer, Miao et al.
-//     2024): with residual r = p (the target distribution at the node), try the children in
-//     order: accept child c with probability r(c) / sum(r); on rejection set r(c) = 0 and go on;
-//     when all children are rejected, emit a token drawn from r. Each step's output token is
-//     distributed exactly as p, so the target distribution is unchanged.
-// Target distributions are Sampler::probs with the request's params and the history extended by
-// the accepted path (as if generated one by one); the history is restored before returning.
-// Randomness (sampling): one uniform per examined child plus one for the emitted token.
+// The walk starts at the root (the sequence's last token, segment row 0). At each node it samples
+// the target's next token from the node's row exactly as a plain decode step would
+// (Sampler::sample with the request's params, the history extended by the accepted path, and the
+// request's random stream); if a child of the node carries that token, the child is accepted and
+// the walk continues there, else the sampled token is emitted and the walk stops.
+//
+// This is rejection sampling for deterministic drafts (q = one-hot) with coupled randomness: a
+// draft d is accepted with probability p(d) (the mass of its inverse-CDF interval), and on
+// rejection the emitted token is distributed as p restricted to the other tokens, which is the
+// residual max(0, p - q) normalized; with several children, the accepted-or-emitted token is
+// distributed as p. So the target distribution is unchanged, and more: every emitted token is
+// the very token plain decoding draws at that position (one draw per emitted token, same
+// stream position, same logits by batch invariance), so with the same seed speculation changes
+// no output, sampled or greedy. Greedy consumes no randomness.
 //
 // KV: tree row i was written at logical slot kv_len + i, but the accepted path must end up at
 // kv_len + 1..m before commit() marks those tokens computed (and before the prefix cache may
@@ -37,11 +39,12 @@ struct TreeVerifyOutput {
   int num_accepted = 0;                // accepted drafts (path length below the root)
   std::vector<int32_t> tokens;         // [num_accepted + 1] accepted drafts, then the new token
   std::vector<int32_t> accepted_rows;  // [num_accepted] segment rows (1-based) of the path
+  std::vector<SampleOutput> samples;   // [num_accepted + 1] as Sampler::sample returned them
 };
 
-// logits: [k + 1, vocab] rows of the segment (row 0 = root, row i = draft i - 1); drafts/parents:
-// [k] (parents[i] = -1 for a root child, else < i). Errors (as values): size mismatches, draft ids
-// outside the vocabulary, sampler errors (e.g. NaN logits).
+// logits: [k + 1, vocab] rows of the segment (row 0 = root, row i = draft i - 1); drafts: [k];
+// parents: [k] (parents[i] = -1 for a root child, else < i), or empty for a chain. Errors (as
+// values): size mismatches, draft ids outside the vocabulary, sampler errors (e.g. NaN logits).
 Result<TreeVerifyOutput> verify_tree(std::span<const float> logits, std::span<const int32_t> drafts,
                                      std::span<const int32_t> parents, int vocab_size,
                                      const SamplingParams& params, TokenHistory& history,
