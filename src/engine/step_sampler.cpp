@@ -6,7 +6,6 @@
 
 #include "core/check.h"
 #include "engine/sampling/logits_math.h"
-#include "engine/sampling/rejection_sampler.h"
 #include "engine/spec/tree_verify.h"
 
 namespace xy {
@@ -51,41 +50,23 @@ Result<SegmentTokens> StepSampler::run(const ScheduledSegment& seg, std::span<co
     return out;
   }
 
+  // Chains and trees alike: each emitted token is the one plain decoding would sample there
+  // (spec/tree_verify.h), so speculation changes no output for a given seed.
   const int k = seg.num_draft_tokens;
   const std::span<const int32_t> drafts = seg.seq->draft_tokens().first(static_cast<size_t>(k));
-  const std::span<const int32_t> parents = seg.seq->draft_parents();
-  if (!parents.empty()) {
-    XY_ASSIGN_OR_RETURN(
-        spec::TreeVerifyOutput tree,
-        spec::verify_tree(logits, drafts, parents.first(static_cast<size_t>(k)), vocab,
-                          request.params, request.history, request.rng, sampler_));
-    out.num_drafts = k;
-    out.num_accepted = tree.num_accepted;
-    out.tokens = std::move(tree.tokens);
-    out.accepted_rows = std::move(tree.accepted_rows);
-    if (request.wants_logprobs()) {
-      for (size_t i = 0; i < out.tokens.size(); ++i) {
-        const size_t row = i == 0 ? 0 : static_cast<size_t>(out.accepted_rows[i - 1]);
-        out.logprobs.push_back(
-            raw_token_logprobs(logits.subspan(row * v, v), out.tokens[i], request.params.logprobs));
-      }
-    }
-    return out;
-  }
-  target_probs_.resize(static_cast<size_t>(k + 1) * v);
-  XY_RETURN_IF_ERROR(
-      sampler_.verify_probs(logits, drafts, request.params, request.history, target_probs_));
-  // Drafts from the Proposer seam carry no distribution: q_i = one-hot(d_i).
-  XY_ASSIGN_OR_RETURN(VerifyOutput verified,
-                      verify_draft(DraftProposal{drafts, {}}, target_probs_, vocab,
-                                   request.params.is_greedy(), request.rng));
+  std::span<const int32_t> parents = seg.seq->draft_parents();
+  if (!parents.empty()) parents = parents.first(static_cast<size_t>(k));
+  XY_ASSIGN_OR_RETURN(spec::TreeVerifyOutput verified,
+                      spec::verify_tree(logits, drafts, parents, vocab, request.params,
+                                        request.history, request.rng, sampler_));
   out.num_drafts = k;
   out.num_accepted = verified.num_accepted;
   out.tokens = std::move(verified.tokens);
+  // A chain's accepted drafts already sit at rows 1..m; only a tree's path needs compacting.
+  if (!parents.empty()) out.accepted_rows = std::move(verified.accepted_rows);
   if (request.wants_logprobs()) {
-    for (size_t i = 0; i < out.tokens.size(); ++i) {
-      out.logprobs.push_back(
-          raw_token_logprobs(logits.subspan(i * v, v), out.tokens[i], request.params.logprobs));
+    for (SampleOutput& s : verified.samples) {
+      out.logprobs.push_back({s.token, s.logprob, s.rank, std::move(s.top_logprobs)});
     }
   }
   return out;

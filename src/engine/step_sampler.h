@@ -1,9 +1,9 @@
 // Turns one scheduled segment's logits into the tokens the request keeps this step:
 //   decode / last prefill chunk: one token from Sampler::sample;
-//   verify: the accepted prefix of the drafts plus one token (greedy: longest prefix matching the
-//   target's choice; sampling: rejection sampling over Sampler::verify_probs, which leaves the
-//   target distribution unchanged), via verify_draft; a draft tree (Sequence::draft_parents) walks
-//   the tree with spec::verify_tree.
+//   verify (a chain, or a tree with Sequence::draft_parents): spec::verify_tree samples each row
+//   as a plain decode would and keeps drafts while they match the sampled token (greedy: the
+//   argmax), which is rejection sampling for deterministic drafts with coupled randomness: the
+//   target distribution is unchanged and every token equals the spec-off token for the seed.
 // Logprobs (when the request asks) are the raw logits' log_softmax, as Sampler reports them.
 //
 // Thread: engine thread; holds scratch buffers, so one per engine.
@@ -39,7 +39,6 @@ class StepSampler {
 
  private:
   Sampler sampler_;
-  std::vector<float> target_probs_;  // [k + 1, vocab]
 };
 
 // Raw log_softmax logprob, rank and top-n of `token` in one logits row (Sampler's conventions:
