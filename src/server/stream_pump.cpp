@@ -14,14 +14,21 @@ StreamPump::~StreamPump() {
 }
 
 void StreamPump::stop() {
-  stop_.store(true);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_.store(true);
+  }
+  wake_.notify_one();
   if (thread_.joinable()) thread_.join();
 }
 
 void StreamPump::add(std::shared_ptr<OutputStream> stream, Consumer consumer) {
-  std::lock_guard<std::mutex> lock(mu_);
-  incoming_.push_back({std::move(stream), std::move(consumer)});
-  count_.fetch_add(1);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    incoming_.push_back({std::move(stream), std::move(consumer)});
+    count_.fetch_add(1);
+  }
+  wake_.notify_one();
 }
 
 size_t StreamPump::num_streams() const {
@@ -47,7 +54,7 @@ void StreamPump::run() {
         live[i].consumer(std::move(*d));
       }
       if (done) {
-        live[i] = std::move(live.back());
+        if (i + 1 != live.size()) live[i] = std::move(live.back());
         live.pop_back();
         count_.fetch_sub(1);
       } else {
@@ -59,7 +66,12 @@ void StreamPump::run() {
       if (cur.num_steps != prev.num_steps && observer_) observer_(prev, cur);
       prev = cur;
     }
-    if (!any) std::this_thread::sleep_for(poll_interval_);
+    if (any) continue;
+    // Nothing arrived: wait one poll interval, or longer when no stream is live (add() wakes
+    // the pump at once, so an idle server costs no latency on its next request).
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait_for(lock, live.empty() ? 20 * poll_interval_ : poll_interval_,
+                   [this] { return !incoming_.empty() || stop_.load(); });
   }
 }
 

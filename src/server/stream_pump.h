@@ -1,8 +1,9 @@
 // Moves engine output to the HTTP side. The engine's OutputStream is pull-based (it merges
 // deltas while nobody reads, so the engine never waits); one pump thread polls every live
 // stream and hands each delta to its consumer callback, so no thread per request is needed.
-// Between polls it sleeps for `poll_interval` only when nothing arrived (an engine step takes
-// tens of milliseconds, so the added latency is a small fraction of a token's).
+// Between polls it waits `poll_interval` only when nothing arrived (an engine step takes tens
+// of milliseconds, so the added latency is a small fraction of a token's); with no live stream it
+// waits 20x longer, and add() wakes it at once.
 //
 // It also samples Engine::stats() every pass and reports step counter movements, which is how
 // per-step histograms are filled without a hook inside the engine.
@@ -12,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -48,7 +50,8 @@ class StreamPump {
   StatsObserver observer_;
   std::chrono::microseconds poll_interval_;
   mutable std::mutex mu_;
-  std::vector<Entry> incoming_;  // added since the last pass
+  std::condition_variable wake_;  // add() and stop() wake an idle pump
+  std::vector<Entry> incoming_;   // added since the last pass
   std::atomic<size_t> count_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
