@@ -8,12 +8,61 @@ std::string GemmTileConfig::to_string() const {
   return std::to_string(mr) + "x" + std::to_string(16 * np) + "/mb" + std::to_string(m_block);
 }
 
-bool is_supported_gemm_kernel(int mr, int np) {
-  return std::any_of(kGemmKernelShapes.begin(), kGemmKernelShapes.end(),
+std::span<const std::array<int, 2>> gemm_kernel_shapes(GemmIsa isa) {
+  if (isa == GemmIsa::kAvx512) return kGemmKernelShapesAvx512;
+  return kGemmKernelShapes;
+}
+
+bool is_supported_gemm_kernel(GemmIsa isa, int mr, int np) {
+  const auto shapes = gemm_kernel_shapes(isa);
+  return std::any_of(shapes.begin(), shapes.end(),
                      [&](const std::array<int, 2>& s) { return s[0] == mr && s[1] == np; });
 }
 
-GemmTileConfig default_gemm_config(int m, int k, int num_panels, int num_workers) {
+bool is_supported_gemm_kernel(int mr, int np) {
+  // The AVX-512 set contains the portable one.
+  return is_supported_gemm_kernel(GemmIsa::kAvx512, mr, np);
+}
+
+namespace {
+
+// AVX-512 (32 zmm): the wide tiles. Among the tall ones, the one that pads the fewest rows of
+// the last m-tile, preferring the taller on ties (more reuse of each panel vector).
+void pick_avx512_kernel(int m, GemmTileConfig& c) {
+  if (m <= 1) return;  // decode keeps the portable choice (bandwidth bound)
+  if (m == 2) {
+    c.mr = 2;
+    c.np = 4;
+    return;
+  }
+  if (m <= 4) {
+    c.mr = 4;
+    c.np = 4;
+    return;
+  }
+  struct Option {
+    int mr, np;
+  };
+  constexpr Option kTall[] = {{14, 2}, {12, 2}, {8, 2}, {6, 4}};
+  int best_pad = 1 << 30;
+  for (const Option& o : kTall) {
+    if (o.mr > m + 2) continue;  // a tile much taller than M is mostly padding
+    const int pad = (m + o.mr - 1) / o.mr * o.mr - m;
+    if (pad < best_pad) {
+      best_pad = pad;
+      c.mr = o.mr;
+      c.np = o.np;
+    }
+  }
+  if (best_pad == 1 << 30) {
+    c.mr = 6;
+    c.np = 4;
+  }
+}
+
+}  // namespace
+
+GemmTileConfig default_gemm_config(int m, int k, int num_panels, int num_workers, GemmIsa isa) {
   GemmTileConfig c;
   if (m <= 1) {
     // Decode: bandwidth bound. Four panels give 8 independent FMA chains per tile; fall back to
@@ -33,6 +82,7 @@ GemmTileConfig default_gemm_config(int m, int k, int num_panels, int num_workers
     c.mr = (m < 24 && pad4 + 2 < pad6) ? 4 : 6;
     c.np = 1;
   }
+  if (isa == GemmIsa::kAvx512) pick_avx512_kernel(m, c);
   constexpr long kBlockBytes = 256 * 1024;
   const long rows = std::max<long>(c.mr, kBlockBytes / (4L * std::max(k, 1)));
   c.m_block = static_cast<int>(std::max<long>(1, rows / c.mr));

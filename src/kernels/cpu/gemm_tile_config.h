@@ -4,12 +4,17 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <span>
 #include <string>
 
 #include "core/dtype.h"
 #include "kernels/cpu/packed_weight.h"
 
 namespace xy::cpu {
+
+// The micro-kernel family a SmoothGEMM runs on (chosen at run time, see smooth_gemm.h).
+enum class GemmIsa : uint8_t { kScalar, kAvx2, kAvx512 };
 
 struct GemmTileConfig {
   int mr = 6;  // rows of x per micro-tile (the register tile height)
@@ -24,14 +29,35 @@ struct GemmTileConfig {
   std::string to_string() const;  // "6x16/mb18"
 };
 
-// The fixed micro-kernel set (mr x np): at most 12 accumulator registers on AVX2.
+// The portable micro-kernel set (mr x np), implemented by every ISA: at most 12 accumulator
+// registers on AVX2 (16 ymm).
 inline constexpr std::array<std::array<int, 2>, 6> kGemmKernelShapes = {
     {{1, 2}, {1, 4}, {2, 2}, {3, 2}, {4, 1}, {6, 1}}};
+// The AVX-512 set: the portable set plus wide tiles for 32 zmm registers (a 16-column panel is
+// one zmm; up to 28 accumulators + the panel vectors + one broadcast).
+inline constexpr std::array<std::array<int, 2>, 12> kGemmKernelShapesAvx512 = {{{1, 2},
+                                                                                {1, 4},
+                                                                                {2, 2},
+                                                                                {3, 2},
+                                                                                {4, 1},
+                                                                                {6, 1},
+                                                                                {2, 4},
+                                                                                {4, 4},
+                                                                                {6, 4},
+                                                                                {8, 2},
+                                                                                {12, 2},
+                                                                                {14, 2}}};
 
+// The kernel shapes `isa` implements.
+std::span<const std::array<int, 2>> gemm_kernel_shapes(GemmIsa isa);
+// True when `isa` has an (mr, np) micro-kernel.
+bool is_supported_gemm_kernel(GemmIsa isa, int mr, int np);
+// True when some ISA has it (e.g. to validate a tune table before knowing where it will run).
 bool is_supported_gemm_kernel(int mr, int np);
 
-// What SmoothGEMM uses for an untuned shape: a tile that wastes few rows of the last m-tile
-// and a block of rows of x that fits in ~256 KiB of L2.
-GemmTileConfig default_gemm_config(int m, int k, int num_panels, int num_workers);
+// What SmoothGEMM uses for an untuned shape on `isa`: a tile that wastes few rows of the last
+// m-tile and a block of rows of x that fits in ~256 KiB of L2. Always one of `isa`'s kernels.
+GemmTileConfig default_gemm_config(int m, int k, int num_panels, int num_workers,
+                                   GemmIsa isa = GemmIsa::kAvx2);
 
 }  // namespace xy::cpu

@@ -45,14 +45,15 @@ std::vector<GemmShapeKey> llama_gemm_shapes(int hidden, int intermediate, int n_
           {vocab, hidden, storage, WeightLayout::kPlain}};
 }
 
-std::vector<GemmTileConfig> gemm_tune_candidates(int m, int k, int num_panels, int num_workers) {
+std::vector<GemmTileConfig> gemm_tune_candidates(int m, int k, int num_panels, int num_workers,
+                                                 GemmIsa isa) {
   std::vector<GemmTileConfig> out;
   auto add = [&out](const GemmTileConfig& c) {
     if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
   };
-  const GemmTileConfig def = default_gemm_config(m, k, num_panels, num_workers);
+  const GemmTileConfig def = default_gemm_config(m, k, num_panels, num_workers, isa);
   add(def);
-  for (const auto& shape : kGemmKernelShapes) {
+  for (const auto& shape : gemm_kernel_shapes(isa)) {
     const int mr = shape[0], np = shape[1];
     if (mr > std::max(m, 1) && mr != 6 && mr != 4) continue;  // short m: no taller kernels but 4/6
     if (m >= 8 && mr <= 2) continue;                          // tall m: too little reuse of W
@@ -105,7 +106,7 @@ Result<GemmTuneTable> tune_smooth_gemm(const std::vector<GemmShapeKey>& shapes,
       GemmTileConfig best;
       double best_s = 0;
       for (const GemmTileConfig& c :
-           gemm_tune_candidates(m, shape.k, w.num_panels(), pool.num_workers())) {
+           gemm_tune_candidates(m, shape.k, w.num_panels(), pool.num_workers(), options.isa)) {
         const double s = median_seconds(w, args, pool, options.isa, c, options.repeats);
         if (best_s == 0 || s < best_s) {
           best_s = s;

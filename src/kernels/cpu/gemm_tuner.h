@@ -15,12 +15,14 @@ namespace xy::cpu {
 struct GemmTuneOptions {
   std::vector<int> ms = {1, 2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 1024};  // buckets' m_max
   int repeats = 5;  // timed runs per candidate after one warm-up; the median counts
-  GemmIsa isa = best_gemm_isa();
+  GemmIsa isa = default_gemm_isa();
 };
 
 // The candidates tune_smooth_gemm() times for one (shape, m): kernels whose height fits m
-// (tall kernels only for tall m), each with a few m_block values, plus the default config.
-std::vector<GemmTileConfig> gemm_tune_candidates(int m, int k, int num_panels, int num_workers);
+// (tall kernels only for tall m), each with a few m_block values, plus the default config; all
+// of them kernels of `isa`.
+std::vector<GemmTileConfig> gemm_tune_candidates(int m, int k, int num_panels, int num_workers,
+                                                 GemmIsa isa = GemmIsa::kAvx2);
 
 // The SmoothGEMM weight shapes of one Llama-family decoder layer plus lm_head, in this order:
 // qkv (fused, N = (n_heads + 2 n_kv_heads) head_dim), o, gate_up (fused, 2 intermediate), down,

@@ -1,6 +1,9 @@
 #include "kernels/cpu/smooth_gemm.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "core/check.h"
 #include "core/cpu_features.h"
@@ -9,29 +12,77 @@
 namespace xy::cpu {
 
 const char* gemm_isa_name(GemmIsa isa) {
-  return isa == GemmIsa::kAvx2 ? "avx2" : "scalar";
+  switch (isa) {
+    case GemmIsa::kAvx512:
+      return "avx512";
+    case GemmIsa::kAvx2:
+      return "avx2";
+    case GemmIsa::kScalar:
+      break;
+  }
+  return "scalar";
 }
 
 bool gemm_isa_supported(GemmIsa isa) {
-  return isa == GemmIsa::kScalar || cpu_features().has_avx2_fma_f16c();
+  const CpuFeatures& f = cpu_features();
+  switch (isa) {
+    case GemmIsa::kAvx512:
+      // The kernels use zmm FMAs and k-masks (f), 16-bit zero-extension (bw), masked ymm
+      // epilogue ops (vl); the files are built with -mfma/-mf16c too, which every AVX-512 CPU has.
+      return f.avx512f && f.avx512bw && f.avx512vl && f.has_avx2_fma_f16c();
+    case GemmIsa::kAvx2:
+      return f.has_avx2_fma_f16c();
+    case GemmIsa::kScalar:
+      return true;
+  }
+  return false;
 }
 
 GemmIsa best_gemm_isa() {
+  if (gemm_isa_supported(GemmIsa::kAvx512)) return GemmIsa::kAvx512;
   return gemm_isa_supported(GemmIsa::kAvx2) ? GemmIsa::kAvx2 : GemmIsa::kScalar;
+}
+
+namespace {
+
+GemmIsa isa_from_env() {
+  const char* env = std::getenv("XY_GEMM_ISA");
+  if (env == nullptr || *env == '\0') return best_gemm_isa();
+  const std::string_view v(env);
+  for (GemmIsa isa : {GemmIsa::kScalar, GemmIsa::kAvx2, GemmIsa::kAvx512}) {
+    if (v != gemm_isa_name(isa)) continue;
+    if (gemm_isa_supported(isa)) return isa;
+    std::fprintf(stderr, "xyserve: XY_GEMM_ISA=%s is not supported by this CPU; using %s\n", env,
+                 gemm_isa_name(best_gemm_isa()));
+    return best_gemm_isa();
+  }
+  std::fprintf(stderr, "xyserve: XY_GEMM_ISA=%s is not one of scalar, avx2, avx512; using %s\n",
+               env, gemm_isa_name(best_gemm_isa()));
+  return best_gemm_isa();
+}
+
+}  // namespace
+
+GemmIsa default_gemm_isa() {
+  static const GemmIsa isa = isa_from_env();
+  return isa;
 }
 
 GemmTileConfig choose_gemm_config(const PackedWeight& w, int m, int num_workers,
                                   const GemmTuneTable* tuned) {
-  if (tuned != nullptr && tuned->isa == gemm_isa_name(best_gemm_isa())) {
+  const GemmIsa isa = default_gemm_isa();
+  if (tuned != nullptr && tuned->isa == gemm_isa_name(isa)) {
     const GemmShapeKey key{w.n_rows(), w.k(), w.storage(), w.layout()};
-    if (const GemmTileConfig* c = tuned->find(key, m)) return *c;
+    if (const GemmTileConfig* c = tuned->find(key, m)) {
+      if (is_supported_gemm_kernel(isa, c->mr, c->np)) return *c;
+    }
   }
-  return default_gemm_config(m, w.k(), w.num_panels(), num_workers);
+  return default_gemm_config(m, w.k(), w.num_panels(), num_workers, isa);
 }
 
 void smooth_gemm(const PackedWeight& w, const GemmArgs& args, WorkerPool& pool,
                  const GemmTuneTable* tuned) {
-  smooth_gemm_with(w, args, pool, best_gemm_isa(),
+  smooth_gemm_with(w, args, pool, default_gemm_isa(),
                    choose_gemm_config(w, args.m, pool.num_workers(), tuned));
 }
 
@@ -42,8 +93,8 @@ void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
   XY_CHECK_MSG(!w.empty(), "smooth_gemm on an empty PackedWeight");
   XY_CHECK(args.x != nullptr && args.y != nullptr);
   XY_CHECK_MSG(gemm_isa_supported(isa), "smooth_gemm: ISA not supported by this CPU");
-  XY_CHECK_MSG(is_supported_gemm_kernel(config.mr, config.np) && config.m_block >= 1,
-               "smooth_gemm: no such micro-kernel");
+  XY_CHECK_MSG(is_supported_gemm_kernel(isa, config.mr, config.np) && config.m_block >= 1,
+               "smooth_gemm: no such micro-kernel for this ISA");
 
   detail::GemmProblem p;
   p.x = args.x;
@@ -65,9 +116,18 @@ void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
                "residual row stride too small");
   XY_CHECK_MSG(p.residual != p.y || p.ldr == p.ldy, "in-place residual needs ldr == ldy");
 
-  const detail::TileFn tile = isa == GemmIsa::kAvx2
-                                  ? detail::avx2_tile_fn(config.mr, config.np, w.storage())
-                                  : detail::scalar_tile_fn(config.mr, config.np, w.storage());
+  detail::TileFn tile = nullptr;
+  switch (isa) {
+    case GemmIsa::kAvx512:
+      tile = detail::avx512_tile_fn(config.mr, config.np, w.storage());
+      break;
+    case GemmIsa::kAvx2:
+      tile = detail::avx2_tile_fn(config.mr, config.np, w.storage());
+      break;
+    case GemmIsa::kScalar:
+      tile = detail::scalar_tile_fn(config.mr, config.np, w.storage());
+      break;
+  }
   XY_CHECK(tile != nullptr);
 
   // Task-Table: tiles in (m-block, n-tile, m-tile) order, equal contiguous slices per worker.

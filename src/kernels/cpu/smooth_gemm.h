@@ -11,13 +11,12 @@
 //   starting from +0, then the epilogue adds bias, then residual (or applies SiLU(gate)·up).
 //   No split-K, no reassociation: y[r, :] is bit-identical whatever M, the tile row r lands in,
 //   the config, the number of workers or the ISA path (scalar and AVX2 agree bitwise).
-// - ISA: AVX2+FMA when cpu_features() has it, else the portable scalar path. An AVX-512 path
-//   plugs in as one more detail::*_tile_fn (+ a GemmIsa value and a *_avx512.cpp file, which
-//   the CMake file already compiles with AVX-512 flags); none ships because this project's
-//   build machine cannot run it. Note for whoever writes it: widening bf16 to f32 and using
-//   zmm FMAs keeps the bitwise agreement above; vdpbf16ps (pairwise products summed before
-//   accumulation, denormals flushed) does not, so it would have to be a separate, documented
-//   numerics mode.
+// - ISA: AVX-512 (f+bw+vl) when cpu_features() has it, else AVX2+FMA, else the portable scalar
+//   path; XY_GEMM_ISA overrides (default_gemm_isa()). All three read the same packed panels
+//   and agree bitwise (AVX-512 widens bf16 to f32 exactly and uses zmm FMAs). AVX-512 adds
+//   wide register tiles (kGemmKernelShapesAvx512) on top of the portable set. vdpbf16ps
+//   (pairwise products summed before accumulation, denormals flushed) would break that
+//   agreement, so it is not used; it would have to be a separate, documented numerics mode.
 #pragma once
 
 #include <cstdint>
@@ -29,11 +28,16 @@
 
 namespace xy::cpu {
 
-enum class GemmIsa : uint8_t { kScalar, kAvx2 };
-
-const char* gemm_isa_name(GemmIsa isa);  // "scalar", "avx2"
-// The fastest path this CPU supports.
+// GemmIsa is declared in gemm_tile_config.h.
+const char* gemm_isa_name(GemmIsa isa);  // "scalar", "avx2", "avx512"
+// The fastest path this CPU supports: AVX-512 with avx512f+bw+vl, else AVX2 with
+// avx2+fma+f16c, else scalar.
 GemmIsa best_gemm_isa();
+// The path smooth_gemm(), choose_gemm_config() and the tuner use by default: the environment
+// variable XY_GEMM_ISA (scalar | avx2 | avx512) when set to a path this CPU supports, else
+// best_gemm_isa(). An unknown or unsupported value is reported once on stderr and ignored.
+// Read once per process (thread-safe).
+GemmIsa default_gemm_isa();
 bool gemm_isa_supported(GemmIsa isa);
 
 struct GemmArgs {
@@ -53,17 +57,18 @@ struct GemmArgs {
 };
 
 // Runs the GEMM on `pool` with the tuned config for (w's shape, args.m) from `tuned` when given
-// (and measured on the same ISA), else default_gemm_config(). Blocks until y is complete.
-// Shape/pointer mismatches are programmer errors (XY_CHECK). Thread: the pool's caller thread.
+// (and measured on the same ISA), else default_gemm_config(), on default_gemm_isa(). Blocks until y
+// is complete. Shape/pointer mismatches are programmer errors (XY_CHECK). Thread: the pool's caller
+// thread.
 void smooth_gemm(const PackedWeight& w, const GemmArgs& args, WorkerPool& pool,
                  const GemmTuneTable* tuned = nullptr);
 
 // Same with an explicit ISA and config (tests, tuner, benchmarks). The ISA must be supported
-// and the config's kernel must be in kGemmKernelShapes (XY_CHECK).
+// and the config's kernel must be one of the ISA's (gemm_kernel_shapes(isa); XY_CHECK).
 void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& pool, GemmIsa isa,
                       const GemmTileConfig& config);
 
-// The config smooth_gemm() would use.
+// The config smooth_gemm() would use (a kernel of default_gemm_isa()).
 GemmTileConfig choose_gemm_config(const PackedWeight& w, int m, int num_workers,
                                   const GemmTuneTable* tuned);
 

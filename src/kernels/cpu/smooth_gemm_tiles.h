@@ -1,6 +1,6 @@
 // Internal interface between the SmoothGEMM driver (smooth_gemm.cpp) and the per-ISA
-// micro-kernel files (smooth_gemm_scalar.cpp, smooth_gemm_avx2.cpp; an AVX-512 file would add
-// one more *_tile_fn). Not for use outside src/kernels/cpu.
+// micro-kernel files (smooth_gemm_scalar.cpp, smooth_gemm_avx2.cpp, smooth_gemm_avx512.cpp). Not
+// for use outside src/kernels/cpu.
 #pragma once
 
 #include <cstdint>
@@ -31,9 +31,11 @@ struct GemmProblem {
 // >= out_cols are computed from zero padding and never stored.
 using TileFn = void (*)(const GemmProblem& problem, int m0, int panel0);
 
-// nullptr when (mr, np) is not in kGemmKernelShapes or storage is not f32/bf16.
+// nullptr when (mr, np) is not in the ISA's kernel set (gemm_kernel_shapes) or storage is not
+// f32/bf16.
 TileFn scalar_tile_fn(int mr, int np, DType storage);
 TileFn avx2_tile_fn(int mr, int np, DType storage);
+TileFn avx512_tile_fn(int mr, int np, DType storage);
 
 }  // namespace xy::cpu::detail
 

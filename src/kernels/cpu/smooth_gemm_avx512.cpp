@@ -1,0 +1,228 @@
+// SmoothGEMM micro-kernels for AVX-512 (compiled with -mavx512f/bw/vl/bf16 -mfma; only called
+// after cpu_features() confirmed avx512f+bw+vl). They read the same packed panels as the AVX2
+// and scalar paths: one 16-column panel row is exactly one zmm, so a tile keeps MR x NP zmm
+// accumulators (32 registers: up to 28 accumulators + NP panel vectors + one broadcast).
+//
+// Numerics are those of the other paths, bit for bit: each accumulator lane is one FMA chain
+// over k = 0..K-1 from +0, bf16 is widened to f32 exactly (a 16-bit shift), and the epilogue
+// runs the same operation sequence (+bias, +residual, or SiLU(gate)·up of smooth_gemm_tiles.h).
+//
+// bf16 panel rows are stored lane-interleaved (0,8,1,9,...; packed_weight.h) for the AVX2
+// widening trick. Here a row is zero-extended 16 -> 32 bits (vpmovzxwd) and shifted, which
+// leaves the lanes in that interleaved order; the accumulators stay interleaved through the
+// k-loop (a lane's column does not matter to its FMA chain) and are permuted back to column
+// order once, in the epilogue.
+// GCC 12's AVX-512 intrinsics (vpmovzxwd, vpslld, vpermps) pass _mm512_undefined_*() as the
+// unused merge source, which -Wuninitialized flags once inlined (a known false positive).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/packed_weight.h"
+#include "kernels/cpu/smooth_gemm_tiles.h"
+
+// Fully unrolls the loops over the register tile so the accumulators live in registers.
+#define XY_UNROLL_TILE _Pragma("GCC unroll 32")
+
+namespace xy::cpu::detail {
+
+namespace {
+
+// exp(x) with the operation sequence of smooth_gemm_tiles.h (8 lanes, as the AVX2 path).
+inline __m256 exp_poly(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(kExpClampLo)), _mm256_set1_ps(kExpClampHi));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Hi), x);
+  r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kExpPoly[0]);
+  for (int i = 1; i < 6; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpPoly[i]));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+  p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+inline __m256 silu_mul(__m256 gate, __m256 up) {
+  const __m256 e = exp_poly(_mm256_sub_ps(_mm256_setzero_ps(), gate));
+  const __m256 silu = _mm256_div_ps(gate, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+  return _mm256_mul_ps(silu, up);
+}
+
+// Mask of the first n (clamped to 0..16) lanes.
+inline __mmask16 first_lanes16(int n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff)
+                 : static_cast<__mmask16>((1u << std::max(n, 0)) - 1u);
+}
+
+inline __mmask8 first_lanes8(int n) {
+  return n >= 8 ? static_cast<__mmask8>(0xff) : static_cast<__mmask8>((1u << std::max(n, 0)) - 1u);
+}
+
+// 16 bf16 of one panel row (interleaved order) -> 16 f32 in the same interleaved order.
+inline __m512 widen_bf16(const uint16_t* src) {
+  const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(src));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(w), 16));
+}
+
+// Software prefetch distance along a bf16 weight panel (as the AVX2 path: 32 k-steps).
+constexpr uintptr_t kPrefetchBytes = 1024;
+
+template <int MR, int NP, bool kBf16>
+void tile(const GemmProblem& p, int m0, int panel0) {
+  static_assert(MR * NP + NP + 1 <= 32, "register tile exceeds the 32 zmm registers");
+  const float* a[MR];
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) a[r] = p.x + static_cast<int64_t>(std::min(m0 + r, p.m - 1)) * p.ldx;
+  const int kk = p.k;  // a local: a loop bound read through `p` every k defeats register allocation
+  const size_t panel_elems = static_cast<size_t>(kk) * 16;
+
+  __m512 acc[MR][NP];
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) {
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_setzero_ps();
+  }
+
+  if constexpr (kBf16) {
+    const uint16_t* b[NP];
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q)
+      b[q] = static_cast<const uint16_t*>(p.panels) + (panel0 + q) * panel_elems;
+    for (int k = 0; k < kk; ++k) {
+      __m512 w[NP];
+      XY_UNROLL_TILE
+      for (int q = 0; q < NP; ++q) {
+        // Through uintptr_t: the address may lie past the panel, where a pointer may not point.
+        _mm_prefetch(
+            reinterpret_cast<const char*>(
+                reinterpret_cast<uintptr_t>(b[q] + static_cast<size_t>(k) * 16) + kPrefetchBytes),
+            _MM_HINT_T0);
+        w[q] = widen_bf16(b[q] + static_cast<size_t>(k) * 16);
+      }
+      XY_UNROLL_TILE
+      for (int r = 0; r < MR; ++r) {
+        const __m512 av = _mm512_set1_ps(a[r][k]);
+        XY_UNROLL_TILE
+        for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_fmadd_ps(av, w[q], acc[r][q]);
+      }
+    }
+    // Interleaved lane order -> column order: column j sits in lane bf16_panel_position(j).
+    const __m512i to_columns =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    XY_UNROLL_TILE
+    for (int r = 0; r < MR; ++r) {
+      XY_UNROLL_TILE
+      for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_permutexvar_ps(to_columns, acc[r][q]);
+    }
+  } else {
+    const float* b[NP];
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q)
+      b[q] = static_cast<const float*>(p.panels) + (panel0 + q) * panel_elems;
+    for (int k = 0; k < kk; ++k) {
+      __m512 w[NP];
+      XY_UNROLL_TILE
+      for (int q = 0; q < NP; ++q) w[q] = _mm512_loadu_ps(b[q] + static_cast<size_t>(k) * 16);
+      XY_UNROLL_TILE
+      for (int r = 0; r < MR; ++r) {
+        const __m512 av = _mm512_set1_ps(a[r][k]);
+        XY_UNROLL_TILE
+        for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_fmadd_ps(av, w[q], acc[r][q]);
+      }
+    }
+  }
+
+  // The accumulators leave registers once, here: indexing them with the run-time row count
+  // below would make the compiler keep them in memory (and store them every k).
+  alignas(64) float out[MR][NP * 16];
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) {
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) _mm512_store_ps(&out[r][16 * q], acc[r][q]);
+  }
+
+  // Epilogue: only rows < m and columns < out_cols are touched (virtual padding); ragged
+  // columns use k-masked loads and stores, so nothing outside y's valid part is read or written.
+  const int valid_rows = std::min(MR, p.m - m0);
+  for (int r = 0; r < valid_rows; ++r) {
+    float* y_row = p.y + static_cast<int64_t>(m0 + r) * p.ldy;
+    for (int q = 0; q < NP; ++q) {
+      if (!p.gate_up) {
+        const int c = (panel0 + q) * 16;
+        const int left = p.out_cols - c;
+        if (left <= 0) break;
+        const __mmask16 mask = first_lanes16(left);
+        __m512 v = _mm512_load_ps(&out[r][16 * q]);
+        if (p.bias != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, p.bias + c));
+        if (p.residual != nullptr) {
+          const float* res = p.residual + static_cast<int64_t>(m0 + r) * p.ldr + c;
+          v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, res));
+        }
+        _mm512_mask_storeu_ps(y_row + c, mask, v);
+      } else {
+        const int c = (panel0 + q) * 8;
+        const int left = p.out_cols - c;
+        if (left <= 0) break;
+        const __mmask8 mask = first_lanes8(left);
+        __m256 gate = _mm256_load_ps(&out[r][16 * q]);
+        __m256 up = _mm256_load_ps(&out[r][16 * q + 8]);
+        if (p.bias != nullptr) gate = _mm256_add_ps(gate, _mm256_maskz_loadu_ps(mask, p.bias + c));
+        if (p.bias_up != nullptr)
+          up = _mm256_add_ps(up, _mm256_maskz_loadu_ps(mask, p.bias_up + c));
+        _mm256_mask_storeu_ps(y_row + c, mask, silu_mul(gate, up));
+      }
+    }
+  }
+}
+
+template <bool kBf16>
+TileFn pick(int mr, int np) {
+  switch (mr * 8 + np) {
+    // The portable set (kGemmKernelShapes), so any config works on every ISA.
+    case 1 * 8 + 2:
+      return &tile<1, 2, kBf16>;
+    case 1 * 8 + 4:
+      return &tile<1, 4, kBf16>;
+    case 2 * 8 + 2:
+      return &tile<2, 2, kBf16>;
+    case 3 * 8 + 2:
+      return &tile<3, 2, kBf16>;
+    case 4 * 8 + 1:
+      return &tile<4, 1, kBf16>;
+    case 6 * 8 + 1:
+      return &tile<6, 1, kBf16>;
+    // The wide tiles only 32 registers can hold (kGemmKernelShapesAvx512).
+    case 2 * 8 + 4:
+      return &tile<2, 4, kBf16>;
+    case 4 * 8 + 4:
+      return &tile<4, 4, kBf16>;
+    case 6 * 8 + 4:
+      return &tile<6, 4, kBf16>;
+    case 8 * 8 + 2:
+      return &tile<8, 2, kBf16>;
+    case 12 * 8 + 2:
+      return &tile<12, 2, kBf16>;
+    case 14 * 8 + 2:
+      return &tile<14, 2, kBf16>;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+TileFn avx512_tile_fn(int mr, int np, DType storage) {
+  if (storage == DType::kBF16) return pick<true>(mr, np);
+  if (storage == DType::kF32) return pick<false>(mr, np);
+  return nullptr;
+}
+
+}  // namespace xy::cpu::detail
