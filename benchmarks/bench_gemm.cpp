@@ -116,7 +116,8 @@ void run_smooth(benchmark::State& state, const OpShape& s, int m, DType storage)
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  state.SetLabel(std::string(cpu::gemm_isa_name(cpu::best_gemm_isa())) + " " + config.to_string());
+  state.SetLabel(std::string(cpu::gemm_isa_name(cpu::default_gemm_isa())) + " " +
+                 config.to_string());
   set_counters(state, s, m, static_cast<double>(s.rows) * s.k * dtype_size(storage));
 }
 
