@@ -29,29 +29,51 @@ int tile_rows_for(const Segment& seg, int group, const AttentionPlanOptions& opt
   return std::max(1, options.prefill_tile_queries / group);
 }
 
-// Logical index range [lo, hi] of keys that rows [r0, r0 + n) of `seg` may see. hi is exact for
-// chains and an upper bound for trees; lo is a lower bound from the sliding window (exact for
-// cached keys, whose position is their logical index; segment keys are never excluded by it).
-void visible_key_range(const TokenTable& table, const Segment& seg, int r0, int n, int window,
-                       int* lo, int* hi) {
-  const bool tree = seg.spec_mask_offset >= 0;
-  *hi = tree ? seg.kv_len + seg.num_tokens - 1 : seg.kv_len + r0 + n - 1;
-  *lo = 0;
-  if (window > 0) {
-    int min_pos = table.positions[static_cast<size_t>(seg.start + r0)];
-    for (int i = 1; i < n; ++i) {
-      min_pos = std::min(
-          min_pos, static_cast<int>(table.positions[static_cast<size_t>(seg.start + r0 + i)]));
+// Fills plan.tree_row0 / tree_key_begin / tree_keys: each tree row's visible segment tokens,
+// ordered by position (kv_len + depth: root to node), ties by index, i.e. the order in which
+// a chain of the same tokens would hold them.
+void build_tree_paths(const TokenTable& table, AttentionPlan& plan) {
+  plan.tree_row0.assign(table.segments.size(), -1);
+  plan.tree_key_begin.assign(1, 0);
+  std::vector<int32_t> row;
+  for (size_t s = 0; s < table.segments.size(); ++s) {
+    const Segment& seg = table.segments[s];
+    if (seg.spec_mask_offset < 0) continue;
+    plan.tree_row0[s] = static_cast<int>(plan.tree_key_begin.size()) - 1;
+    const int n = seg.num_tokens;
+    const int32_t* pos = table.positions.data() + seg.start;
+    for (int i = 0; i < n; ++i) {
+      const uint8_t* mask =
+          table.spec_masks.data() + seg.spec_mask_offset + static_cast<size_t>(i) * n;
+      row.clear();
+      for (int j = 0; j < n; ++j) {
+        if (mask[j] != 0) row.push_back(j);
+      }
+      std::stable_sort(row.begin(), row.end(),
+                       [pos](int32_t a, int32_t b) { return pos[a] < pos[b]; });
+      plan.tree_keys.insert(plan.tree_keys.end(), row.begin(), row.end());
+      plan.tree_key_begin.push_back(static_cast<int32_t>(plan.tree_keys.size()));
     }
-    *lo = std::min(std::max(0, min_pos - window + 1), seg.kv_len);
   }
 }
 
-// Keys row i of seg may see, for the load estimate (exact for chains without a window).
-int64_t row_keys(const TokenTable& table, const Segment& seg, int i, int window) {
-  int lo = 0, hi = 0;
-  visible_key_range(table, seg, i, 1, window, &lo, &hi);
-  return std::max<int64_t>(1, hi - lo + 1);
+// Visible segment keys of row i of seg: i + 1 for chains, the tree path's length for trees.
+int segment_keys(const AttentionPlan& plan, int s, const Segment& seg, int i) {
+  if (seg.spec_mask_offset < 0) return i + 1;
+  return static_cast<int>(plan.tree_path(s, i).size());
+}
+
+// Lowest logical key index rows [r0, r0 + n) of seg may see: a lower bound from the sliding
+// window (exact for cached keys, whose position is their logical index; segment keys are never
+// excluded by it).
+int lowest_key(const TokenTable& table, const Segment& seg, int r0, int n, int window) {
+  if (window <= 0) return 0;
+  int min_pos = table.positions[static_cast<size_t>(seg.start + r0)];
+  for (int i = 1; i < n; ++i) {
+    min_pos = std::min(min_pos,
+                       static_cast<int>(table.positions[static_cast<size_t>(seg.start + r0 + i)]));
+  }
+  return std::min(std::max(0, min_pos - window + 1), seg.kv_len);
 }
 
 }  // namespace
@@ -70,6 +92,7 @@ AttentionPlan plan_attention(const TokenTable& table, const AttentionShape& shap
   plan.num_workers = num_workers;
   const int group = shape.group();
   const int chunk = options.kv_chunk;
+  build_tree_paths(table, plan);
 
   // Tiles in (segment, kv_head, row_begin) order.
   for (size_t s = 0; s < table.segments.size(); ++s) {
@@ -82,14 +105,20 @@ AttentionPlan plan_attention(const TokenTable& table, const AttentionShape& shap
         tile.kv_head = kvh;
         tile.row_begin = r0;
         tile.num_rows = std::min(rows, seg.num_tokens - r0);
-        int lo = 0, hi = 0;
-        visible_key_range(table, seg, r0, tile.num_rows, shape.sliding_window, &lo, &hi);
-        tile.chunk_begin = lo / chunk;
-        tile.chunk_end = hi / chunk + 1;
+        // Load: keys each row may see (exact for chains without a window).
+        int max_keys = 0;
         int64_t keys = 0;
-        for (int i = 0; i < tile.num_rows; ++i) {
-          keys += row_keys(table, seg, r0 + i, shape.sliding_window);
+        for (int i = r0; i < r0 + tile.num_rows; ++i) {
+          const int own = segment_keys(plan, static_cast<int>(s), seg, i);
+          max_keys = std::max(max_keys, own);
+          keys += std::max<int64_t>(
+              1, seg.kv_len + own - lowest_key(table, seg, i, 1, shape.sliding_window));
         }
+        // At least one key index, so that a tile whose rows see nothing still has a chunk
+        // (its rows output zeros).
+        tile.key_end = std::max(1, seg.kv_len + max_keys);
+        tile.chunk_begin = lowest_key(table, seg, r0, tile.num_rows, shape.sliding_window) / chunk;
+        tile.chunk_end = (tile.key_end - 1) / chunk + 1;
         tile.load = keys * group;
         plan.total_load += tile.load;
         plan.max_tile_queries = std::max(plan.max_tile_queries, tile.num_rows * group);

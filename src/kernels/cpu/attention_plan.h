@@ -19,9 +19,16 @@
 // range across workers (split-KV) only changes which worker computes a chunk, never the
 // arithmetic, so a row's output is bit-identical whatever else is in the step, the number of
 // workers, the split, or how the prompt was chunked into steps (for a fixed ISA).
+//
+// Tree verify rows: a node's visible segment keys (its ancestors and itself, the plan's
+// tree_path) are placed at logical indices kv_len, kv_len + 1, ... in root-to-node order, as
+// they would be in a chain of the same tokens; masked siblings take no index. So a tree node's
+// chunks, lanes and merge order, hence its output bits, are those of the same tokens decoded one
+// by one (or verified as a chain).
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "model/token_table.h"
@@ -63,6 +70,9 @@ struct AttentionTile {
   int num_rows = 0;
   int chunk_begin = 0;  // [chunk_begin, chunk_end): every chunk holding a key some row may see
   int chunk_end = 0;
+  // One past the last logical key index some row may see (chains: kv_len + row_begin +
+  // num_rows; trees: kv_len + the longest tree_path of the rows, at least 1).
+  int key_end = 0;
   int64_t load = 0;  // num_rows x group x visible keys (summed over rows)
   // Split tiles only: index into AttentionPlan::splits, else -1.
   int split = -1;
@@ -100,8 +110,20 @@ struct AttentionPlan {
   int64_t partial_floats = 0;  // workspace floats all split tiles' partials need
   int max_tile_queries = 0;    // largest rows x group of any tile (workspace sizing)
   int64_t total_load = 0;
+  // Tree verify segments: row i of tree segment s sees, besides its cached keys, the segment
+  // tokens tree_keys[tree_key_begin[tree_row0[s] + i] .. tree_key_begin[tree_row0[s] + i + 1])
+  // (indices within the segment: the mask row's ones, ordered by position, then index).
+  std::vector<int> tree_row0;           // [segments], -1 for chains
+  std::vector<int32_t> tree_key_begin;  // [tree rows + 1]
+  std::vector<int32_t> tree_keys;
 
   bool has_splits() const { return !splits.empty(); }
+  // Segment keys row `row` of tree segment `segment` sees, in chain order (see above).
+  std::span<const int32_t> tree_path(int segment, int row) const {
+    const size_t r = static_cast<size_t>(tree_row0[static_cast<size_t>(segment)] + row);
+    return {tree_keys.data() + tree_key_begin[r],
+            static_cast<size_t>(tree_key_begin[r + 1] - tree_key_begin[r])};
+  }
 };
 
 // Builds the plan. The table must be valid (validate_token_table); a shape that is inconsistent

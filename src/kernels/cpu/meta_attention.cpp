@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <span>
 
 #include "core/check.h"
 #include "core/cpu_features.h"
@@ -123,6 +124,25 @@ const float* kv_rows(const ref::PagedKvLayer& kv, const void* pool, const int32_
   return dst;
 }
 
+// Widens (copies, for f32) the K or V rows of head kvh of segment tokens idx[0, n) (logical
+// indices kv_len + idx[e]) to dst[e * head_dim ...]: a tree row's path, made contiguous.
+void gather_segment_rows(const ref::PagedKvLayer& kv, const void* pool, const int32_t* blocks,
+                         int kv_len, int kvh, const int32_t* idx, int n, float* dst,
+                         const detail::AttentionKernels& k) {
+  for (int e = 0; e < n; ++e) {
+    const int j = kv_len + idx[e];
+    const int32_t block = blocks[j / kv.block_size];
+    XY_CHECK(block >= 0 && block < kv.num_blocks);
+    const int64_t slot = static_cast<int64_t>(block) * kv.block_size + j % kv.block_size;
+    const size_t offset = kv.row_offset(slot, kvh);
+    const void* src = kv.dtype == DType::kF32
+                          ? static_cast<const void*>(static_cast<const float*>(pool) + offset)
+                          : static_cast<const void*>(static_cast<const uint16_t*>(pool) + offset);
+    k.widen(kv.dtype, src, dst + static_cast<size_t>(e) * kv.head_dim,
+            static_cast<size_t>(kv.head_dim));
+  }
+}
+
 // Starts loading keys [j0, j1) of head kvh of K or V into the cache. Block runs of one head are
 // only block_size * head_dim elements long and the next one lies elsewhere in the pool, so the
 // hardware prefetcher loses every run's start; the kernel prefetches kPrefetchKeys ahead.
@@ -146,6 +166,11 @@ void prefetch_keys(const ref::PagedKvLayer& kv, const void* pool, const int32_t*
 // Runs chunks [c_begin, c_end) of tile `t`. Unsplit tiles (the item covers the whole range)
 // merge each chunk's partial into a running state and write out; split tiles store each
 // chunk's partial in the workspace for the merge phase.
+//
+// Keys [0, shared_end) are read by logical index for all the tile's rows at once (chains: every
+// key; trees: the cached ones). A tree row's own segment keys (its plan.tree_path) are gathered
+// per row into the chunk buffers at logical indices kv_len, kv_len + 1, ..., so its scores sit in
+// the lanes, chunks and accumulation order a chain of the same tokens would give them.
 void run_item(const RunContext& ctx, const AttentionWorkItem& item, const WorkerScratch& s) {
   const AttentionPlan& plan = *ctx.plan;
   const TokenTable& table = *ctx.table;
@@ -167,8 +192,8 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
   XY_CHECK(static_cast<int64_t>(seg.num_blocks) * kv.block_size >= seg.kv_len + seg.num_tokens);
 
   // Last visible key of the tile (the rows' own bounds are applied per row below).
-  const int last_row = tile.row_begin + tile.num_rows - 1;
-  const int tile_hi = tree ? seg.kv_len + seg.num_tokens - 1 : seg.kv_len + last_row;
+  const int tile_hi = tile.key_end - 1;
+  const int shared_end = tree ? seg.kv_len : tile.key_end;
   const float* q_base = ctx.q + static_cast<size_t>(seg.start + tile.row_begin) * q_stride +
                         static_cast<size_t>(tile.kv_head) * group * hd;
   float* partials =
@@ -178,7 +203,7 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
   if (!split) {
     for (int v = 0; v < nq; ++v) reset_state(s.state + static_cast<size_t>(v) * rec, hd);
   }
-  const int item_key_end = std::min(item.chunk_end * chunk, tile_hi + 1);
+  const int item_key_end = std::min(item.chunk_end * chunk, shared_end);
   for (int c = item.chunk_begin; c < item.chunk_end; ++c) {
     const int k0 = c * chunk;
     const int k1 = std::min(k0 + chunk, tile_hi + 1);
@@ -191,8 +216,9 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
       std::fill(s.scores + static_cast<size_t>(v) * score_stride + n,
                 s.scores + static_cast<size_t>(v) * score_stride + n_pad, kNegInf);
     }
-    for (int j0 = k0; j0 < k1;) {
-      const int j1 = std::min(k1, (j0 / kv.block_size + 1) * kv.block_size);
+    const int ks = std::min(k1, shared_end);  // keys [k0, ks) shared by the rows
+    for (int j0 = k0; j0 < ks;) {
+      const int j1 = std::min(ks, (j0 / kv.block_size + 1) * kv.block_size);
       // K kPrefetchKeys ahead (into this chunk or the next), and this run of V, read by the
       // value pass after the chunk's scores.
       prefetch_keys(kv, kv.k, blocks, tile.kv_head, std::min(item_key_end, j0 + kPrefetchKeys),
@@ -201,7 +227,7 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
       const float* krows = kv_rows(kv, kv.k, blocks, tile.kv_head, j0, j1, s.kbuf, k0, k);
       for (int r = 0; r < tile.num_rows; ++r) {
         const int i = tile.row_begin + r;  // row within the segment
-        const int row_hi = tree ? seg.kv_len + seg.num_tokens - 1 : seg.kv_len + i;
+        const int row_hi = tree ? seg.kv_len - 1 : seg.kv_len + i;
         const int jr = std::max(j0, std::min(j1, row_hi + 1));  // keys [j0, jr) may be visible
         for (int g = 0; g < group; ++g) {
           const int v = r * group + g;
@@ -211,27 +237,50 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
           k.dot_keys(qv, krows, jr - j0, hd, ctx.scale, sv);
           std::fill(sv + (jr - j0), sv + (j1 - j0), kNegInf);
         }
-        if (!tree && window <= 0) continue;
+        if (window <= 0) continue;
         const int32_t q_pos = table.positions[static_cast<size_t>(seg.start + i)];
-        const uint8_t* mask_row = tree ? table.spec_masks.data() + seg.spec_mask_offset +
-                                             static_cast<size_t>(i) * seg.num_tokens
-                                       : nullptr;
         for (int j = j0; j < jr; ++j) {
-          bool visible = true;
           const bool cached = j < seg.kv_len;
-          if (tree && !cached) visible = mask_row[j - seg.kv_len] != 0;
-          if (visible && window > 0) {
-            const int32_t key_pos =
-                cached ? j : table.positions[static_cast<size_t>(seg.start + j - seg.kv_len)];
-            visible = q_pos - key_pos < window;
-          }
-          if (visible) continue;
+          const int32_t key_pos =
+              cached ? j : table.positions[static_cast<size_t>(seg.start + j - seg.kv_len)];
+          if (q_pos - key_pos < window) continue;
           for (int g = 0; g < group; ++g) {
             s.scores[static_cast<size_t>(r * group + g) * score_stride + (j - k0)] = kNegInf;
           }
         }
       }
       j0 = j1;
+    }
+    // Tree rows: their path keys at logical indices [p0, p1) of the chunk, -inf after.
+    const int p0 = std::max(k0, seg.kv_len);
+    if (tree && p0 < k1) {
+      for (int r = 0; r < tile.num_rows; ++r) {
+        const int i = tile.row_begin + r;
+        const std::span<const int32_t> path = plan.tree_path(tile.segment, i);
+        const int p1 = std::max(p0, std::min(k1, seg.kv_len + static_cast<int>(path.size())));
+        float* kp = s.kbuf + static_cast<size_t>(p0 - k0) * hd;
+        if (p1 > p0) {
+          gather_segment_rows(kv, kv.k, blocks, seg.kv_len, tile.kv_head,
+                              path.data() + (p0 - seg.kv_len), p1 - p0, kp, k);
+        }
+        for (int g = 0; g < group; ++g) {
+          float* sv = s.scores + static_cast<size_t>(r * group + g) * score_stride;
+          const float* qv =
+              q_base + static_cast<size_t>(r) * q_stride + static_cast<size_t>(g) * hd;
+          if (p1 > p0) k.dot_keys(qv, kp, p1 - p0, hd, ctx.scale, sv + (p0 - k0));
+          std::fill(sv + (p1 - k0), sv + n, kNegInf);
+        }
+        if (window <= 0) continue;
+        const int32_t q_pos = table.positions[static_cast<size_t>(seg.start + i)];
+        for (int j = p0; j < p1; ++j) {
+          const int32_t key_pos = table.positions[static_cast<size_t>(
+              seg.start + path[static_cast<size_t>(j - seg.kv_len)])];
+          if (q_pos - key_pos < window) continue;
+          for (int g = 0; g < group; ++g) {
+            s.scores[static_cast<size_t>(r * group + g) * score_stride + (j - k0)] = kNegInf;
+          }
+        }
+      }
     }
 
     // Exact softmax numerator of the chunk per query vector; partial = (p·V, max, sum).
@@ -250,12 +299,28 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
       any = any || part[hd + 1] != 0.0f;
     }
     if (any) {
-      for (int j0 = k0; j0 < k1;) {
-        const int j1 = std::min(k1, (j0 / kv.block_size + 1) * kv.block_size);
+      for (int j0 = k0; j0 < ks;) {
+        const int j1 = std::min(ks, (j0 / kv.block_size + 1) * kv.block_size);
         const float* vrows = kv_rows(kv, kv.v, blocks, tile.kv_head, j0, j1, s.vbuf, k0, k);
         k.accumulate_values(part_base, static_cast<size_t>(rec), s.scores + (j0 - k0),
                             static_cast<size_t>(score_stride), nq, vrows, j1 - j0, hd);
         j0 = j1;
+      }
+    }
+    // Tree rows: their path values after the shared keys, in the same key order (per element
+    // one accumulation chain over the keys, so splitting it across calls changes no bits).
+    if (any && tree && p0 < k1) {
+      for (int r = 0; r < tile.num_rows; ++r) {
+        const std::span<const int32_t> path = plan.tree_path(tile.segment, tile.row_begin + r);
+        const int p1 = std::min(k1, seg.kv_len + static_cast<int>(path.size()));
+        if (p1 <= p0) continue;
+        float* vp = s.vbuf + static_cast<size_t>(p0 - k0) * hd;
+        gather_segment_rows(kv, kv.v, blocks, seg.kv_len, tile.kv_head,
+                            path.data() + (p0 - seg.kv_len), p1 - p0, vp, k);
+        k.accumulate_values(part_base + static_cast<size_t>(r * group) * rec,
+                            static_cast<size_t>(rec),
+                            s.scores + static_cast<size_t>(r * group) * score_stride + (p0 - k0),
+                            static_cast<size_t>(score_stride), group, vp, p1 - p0, hd);
       }
     }
     if (!split) {

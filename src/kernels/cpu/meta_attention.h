@@ -14,8 +14,11 @@
 // (cached keys, then its own segment's keys j <= i or those its spec mask allows, minus those
 // outside the sliding window; masks come from kv_len / positions, never a stored causal mask),
 // exact softmax partial of the chunk, accumulation of p·V; partials merged in chunk order by
-// log-sum-exp. K/V are read through the segment's block table (f32, or bf16/f16 widened on load).
-// Rows that may see no key (only an invalid table) output zeros, as the reference.
+// log-sum-exp. A tree verify row's visible segment keys (root path) are gathered to logical
+// indices kv_len, kv_len + 1, ..., so a tree node's output is bitwise that of the same tokens
+// run as a chain or decoded one by one (attention_plan.h). K/V are read through the segment's block
+// table (f32, or bf16/f16 widened on load). Rows that may see no key (only an invalid table) output
+// zeros, as the reference.
 #pragma once
 
 #include <cstdint>

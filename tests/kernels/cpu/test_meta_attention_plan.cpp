@@ -3,6 +3,7 @@
 // split-KV only where one tile would leave workers idle.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <tuple>
@@ -39,9 +40,27 @@ void check_plan_invariants(const TokenTable& table, const AttentionPlan& plan) {
     }
     // The chunk range holds every key the tile's rows may see (all of it, no window).
     const Segment& seg = table.segments[static_cast<size_t>(t.segment)];
-    const int last = seg.spec_mask_offset >= 0 ? seg.kv_len + seg.num_tokens - 1
-                                               : seg.kv_len + t.row_begin + t.num_rows - 1;
-    EXPECT_EQ(t.chunk_end, last / plan.options.kv_chunk + 1);
+    // Trees: a row sees its mask row's ones, placed after the cached keys as in a chain.
+    int own = t.row_begin + t.num_rows;
+    if (seg.spec_mask_offset >= 0) {
+      own = 0;
+      for (int r = t.row_begin; r < t.row_begin + t.num_rows; ++r) {
+        const auto path = plan.tree_path(t.segment, r);
+        int ones = 0;
+        for (int j = 0; j < seg.num_tokens; ++j) {
+          ones +=
+              table.spec_masks[static_cast<size_t>(seg.spec_mask_offset + r * seg.num_tokens + j)];
+        }
+        EXPECT_EQ(static_cast<int>(path.size()), ones);
+        for (size_t e = 1; e < path.size(); ++e) {
+          EXPECT_LT(table.positions[static_cast<size_t>(seg.start + path[e - 1])],
+                    table.positions[static_cast<size_t>(seg.start + path[e])]);
+        }
+        own = std::max(own, ones);
+      }
+    }
+    EXPECT_EQ(t.key_end, std::max(1, seg.kv_len + own));
+    EXPECT_EQ(t.chunk_end, (t.key_end - 1) / plan.options.kv_chunk + 1);
     if (plan.shape.sliding_window == 0) {
       EXPECT_EQ(t.chunk_begin, 0);
     }
