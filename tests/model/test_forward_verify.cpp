@@ -39,15 +39,6 @@ std::vector<float> linear_logits(Model& model, const std::vector<int32_t>& token
   return logits;
 }
 
-double rel_l2(const float* got, const float* want, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; ++i) {
-    num += std::pow(static_cast<double>(got[i]) - want[i], 2.0);
-    den += std::pow(static_cast<double>(want[i]), 2.0);
-  }
-  return std::sqrt(num / den);
-}
-
 struct TreeCase {
   const char* model;
   KernelSet kernels;
@@ -110,16 +101,10 @@ TEST_P(TreeVerify, EveryNodeMatchesItsLinearPath) {
     const std::vector<float> expect = linear_logits(model, linear);
     const float* got = logits.data() + static_cast<size_t>(1 + i) * vocab;
     const float* want = expect.data() + (linear.size() - 1) * vocab;
-    if (GetParam().kernels == KernelSet::kReference) {
-      // Same keys in the same order, same positions: bitwise equal.
-      EXPECT_EQ(0, std::memcmp(got, want, vocab * sizeof(float)))
-          << "tree node " << i << " (depth " << depth[i] << ")";
-    } else {
-      // The meta-attention reduces keys in lanes fixed by their logical index, and a tree node's
-      // ancestors sit at other indices than in the linear sequence: equal up to rounding only.
-      EXPECT_LT(rel_l2(got, want, static_cast<size_t>(vocab)), 1e-5)
-          << "tree node " << i << " (depth " << depth[i] << ")";
-    }
+    // Same keys in the same order, same positions: bitwise equal on both kernel sets (the CPU
+    // meta-attention places a node's ancestors at the logical indices of the linear sequence).
+    EXPECT_EQ(0, std::memcmp(got, want, vocab * sizeof(float)))
+        << "tree node " << i << " (depth " << depth[i] << ")";
   }
   // The decode beside it is unaffected.
   const std::vector<float> other_expect = linear_logits(model, other);
