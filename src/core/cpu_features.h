@@ -23,7 +23,8 @@ struct CpuFeatures {
 
   // The AVX2 GEMM path needs all three.
   bool has_avx2_fma_f16c() const { return avx2 && fma && f16c; }
-  // The AVX-512 bf16 GEMM path would need these (no such kernel ships yet: see smooth_gemm.h).
+  // AVX-512 with vdpbf16ps. The AVX-512 SmoothGEMM path needs only f+bw+vl (it widens bf16 to
+  // f32 and uses FMAs, see smooth_gemm.h); vdpbf16ps is for a separate, opt-in numerics mode.
   bool has_avx512_bf16() const { return avx512f && avx512bw && avx512vl && avx512bf16; }
 
   // "avx2 fma f16c" style list of the true flags, for logs and benchmark reports.
