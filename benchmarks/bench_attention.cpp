@@ -10,6 +10,8 @@
 //         prefill512      one 512-token prompt chunk, no prefix
 //         mixed           a 256-token chunk after 768 cached, 12 decodes (kv 200..4000),
 //                         2 chain verifies (5 tokens) and 1 tree verify (8 tokens)
+//         tree64          one tree verify of 64 draft tokens (binary tree, depth 6) over 2000
+//                         cached tokens; chain64: the same as a 64-token chain
 //         azure           a step drawn from the Azure conversation trace (see azure_seqs)
 #include <benchmark/benchmark.h>
 
@@ -154,6 +156,8 @@ std::vector<Seq> case_seqs(const std::string& name) {
   if (name == "decode16x1024") return std::vector<Seq>(16, {1024, 1, SegmentKind::kDecode, false});
   if (name == "decode8192") return {{8192, 1, SegmentKind::kDecode, false}};
   if (name == "prefill512") return {{0, 512, SegmentKind::kPrefill, false}};
+  if (name == "tree64") return {{2000, 64, SegmentKind::kVerify, true}};
+  if (name == "chain64") return {{2000, 64, SegmentKind::kVerify, false}};
   std::vector<Seq> mixed = {{768, 256, SegmentKind::kPrefill, false}};
   for (int i = 0; i < 12; ++i) mixed.push_back({200 + i * 330, 1, SegmentKind::kDecode, false});
   mixed.push_back({1500, 5, SegmentKind::kVerify, false});
@@ -244,7 +248,8 @@ void bm_plan(benchmark::State& state, ModelHeads m, std::string name) {
 }
 
 void register_all() {
-  std::vector<const char*> cases = {"decode16x1024", "decode8192", "prefill512", "mixed"};
+  std::vector<const char*> cases = {"decode16x1024", "decode8192", "prefill512",
+                                    "mixed",         "tree64",     "chain64"};
   if (!azure_seqs().empty()) cases.push_back("azure");
   for (const ModelHeads& m : kModels) {
     for (const char* c : cases) {

@@ -49,8 +49,14 @@ void build_tree_paths(const TokenTable& table, AttentionPlan& plan) {
       for (int j = 0; j < n; ++j) {
         if (mask[j] != 0) row.push_back(j);
       }
-      std::stable_sort(row.begin(), row.end(),
-                       [pos](int32_t a, int32_t b) { return pos[a] < pos[b]; });
+      // (pos, index) is a total order, so std::sort is deterministic; trees come in
+      // topological order, so rows are usually sorted already.
+      const auto before = [pos](int32_t a, int32_t b) {
+        return pos[a] != pos[b] ? pos[a] < pos[b] : a < b;
+      };
+      if (!std::is_sorted(row.begin(), row.end(), before)) {
+        std::sort(row.begin(), row.end(), before);
+      }
       plan.tree_keys.insert(plan.tree_keys.end(), row.begin(), row.end());
       plan.tree_key_begin.push_back(static_cast<int32_t>(plan.tree_keys.size()));
     }
