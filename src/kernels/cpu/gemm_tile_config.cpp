@@ -9,7 +9,7 @@ std::string GemmTileConfig::to_string() const {
 }
 
 std::span<const std::array<int, 2>> gemm_kernel_shapes(GemmIsa isa) {
-  if (isa == GemmIsa::kAvx512) return kGemmKernelShapesAvx512;
+  if (isa == GemmIsa::kAvx512 || isa == GemmIsa::kAvx512Bf16) return kGemmKernelShapesAvx512;
   return kGemmKernelShapes;
 }
 
@@ -82,7 +82,7 @@ GemmTileConfig default_gemm_config(int m, int k, int num_panels, int num_workers
     c.mr = (m < 24 && pad4 + 2 < pad6) ? 4 : 6;
     c.np = 1;
   }
-  if (isa == GemmIsa::kAvx512) pick_avx512_kernel(m, c);
+  if (isa == GemmIsa::kAvx512 || isa == GemmIsa::kAvx512Bf16) pick_avx512_kernel(m, c);
   constexpr long kBlockBytes = 256 * 1024;
   const long rows = std::max<long>(c.mr, kBlockBytes / (4L * std::max(k, 1)));
   c.m_block = static_cast<int>(std::max<long>(1, rows / c.mr));

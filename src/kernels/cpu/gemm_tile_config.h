@@ -14,7 +14,9 @@
 namespace xy::cpu {
 
 // The micro-kernel family a SmoothGEMM runs on (chosen at run time, see smooth_gemm.h).
-enum class GemmIsa : uint8_t { kScalar, kAvx2, kAvx512 };
+// kAvx512Bf16 is an opt-in numerics mode (x rounded to bf16, vdpbf16ps), never picked
+// automatically.
+enum class GemmIsa : uint8_t { kScalar, kAvx2, kAvx512, kAvx512Bf16 };
 
 struct GemmTileConfig {
   int mr = 6;  // rows of x per micro-tile (the register tile height)

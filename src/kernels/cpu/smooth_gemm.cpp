@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <vector>
 
 #include "core/check.h"
 #include "core/cpu_features.h"
@@ -13,6 +14,8 @@ namespace xy::cpu {
 
 const char* gemm_isa_name(GemmIsa isa) {
   switch (isa) {
+    case GemmIsa::kAvx512Bf16:
+      return "avx512bf16";
     case GemmIsa::kAvx512:
       return "avx512";
     case GemmIsa::kAvx2:
@@ -26,6 +29,8 @@ const char* gemm_isa_name(GemmIsa isa) {
 bool gemm_isa_supported(GemmIsa isa) {
   const CpuFeatures& f = cpu_features();
   switch (isa) {
+    case GemmIsa::kAvx512Bf16:
+      return gemm_isa_supported(GemmIsa::kAvx512) && f.has_avx512_bf16();
     case GemmIsa::kAvx512:
       // The kernels use zmm FMAs and k-masks (f), 16-bit zero-extension (bw), masked ymm
       // epilogue ops (vl); the files are built with -mfma/-mf16c too, which every AVX-512 CPU has.
@@ -49,14 +54,15 @@ GemmIsa isa_from_env() {
   const char* env = std::getenv("XY_GEMM_ISA");
   if (env == nullptr || *env == '\0') return best_gemm_isa();
   const std::string_view v(env);
-  for (GemmIsa isa : {GemmIsa::kScalar, GemmIsa::kAvx2, GemmIsa::kAvx512}) {
+  for (GemmIsa isa : {GemmIsa::kScalar, GemmIsa::kAvx2, GemmIsa::kAvx512, GemmIsa::kAvx512Bf16}) {
     if (v != gemm_isa_name(isa)) continue;
     if (gemm_isa_supported(isa)) return isa;
     std::fprintf(stderr, "xyserve: XY_GEMM_ISA=%s is not supported by this CPU; using %s\n", env,
                  gemm_isa_name(best_gemm_isa()));
     return best_gemm_isa();
   }
-  std::fprintf(stderr, "xyserve: XY_GEMM_ISA=%s is not one of scalar, avx2, avx512; using %s\n",
+  std::fprintf(stderr,
+               "xyserve: XY_GEMM_ISA=%s is not one of scalar, avx2, avx512, avx512bf16; using %s\n",
                env, gemm_isa_name(best_gemm_isa()));
   return best_gemm_isa();
 }
@@ -118,6 +124,9 @@ void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
 
   detail::TileFn tile = nullptr;
   switch (isa) {
+    case GemmIsa::kAvx512Bf16:
+      tile = detail::avx512_bf16_dot_tile_fn(config.mr, config.np, w.storage());
+      break;
     case GemmIsa::kAvx512:
       tile = detail::avx512_tile_fn(config.mr, config.np, w.storage());
       break;
@@ -138,6 +147,23 @@ void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
   const int64_t total = static_cast<int64_t>(m_tiles) * n_tiles;
   const int workers = static_cast<int>(std::min<int64_t>(pool.num_workers(), total));
   const int64_t block_tiles = static_cast<int64_t>(m_block) * n_tiles;
+
+  if (isa == GemmIsa::kAvx512Bf16 && w.storage() == DType::kBF16) {
+    // x rounded to bf16 pairs once per call (a per-thread buffer, reused across calls).
+    thread_local std::vector<uint32_t> x_bf16_buffer;
+    p.ldx_bf16 = (p.k + 1) / 2;
+    x_bf16_buffer.resize(static_cast<size_t>(p.m) * p.ldx_bf16);
+    // A plain pointer: inside the lambda, the thread_local name would denote each worker's own
+    // (empty) buffer.
+    uint32_t* x_bf16 = x_bf16_buffer.data();
+    const int conv_workers = std::min(pool.num_workers(), p.m);
+    pool.run(conv_workers, [&](int worker) {
+      const int r0 = p.m * worker / conv_workers, r1 = p.m * (worker + 1) / conv_workers;
+      detail::avx512_convert_x_bf16(p.x + r0 * p.ldx, p.ldx, r1 - r0, p.k, x_bf16 + r0 * p.ldx_bf16,
+                                    p.ldx_bf16);
+    });
+    p.x_bf16 = x_bf16;
+  }
 
   pool.run(workers, [&](int worker) {
     const int64_t begin = total * worker / workers;

@@ -16,7 +16,10 @@
 //   and agree bitwise (AVX-512 widens bf16 to f32 exactly and uses zmm FMAs). AVX-512 adds
 //   wide register tiles (kGemmKernelShapesAvx512) on top of the portable set. vdpbf16ps
 //   (pairwise products summed before accumulation, denormals flushed) would break that
-//   agreement, so it is not used; it would have to be a separate, documented numerics mode.
+//   agreement, so it is only the opt-in mode GemmIsa::kAvx512Bf16 (XY_GEMM_ISA=avx512bf16):
+//   x rounded to bf16 (nearest-even) once per call, pairs of exact bf16 products summed by
+//   vdpbf16ps (denormals flushed), ~1e-3 relative error vs f32 activations; batch invariant
+//   within the mode (fixed pair order per element), not bitwise equal to the other paths.
 #pragma once
 
 #include <cstdint>
@@ -29,13 +32,13 @@
 namespace xy::cpu {
 
 // GemmIsa is declared in gemm_tile_config.h.
-const char* gemm_isa_name(GemmIsa isa);  // "scalar", "avx2", "avx512"
+const char* gemm_isa_name(GemmIsa isa);  // "scalar", "avx2", "avx512", "avx512bf16"
 // The fastest path this CPU supports: AVX-512 with avx512f+bw+vl, else AVX2 with
-// avx2+fma+f16c, else scalar.
+// avx2+fma+f16c, else scalar. Never kAvx512Bf16 (it changes numerics).
 GemmIsa best_gemm_isa();
 // The path smooth_gemm(), choose_gemm_config() and the tuner use by default: the environment
-// variable XY_GEMM_ISA (scalar | avx2 | avx512) when set to a path this CPU supports, else
-// best_gemm_isa(). An unknown or unsupported value is reported once on stderr and ignored.
+// variable XY_GEMM_ISA (scalar | avx2 | avx512 | avx512bf16) when set to a path this CPU supports,
+// else best_gemm_isa(). An unknown or unsupported value is reported once on stderr and ignored.
 // Read once per process (thread-safe).
 GemmIsa default_gemm_isa();
 bool gemm_isa_supported(GemmIsa isa);

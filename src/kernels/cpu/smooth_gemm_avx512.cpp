@@ -29,6 +29,7 @@
 
 // Fully unrolls the loops over the register tile so the accumulators live in registers.
 #define XY_UNROLL_TILE _Pragma("GCC unroll 32")
+#define XY_ALWAYS_INLINE __attribute__((always_inline))
 
 namespace xy::cpu::detail {
 
@@ -75,6 +76,81 @@ inline __m512 widen_bf16(const uint16_t* src) {
 // Software prefetch distance along a bf16 weight panel (as the AVX2 path: 32 k-steps).
 constexpr uintptr_t kPrefetchBytes = 1024;
 
+// How a tile reads its operands.
+enum class Mode { kF32, kBf16Widen, kBf16Dot };
+
+// Interleaved lane order -> column order: column j sits in lane bf16_panel_position(j).
+inline __m512 to_column_order(__m512 v) {
+  const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  return _mm512_permutexvar_ps(idx, v);
+}
+
+// Epilogue of a tile whose accumulators (column order) were stored to out[MR][16 NP].
+template <int MR, int NP>
+void store_tile(const GemmProblem& p, int m0, int panel0, const float (&out)[MR][NP * 16]);
+
+// vdpbf16ps tile: x comes pre-rounded as bf16 pairs (p.x_bf16), weights as bf16 panels.
+template <int MR, int NP>
+void dot_tile(const GemmProblem& p, int m0, int panel0) {
+  static_assert(MR * NP + NP + 1 <= 32, "register tile exceeds the 32 zmm registers");
+  const uint32_t* a[MR];
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r)
+    a[r] = p.x_bf16 + static_cast<int64_t>(std::min(m0 + r, p.m - 1)) * p.ldx_bf16;
+  const int kk = p.k;
+  const int full_pairs = kk / 2;
+  const size_t panel_elems = static_cast<size_t>(kk) * 16;
+  const uint16_t* b[NP];
+  XY_UNROLL_TILE
+  for (int q = 0; q < NP; ++q)
+    b[q] = static_cast<const uint16_t*>(p.panels) + (panel0 + q) * panel_elems;
+  // Word 2d of the result is word d of row k, word 2d+1 is word d of row k+1: lane d then holds
+  // the (k, k+1) pair of interleaved position d.
+  const __m512i pair_idx =
+      _mm512_setr_epi32(0 | (16 << 16), 1 | (17 << 16), 2 | (18 << 16), 3 | (19 << 16),
+                        4 | (20 << 16), 5 | (21 << 16), 6 | (22 << 16), 7 | (23 << 16),
+                        8 | (24 << 16), 9 | (25 << 16), 10 | (26 << 16), 11 | (27 << 16),
+                        12 | (28 << 16), 13 | (29 << 16), 14 | (30 << 16), 15 | (31 << 16));
+
+  __m512 acc[MR][NP];
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) {
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_setzero_ps();
+  }
+  auto step = [&](int kp, bool last_odd) XY_ALWAYS_INLINE {
+    __m512i w[NP];
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) {
+      const uint16_t* row = b[q] + static_cast<size_t>(kp) * 32;
+      _mm_prefetch(
+          reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(row) + 2 * kPrefetchBytes),
+          _MM_HINT_T0);
+      // An odd K's last pair has no row k+1 in the panel: those words are loaded as zero.
+      const __m512i raw =
+          last_odd ? _mm512_maskz_loadu_epi16(0xffffu, row) : _mm512_loadu_si512(row);
+      w[q] = _mm512_permutexvar_epi16(pair_idx, raw);
+    }
+    XY_UNROLL_TILE
+    for (int r = 0; r < MR; ++r) {
+      const __m512i av = _mm512_set1_epi32(static_cast<int>(a[r][kp]));
+      XY_UNROLL_TILE
+      for (int q = 0; q < NP; ++q)
+        acc[r][q] = _mm512_dpbf16_ps(acc[r][q], (__m512bh)av, (__m512bh)w[q]);
+    }
+  };
+  for (int kp = 0; kp < full_pairs; ++kp) step(kp, false);
+  if (kk % 2 != 0) step(full_pairs, true);
+
+  alignas(64) float out[MR][NP * 16];
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) {
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) _mm512_store_ps(&out[r][16 * q], to_column_order(acc[r][q]));
+  }
+  store_tile<MR, NP>(p, m0, panel0, out);
+}
+
 template <int MR, int NP, bool kBf16>
 void tile(const GemmProblem& p, int m0, int panel0) {
   static_assert(MR * NP + NP + 1 <= 32, "register tile exceeds the 32 zmm registers");
@@ -114,13 +190,10 @@ void tile(const GemmProblem& p, int m0, int panel0) {
         for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_fmadd_ps(av, w[q], acc[r][q]);
       }
     }
-    // Interleaved lane order -> column order: column j sits in lane bf16_panel_position(j).
-    const __m512i to_columns =
-        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
     XY_UNROLL_TILE
     for (int r = 0; r < MR; ++r) {
       XY_UNROLL_TILE
-      for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_permutexvar_ps(to_columns, acc[r][q]);
+      for (int q = 0; q < NP; ++q) acc[r][q] = to_column_order(acc[r][q]);
     }
   } else {
     const float* b[NP];
@@ -148,7 +221,11 @@ void tile(const GemmProblem& p, int m0, int panel0) {
     XY_UNROLL_TILE
     for (int q = 0; q < NP; ++q) _mm512_store_ps(&out[r][16 * q], acc[r][q]);
   }
+  store_tile<MR, NP>(p, m0, panel0, out);
+}
 
+template <int MR, int NP>
+void store_tile(const GemmProblem& p, int m0, int panel0, const float (&out)[MR][NP * 16]) {
   // Epilogue: only rows < m and columns < out_cols are touched (virtual padding); ragged
   // columns use k-masked loads and stores, so nothing outside y's valid part is read or written.
   const int valid_rows = std::min(MR, p.m - m0);
@@ -183,35 +260,44 @@ void tile(const GemmProblem& p, int m0, int panel0) {
   }
 }
 
-template <bool kBf16>
+// The tile of (mr, np) for one mode; nullptr when the shape is not in the AVX-512 set.
+template <int MR, int NP, Mode kMode>
+constexpr TileFn tile_of() {
+  if constexpr (kMode == Mode::kBf16Dot)
+    return &dot_tile<MR, NP>;
+  else
+    return &tile<MR, NP, kMode == Mode::kBf16Widen>;
+}
+
+template <Mode kMode>
 TileFn pick(int mr, int np) {
   switch (mr * 8 + np) {
     // The portable set (kGemmKernelShapes), so any config works on every ISA.
     case 1 * 8 + 2:
-      return &tile<1, 2, kBf16>;
+      return tile_of<1, 2, kMode>();
     case 1 * 8 + 4:
-      return &tile<1, 4, kBf16>;
+      return tile_of<1, 4, kMode>();
     case 2 * 8 + 2:
-      return &tile<2, 2, kBf16>;
+      return tile_of<2, 2, kMode>();
     case 3 * 8 + 2:
-      return &tile<3, 2, kBf16>;
+      return tile_of<3, 2, kMode>();
     case 4 * 8 + 1:
-      return &tile<4, 1, kBf16>;
+      return tile_of<4, 1, kMode>();
     case 6 * 8 + 1:
-      return &tile<6, 1, kBf16>;
+      return tile_of<6, 1, kMode>();
     // The wide tiles only 32 registers can hold (kGemmKernelShapesAvx512).
     case 2 * 8 + 4:
-      return &tile<2, 4, kBf16>;
+      return tile_of<2, 4, kMode>();
     case 4 * 8 + 4:
-      return &tile<4, 4, kBf16>;
+      return tile_of<4, 4, kMode>();
     case 6 * 8 + 4:
-      return &tile<6, 4, kBf16>;
+      return tile_of<6, 4, kMode>();
     case 8 * 8 + 2:
-      return &tile<8, 2, kBf16>;
+      return tile_of<8, 2, kMode>();
     case 12 * 8 + 2:
-      return &tile<12, 2, kBf16>;
+      return tile_of<12, 2, kMode>();
     case 14 * 8 + 2:
-      return &tile<14, 2, kBf16>;
+      return tile_of<14, 2, kMode>();
     default:
       return nullptr;
   }
@@ -220,9 +306,39 @@ TileFn pick(int mr, int np) {
 }  // namespace
 
 TileFn avx512_tile_fn(int mr, int np, DType storage) {
-  if (storage == DType::kBF16) return pick<true>(mr, np);
-  if (storage == DType::kF32) return pick<false>(mr, np);
+  if (storage == DType::kBF16) return pick<Mode::kBf16Widen>(mr, np);
+  if (storage == DType::kF32) return pick<Mode::kF32>(mr, np);
   return nullptr;
+}
+
+TileFn avx512_bf16_dot_tile_fn(int mr, int np, DType storage) {
+  if (storage == DType::kBF16) return pick<Mode::kBf16Dot>(mr, np);
+  if (storage == DType::kF32) return pick<Mode::kF32>(mr, np);  // no bf16 weights to dot
+  return nullptr;
+}
+
+void avx512_convert_x_bf16(const float* x, int64_t ldx, int m, int k, uint32_t* out,
+                           int64_t ld_out) {
+  const int pairs = (k + 1) / 2;
+  for (int r = 0; r < m; ++r) {
+    const float* src = x + static_cast<int64_t>(r) * ldx;
+    uint32_t* dst = out + static_cast<int64_t>(r) * ld_out;
+    int c = 0;
+    // 32 floats -> 16 pairs at a time; vcvtne2ps2bf16 rounds to nearest-even.
+    for (; c + 32 <= k; c += 32) {
+      const __m512 lo = _mm512_loadu_ps(src + c), hi = _mm512_loadu_ps(src + c + 16);
+      const __m512bh packed = _mm512_cvtne2ps_pbh(hi, lo);  // words: lo[0..15], hi[0..15]
+      _mm512_storeu_si512(dst + c / 2, (__m512i)packed);
+    }
+    // Tail (and an odd K's last pair, whose k+1 word is zero): masked 32 at a time.
+    if (c < k) {
+      const int left = k - c;
+      const __m512 lo = _mm512_maskz_loadu_ps(first_lanes16(left), src + c);
+      const __m512 hi = _mm512_maskz_loadu_ps(first_lanes16(left - 16), src + c + 16);
+      const __m512bh packed = _mm512_cvtne2ps_pbh(hi, lo);
+      _mm512_mask_storeu_epi32(dst + c / 2, first_lanes16(pairs - c / 2), (__m512i)packed);
+    }
+  }
 }
 
 }  // namespace xy::cpu::detail

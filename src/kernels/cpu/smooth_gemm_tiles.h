@@ -24,6 +24,11 @@ struct GemmProblem {
   const float* bias_up = nullptr;   // [out_cols] up bias (gate-up only) or null
   const float* residual = nullptr;  // [m, out_cols], row stride ldr, or null (plain only)
   int64_t ldr = 0;
+  // GemmIsa::kAvx512Bf16 only: x rounded to bf16, [m, ceil(k/2)] pairs (k even in the low
+  // half, k odd in the high half; an odd k's last pair has a zero high half), row stride
+  // ldx_bf16 (pairs).
+  const uint32_t* x_bf16 = nullptr;
+  int64_t ldx_bf16 = 0;
 };
 
 // Computes rows [m0, m0 + MR) x panels [panel0, panel0 + NP) and writes the valid part of it
@@ -36,6 +41,12 @@ using TileFn = void (*)(const GemmProblem& problem, int m0, int panel0);
 TileFn scalar_tile_fn(int mr, int np, DType storage);
 TileFn avx2_tile_fn(int mr, int np, DType storage);
 TileFn avx512_tile_fn(int mr, int np, DType storage);
+// The vdpbf16ps tiles (read problem.x_bf16); f32 storage falls back to the f32 AVX-512 tiles.
+TileFn avx512_bf16_dot_tile_fn(int mr, int np, DType storage);
+// Rounds x[m, k] (row stride ldx) to bf16 pairs for the vdpbf16ps tiles (see x_bf16); out has
+// row stride ld_out >= ceil(k/2). Needs avx512f+bw+bf16.
+void avx512_convert_x_bf16(const float* x, int64_t ldx, int m, int k, uint32_t* out,
+                           int64_t ld_out);
 
 }  // namespace xy::cpu::detail
 

@@ -1,6 +1,7 @@
 // The AVX-512 SmoothGEMM path: accuracy against xy::ref::linear, bitwise agreement with the
 // scalar path, bitwise batch invariance and virtual padding, over every AVX-512 kernel shape
-// (the portable ones and the wide 32-register tiles). Skipped on CPUs without avx512f+bw+vl.
+// (the portable ones and the wide 32-register tiles); and the opt-in vdpbf16ps mode against the
+// reference on bf16-rounded activations. Skipped on CPUs without the instructions.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -26,6 +27,9 @@ using testing::same_bits;
   if (!gemm_isa_supported(GemmIsa::kAvx512)) \
   GTEST_SKIP() << "CPU has no AVX-512 "      \
                   "(f+bw+vl)"
+
+#define XY_REQUIRE_AVX512_BF16() \
+  if (!gemm_isa_supported(GemmIsa::kAvx512Bf16)) GTEST_SKIP() << "CPU has no AVX-512 BF16"
 
 float canary() {
   constexpr uint32_t kBits = 0x7fc0beefu;
@@ -126,8 +130,7 @@ TEST(SmoothGemmAvx512, MatchesReferenceAndScalarOnEveryShapeMAndEpilogue) {
 
 // Row i computed alone (M = 1) equals, bit for bit, row i inside M = 37, under every AVX-512
 // kernel, task order and worker count.
-TEST(SmoothGemmAvx512, RowIsBitwiseTheSameAloneAndInsideABatch) {
-  XY_REQUIRE_AVX512();
+void expect_rows_batch_invariant(GemmIsa isa) {
   std::mt19937 rng(37);
   WorkerPool pool1({.num_workers = 1, .pin = false});
   WorkerPool pool2({.num_workers = 2, .pin = false});
@@ -149,14 +152,14 @@ TEST(SmoothGemmAvx512, RowIsBitwiseTheSameAloneAndInsideABatch) {
         args.y = y.data();
         args.bias = p.bias.data();
         args.residual = plain ? p.residual.data() + static_cast<size_t>(r) * out : nullptr;
-        smooth_gemm_with(p.w, args, pool1, GemmIsa::kAvx512, {1, 4, 1});
+        smooth_gemm_with(p.w, args, pool1, isa, {1, 4, 1});
         alone[r] = y;
       }
       for (const auto& ks : gemm_kernel_shapes(GemmIsa::kAvx512)) {
         for (int mb : {1, 3, 1000}) {
           for (WorkerPool* pool : {&pool1, &pool2}) {
             const GemmTileConfig c{ks[0], ks[1], mb};
-            const std::vector<float> y = run(p, kM, true, plain, *pool, GemmIsa::kAvx512, c);
+            const std::vector<float> y = run(p, kM, true, plain, *pool, isa, c);
             for (int r = 0; r < kM; ++r) {
               for (int j = 0; j < out; ++j) {
                 ASSERT_TRUE(same_bits(y[static_cast<size_t>(r) * out + j], alone[r][j]))
@@ -172,10 +175,19 @@ TEST(SmoothGemmAvx512, RowIsBitwiseTheSameAloneAndInsideABatch) {
   }
 }
 
+TEST(SmoothGemmAvx512, RowIsBitwiseTheSameAloneAndInsideABatch) {
+  XY_REQUIRE_AVX512();
+  expect_rows_batch_invariant(GemmIsa::kAvx512);
+}
+
+TEST(SmoothGemmAvx512Bf16, RowIsBitwiseTheSameAloneAndInsideABatch) {
+  XY_REQUIRE_AVX512_BF16();
+  expect_rows_batch_invariant(GemmIsa::kAvx512Bf16);
+}
+
 // Virtual padding: rows >= M (guard rows after y) and columns between out_cols and ldy are
 // never written, and x beyond M rows is never needed (it holds NaN here).
-TEST(SmoothGemmAvx512, NeverWritesOutsideTheValidRowsAndColumns) {
-  XY_REQUIRE_AVX512();
+void expect_no_writes_outside(GemmIsa isa) {
   std::mt19937 rng(99);
   WorkerPool pool({.num_workers = 2, .pin = false});
   constexpr int kGuardRows = 16;
@@ -199,7 +211,7 @@ TEST(SmoothGemmAvx512, NeverWritesOutsideTheValidRowsAndColumns) {
           args.bias = p.bias.data();
           args.residual = plain ? p.residual.data() : nullptr;
           args.ldr = out;
-          smooth_gemm_with(p.w, args, pool, GemmIsa::kAvx512, {ks[0], ks[1], 2});
+          smooth_gemm_with(p.w, args, pool, isa, {ks[0], ks[1], 2});
           for (int r = 0; r < m + kGuardRows; ++r) {
             for (int64_t j = 0; j < ldy; ++j) {
               const float v = y[static_cast<size_t>(r * ldy + j)];
@@ -218,6 +230,60 @@ TEST(SmoothGemmAvx512, NeverWritesOutsideTheValidRowsAndColumns) {
   }
 }
 
+TEST(SmoothGemmAvx512, NeverWritesOutsideTheValidRowsAndColumns) {
+  XY_REQUIRE_AVX512();
+  expect_no_writes_outside(GemmIsa::kAvx512);
+}
+
+TEST(SmoothGemmAvx512Bf16, NeverWritesOutsideTheValidRowsAndColumns) {
+  XY_REQUIRE_AVX512_BF16();
+  expect_no_writes_outside(GemmIsa::kAvx512Bf16);
+}
+
+// The opt-in vdpbf16ps mode computes x rounded to bf16 times the bf16 weights: close to the
+// reference on the rounded x (only the f32 summation order differs), within bf16 tolerance of
+// the reference on x itself, and identical to the AVX-512 path on f32 panels (its fallback).
+TEST(SmoothGemmAvx512Bf16, MatchesReferenceOnBf16RoundedActivations) {
+  XY_REQUIRE_AVX512_BF16();
+  std::mt19937 rng(1616);
+  WorkerPool pool({.num_workers = 2, .pin = false});
+  const auto kernels = gemm_kernel_shapes(GemmIsa::kAvx512Bf16);
+  int checked = 0;
+  for (const Shape& s : kShapes) {
+    const Problem p = make_problem(s, DType::kBF16, 512, rng);
+    const Problem pf = make_problem(s, DType::kF32, 512, rng);
+    std::vector<int> cols(static_cast<size_t>(p.w.out_cols()));
+    for (size_t i = 0; i < cols.size(); ++i) cols[i] = static_cast<int>(i);
+    std::vector<float> x_rounded(p.x.size());
+    for (size_t i = 0; i < p.x.size(); ++i) x_rounded[i] = bf16_to_f32(f32_to_bf16(p.x[i]));
+    const bool plain = s.layout == WeightLayout::kPlain;
+    for (int m : kMs) {
+      const auto& ks = kernels[static_cast<size_t>(checked) % kernels.size()];
+      const GemmTileConfig config{ks[0], ks[1], 1 + checked % 5};
+      const bool bias = checked % 2 == 0;
+      const bool residual = plain && checked % 3 != 0;
+      ++checked;
+      SCOPED_TRACE(std::to_string(s.n_rows) + "x" + std::to_string(s.k) + " " +
+                   std::string(weight_layout_name(s.layout)) + " m=" + std::to_string(m) + " " +
+                   config.to_string());
+      const std::vector<float> got = run(p, m, bias, residual, pool, GemmIsa::kAvx512Bf16, config);
+      auto reference = [&](const std::vector<float>& x) {
+        return testing::reference_columns(x.data(), m, s.k, s.k, p.w_src.data(), DType::kBF16,
+                                          s.n_rows, !plain, bias ? p.bias.data() : nullptr,
+                                          residual ? p.residual.data() : nullptr, p.w.out_cols(),
+                                          cols);
+      };
+      EXPECT_LT(rel_l2(got, reference(x_rounded)), 1e-5);
+      EXPECT_LT(rel_l2(got, reference(p.x)), 1e-2);
+      const std::vector<float> f32_mode =
+          run(pf, m, bias, residual, pool, GemmIsa::kAvx512Bf16, config);
+      const std::vector<float> f32_avx512 =
+          run(pf, m, bias, residual, pool, GemmIsa::kAvx512, config);
+      EXPECT_EQ(std::memcmp(f32_mode.data(), f32_avx512.data(), f32_mode.size() * 4), 0);
+    }
+  }
+}
+
 TEST(SmoothGemmAvx512, DefaultConfigsUseAvx512KernelsAndBestIsaPrefersIt) {
   for (int m : {1, 2, 3, 4, 5, 7, 13, 16, 17, 28, 64, 100, 512, 4096}) {
     for (int panels : {1, 8, 60, 3000}) {
@@ -231,8 +297,9 @@ TEST(SmoothGemmAvx512, DefaultConfigsUseAvx512KernelsAndBestIsaPrefersIt) {
     EXPECT_TRUE(is_supported_gemm_kernel(GemmIsa::kAvx512, s[0], s[1]));
   EXPECT_FALSE(is_supported_gemm_kernel(GemmIsa::kAvx2, 14, 2));
   EXPECT_STREQ(gemm_isa_name(GemmIsa::kAvx512), "avx512");
+  EXPECT_STREQ(gemm_isa_name(GemmIsa::kAvx512Bf16), "avx512bf16");
   XY_REQUIRE_AVX512();
-  EXPECT_EQ(best_gemm_isa(), GemmIsa::kAvx512);
+  EXPECT_EQ(best_gemm_isa(), GemmIsa::kAvx512);  // never the numerics-changing bf16 mode
 }
 
 }  // namespace
