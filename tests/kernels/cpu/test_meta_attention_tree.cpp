@@ -3,7 +3,8 @@
 // and as a decode of the node alone after its ancestors were cached. This is what keeps greedy
 // output identical with or without tree speculation. Random trees (up to 64 nodes), kv lengths
 // on both sides of KV chunk edges, GQA 1/2/3/4, head dims 20/64/128, f32/bf16/f16 pools,
-// sliding windows, 1/2 workers, split and unsplit plans, each ISA against itself.
+// sliding windows, nodes in and out of topological order, 1/2 workers, split and unsplit plans,
+// each ISA against itself.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -138,9 +139,36 @@ std::string describe(const AttnDims& d, const RunConfig& c, int kv_len, int n) {
   return os.str();
 }
 
+// Replaces the tree of segment `s` by a random one whose parents may come after their children
+// (node order not topological): the kernel must order a path by position, not by index.
+void reshape_tree(AttnStep& st, int s, std::mt19937& rng) {
+  const Segment& seg = st.table.segments[static_cast<size_t>(s)];
+  const int n = seg.num_tokens;
+  std::vector<int> order(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<int> parent(static_cast<size_t>(n), -1);
+  for (int k = 1; k < n; ++k) {
+    if (rng() % 4 != 0) {
+      parent[static_cast<size_t>(order[static_cast<size_t>(k)])] =
+          order[static_cast<size_t>(rng() % static_cast<uint32_t>(k))];
+    }
+  }
+  uint8_t* mask = st.table.spec_masks.data() + seg.spec_mask_offset;
+  std::fill(mask, mask + static_cast<size_t>(n) * n, uint8_t{0});
+  for (int i = 0; i < n; ++i) {
+    int depth = -1;
+    for (int a = i; a >= 0; a = parent[static_cast<size_t>(a)]) {
+      mask[static_cast<size_t>(i) * n + a] = 1;
+      ++depth;
+    }
+    st.table.positions[static_cast<size_t>(seg.start + i)] = seg.kv_len + depth;
+  }
+}
+
 // Runs `trees` random tree cases; each tree sits in a mixed step beside a decode and a chain.
 void check_random_trees(uint32_t seed, int trees, int max_tokens, int max_chunks,
-                        const std::vector<int>& chunks) {
+                        const std::vector<int>& chunks, bool shuffled = false) {
   std::mt19937 rng(seed);
   const int groups[] = {1, 2, 3, 4};
   const int head_dims[] = {20, 64, 128};
@@ -165,7 +193,8 @@ void check_random_trees(uint32_t seed, int trees, int max_tokens, int max_chunks
     const std::vector<SeqSpec> specs = {{1000u + t, 37, 1, SegmentKind::kDecode, false},
                                         {2000u + t, kv_len, n, SegmentKind::kVerify, true},
                                         {3000u + t, 11, 5, SegmentKind::kVerify, false}};
-    const AttnStep tree = testing::make_attn_step(specs, dims, seed + t);
+    AttnStep tree = testing::make_attn_step(specs, dims, seed + t);
+    if (shuffled) reshape_tree(tree, 1, rng);
     const Segment& ts = tree.table.segments[1];
     const size_t qw = static_cast<size_t>(dims.n_heads()) * dims.head_dim;
     for (AttentionIsa isa : isas()) {
@@ -197,7 +226,11 @@ void check_random_trees(uint32_t seed, int trees, int max_tokens, int max_chunks
 }
 
 TEST(MetaAttentionTree, NodesMatchTheirRootPathAsChain) {
-  check_random_trees(1, 20, 24, 3, {8, 32, 7});
+  check_random_trees(1, 60, 24, 3, {8, 32, 7});
+}
+
+TEST(MetaAttentionTree, NodesOutOfTopologicalOrder) {
+  check_random_trees(5, 30, 24, 3, {8, 32}, /*shuffled=*/true);
 }
 
 TEST(MetaAttentionTree, WideTreesWithOneKeyChunks) {
