@@ -48,15 +48,20 @@ GemmIsa best_gemm_isa() {
   return gemm_isa_supported(GemmIsa::kAvx2) ? GemmIsa::kAvx2 : GemmIsa::kScalar;
 }
 
+std::optional<GemmIsa> gemm_isa_from_name(std::string_view name) {
+  for (GemmIsa isa : {GemmIsa::kScalar, GemmIsa::kAvx2, GemmIsa::kAvx512, GemmIsa::kAvx512Bf16}) {
+    if (name == gemm_isa_name(isa)) return isa;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 GemmIsa isa_from_env() {
   const char* env = std::getenv("XY_GEMM_ISA");
   if (env == nullptr || *env == '\0') return best_gemm_isa();
-  const std::string_view v(env);
-  for (GemmIsa isa : {GemmIsa::kScalar, GemmIsa::kAvx2, GemmIsa::kAvx512, GemmIsa::kAvx512Bf16}) {
-    if (v != gemm_isa_name(isa)) continue;
-    if (gemm_isa_supported(isa)) return isa;
+  if (const std::optional<GemmIsa> isa = gemm_isa_from_name(env)) {
+    if (gemm_isa_supported(*isa)) return *isa;
     std::fprintf(stderr, "xyserve: XY_GEMM_ISA=%s is not supported by this CPU; using %s\n", env,
                  gemm_isa_name(best_gemm_isa()));
     return best_gemm_isa();

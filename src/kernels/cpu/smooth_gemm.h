@@ -24,6 +24,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "core/worker_pool.h"
 #include "kernels/cpu/gemm_tile_config.h"
@@ -43,6 +45,8 @@ GemmIsa best_gemm_isa();
 // Read once per process (thread-safe).
 GemmIsa default_gemm_isa();
 bool gemm_isa_supported(GemmIsa isa);
+// The ISA named `name` (as gemm_isa_name spells it), or nullopt.
+std::optional<GemmIsa> gemm_isa_from_name(std::string_view name);
 
 struct GemmArgs {
   int m = 0;                 // rows of x and y (tokens of the step); 0 is a no-op

@@ -298,6 +298,10 @@ TEST(SmoothGemmAvx512, DefaultConfigsUseAvx512KernelsAndBestIsaPrefersIt) {
   EXPECT_FALSE(is_supported_gemm_kernel(GemmIsa::kAvx2, 14, 2));
   EXPECT_STREQ(gemm_isa_name(GemmIsa::kAvx512), "avx512");
   EXPECT_STREQ(gemm_isa_name(GemmIsa::kAvx512Bf16), "avx512bf16");
+  for (GemmIsa isa : {GemmIsa::kScalar, GemmIsa::kAvx2, GemmIsa::kAvx512, GemmIsa::kAvx512Bf16})
+    EXPECT_EQ(gemm_isa_from_name(gemm_isa_name(isa)), isa);
+  EXPECT_FALSE(gemm_isa_from_name("avx512_bf16").has_value());
+  EXPECT_FALSE(gemm_isa_from_name("").has_value());
   XY_REQUIRE_AVX512();
   EXPECT_EQ(best_gemm_isa(), GemmIsa::kAvx512);  // never the numerics-changing bf16 mode
 }
