@@ -30,6 +30,10 @@ void add_kernel_flags(CLI::App& cmd, ModelSessionOptions& opts) {
       "--gemm-tune", opts.gemm_tune,
       "SmoothGEMM tune table from `xyserve tune` (default: <model>/xyserve-gemm-tune.json "
       "when present)");
+  cmd.add_option("--gemm-isa", opts.gemm_isa,
+                 "SmoothGEMM kernels: avx512 | avx2 | scalar (default: XY_GEMM_ISA, else the best "
+                 "this CPU runs; all bit-identical) | avx512bf16 (opt-in bf16 dot products: "
+                 "faster prefill, activations rounded to bf16)");
 }
 
 ModelSession::~ModelSession() = default;
@@ -46,6 +50,7 @@ Result<std::unique_ptr<ModelSession>> ModelSession::open(const ModelSessionOptio
   XY_ASSIGN_OR_RETURN(load.kernels, parse_kernels_flag(opts.kernels));
   load.threads = opts.threads;
   load.gemm_tune_file = opts.gemm_tune;
+  load.gemm_isa = opts.gemm_isa;
   XY_ASSIGN_OR_RETURN(s->kv_dtype_, parse_dtype_flag(opts.kv_dtype, "--kv-dtype"));
   if (opts.block_size < 1) return invalid_argument("--block-size must be >= 1");
   s->block_size_ = opts.block_size;

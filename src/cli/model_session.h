@@ -28,9 +28,10 @@ struct ModelSessionOptions {
   std::string kernels = "cpu";  // cpu (meta-kernels) | reference (plain xy::ref, the oracle)
   int threads = 0;              // cpu kernels: worker threads (0 = one per CPU)
   std::string gemm_tune;        // cpu kernels: tune table (default: <model>/xyserve-gemm-tune.json)
+  std::string gemm_isa;         // cpu kernels: SmoothGEMM ISA (empty: XY_GEMM_ISA, else the best)
 };
 
-// Registers --kernels, --threads and --gemm-tune of `opts` on a subcommand.
+// Registers --kernels, --threads, --gemm-tune and --gemm-isa of `opts` on a subcommand.
 void add_kernel_flags(CLI::App& cmd, ModelSessionOptions& opts);
 
 class ModelSession {

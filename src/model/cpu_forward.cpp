@@ -96,11 +96,12 @@ const float* or_null(const std::vector<float>& v) {
 class CpuBackend final : public ForwardBackend {
  public:
   CpuBackend(const ModelConfig& config, const ModelWeights& weights, int threads,
-             std::shared_ptr<const cpu::GemmTuneTable> tune)
+             std::shared_ptr<const cpu::GemmTuneTable> tune, cpu::GemmIsa gemm_isa)
       : config_(config),
         weights_(weights),
         pool_(std::make_unique<WorkerPool>(WorkerPoolOptions{.num_workers = threads})),
         tune_(std::move(tune)),
+        gemm_isa_(gemm_isa),
         rope_inv_freq_(rope_inv_freq_for(config)) {}
 
   Status pack(ModelWeights& w, const CpuBackendOptions& options) {
@@ -200,7 +201,7 @@ class CpuBackend final : public ForwardBackend {
   }
 
   void gemm(const cpu::PackedWeight& w, const cpu::GemmArgs& args) const {
-    cpu::smooth_gemm(w, args, *pool_, tune_.get());
+    cpu::smooth_gemm(w, args, *pool_, tune_.get(), gemm_isa_);
   }
 
   void run_layer(int l, const TokenTable& table, const cpu::AttentionPlan& plan, KvCache& cache,
@@ -255,6 +256,7 @@ class CpuBackend final : public ForwardBackend {
   const ModelWeights& weights_;       // norms, biases, and the untied embedding
   std::unique_ptr<WorkerPool> pool_;  // a pointer: forward() is const but runs regions
   std::shared_ptr<const cpu::GemmTuneTable> tune_;
+  cpu::GemmIsa gemm_isa_;
   std::vector<float> rope_inv_freq_;  // [head_dim / 2]
   std::vector<PackedLayer> layers_;   // [num_hidden_layers]
   cpu::PackedWeight lm_head_;         // [vocab, hidden]; also the embedding when tied
@@ -270,7 +272,21 @@ Result<std::unique_ptr<ForwardBackend>> make_cpu_backend(const ModelConfig& conf
     return invalid_argument("--threads must be >= 0 (0 = one per CPU), got " +
                             std::to_string(options.threads));
   }
-  auto backend = std::make_unique<CpuBackend>(config, weights, options.threads, options.tune);
+  cpu::GemmIsa gemm_isa = cpu::default_gemm_isa();
+  if (!options.gemm_isa.empty()) {
+    const std::optional<cpu::GemmIsa> isa = cpu::gemm_isa_from_name(options.gemm_isa);
+    if (!isa) {
+      return invalid_argument("--gemm-isa: unknown SmoothGEMM ISA '" + options.gemm_isa +
+                              "' (use scalar, avx2, avx512 or avx512bf16)");
+    }
+    if (!cpu::gemm_isa_supported(*isa)) {
+      return invalid_argument("--gemm-isa: this CPU cannot run the " + options.gemm_isa +
+                              " kernels");
+    }
+    gemm_isa = *isa;
+  }
+  auto backend =
+      std::make_unique<CpuBackend>(config, weights, options.threads, options.tune, gemm_isa);
   XY_RETURN_IF_ERROR(backend->pack(weights, options));
   return std::unique_ptr<ForwardBackend>(std::move(backend));
 }

@@ -60,6 +60,7 @@ struct CpuBackendOptions {
   std::optional<DType> storage;
   int threads = 0;                                 // 0: one worker per allowed CPU
   std::shared_ptr<const cpu::GemmTuneTable> tune;  // null: default SmoothGEMM configs
+  std::string gemm_isa;  // SmoothGEMM ISA name (LoadOptions::gemm_isa); empty: the default
 };
 
 // Packs every matrix of `weights` into SmoothGEMM panels (QKV fused, gate/up fused with the SiLU

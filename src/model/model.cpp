@@ -72,6 +72,7 @@ Result<std::unique_ptr<Model>> Model::assemble(ModelConfig config, ModelWeights 
   cpu.storage = options.weight_dtype;
   cpu.threads = options.threads;
   cpu.tune = std::move(tune);
+  cpu.gemm_isa = options.gemm_isa;
   XY_ASSIGN_OR_RETURN(model->backend_, make_cpu_backend(model->config_, model->weights_, cpu));
   return model;
 }

@@ -33,6 +33,10 @@ struct LoadOptions {
   // kCpu: SmoothGEMM tune table (`xyserve tune`). Empty: <model dir>/xyserve-gemm-tune.json when
   // that file exists, else built-in defaults. A named file must exist and parse.
   std::string gemm_tune_file;
+  // kCpu: SmoothGEMM micro-kernels, by name (cpu::gemm_isa_name): scalar | avx2 | avx512 |
+  // avx512bf16 (opt-in bf16 dot products: activations rounded to bf16, faster prefill, different
+  // numerics). Empty: cpu::default_gemm_isa() (XY_GEMM_ISA, else the best this CPU runs).
+  std::string gemm_isa;
 };
 
 // A row-major [rows, cols] matrix: either owned (converted at load) or pointing into the

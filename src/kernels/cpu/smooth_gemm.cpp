@@ -80,8 +80,8 @@ GemmIsa default_gemm_isa() {
 }
 
 GemmTileConfig choose_gemm_config(const PackedWeight& w, int m, int num_workers,
-                                  const GemmTuneTable* tuned) {
-  const GemmIsa isa = default_gemm_isa();
+                                  const GemmTuneTable* tuned, std::optional<GemmIsa> isa_opt) {
+  const GemmIsa isa = isa_opt.value_or(default_gemm_isa());
   if (tuned != nullptr && tuned->isa == gemm_isa_name(isa)) {
     const GemmShapeKey key{w.n_rows(), w.k(), w.storage(), w.layout()};
     if (const GemmTileConfig* c = tuned->find(key, m)) {
@@ -92,9 +92,10 @@ GemmTileConfig choose_gemm_config(const PackedWeight& w, int m, int num_workers,
 }
 
 void smooth_gemm(const PackedWeight& w, const GemmArgs& args, WorkerPool& pool,
-                 const GemmTuneTable* tuned) {
-  smooth_gemm_with(w, args, pool, default_gemm_isa(),
-                   choose_gemm_config(w, args.m, pool.num_workers(), tuned));
+                 const GemmTuneTable* tuned, std::optional<GemmIsa> isa) {
+  const GemmIsa use = isa.value_or(default_gemm_isa());
+  smooth_gemm_with(w, args, pool, use,
+                   choose_gemm_config(w, args.m, pool.num_workers(), tuned, use));
 }
 
 void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& pool, GemmIsa isa,

@@ -65,19 +65,20 @@ struct GemmArgs {
 };
 
 // Runs the GEMM on `pool` with the tuned config for (w's shape, args.m) from `tuned` when given
-// (and measured on the same ISA), else default_gemm_config(), on default_gemm_isa(). Blocks until y
-// is complete. Shape/pointer mismatches are programmer errors (XY_CHECK). Thread: the pool's caller
-// thread.
+// (and measured on the same ISA), else default_gemm_config(), on `isa` (default:
+// default_gemm_isa(); must be supported, XY_CHECK). Blocks until y is complete. Shape/pointer
+// mismatches are programmer errors (XY_CHECK). Thread: the pool's caller thread.
 void smooth_gemm(const PackedWeight& w, const GemmArgs& args, WorkerPool& pool,
-                 const GemmTuneTable* tuned = nullptr);
+                 const GemmTuneTable* tuned = nullptr, std::optional<GemmIsa> isa = std::nullopt);
 
 // Same with an explicit ISA and config (tests, tuner, benchmarks). The ISA must be supported
 // and the config's kernel must be one of the ISA's (gemm_kernel_shapes(isa); XY_CHECK).
 void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& pool, GemmIsa isa,
                       const GemmTileConfig& config);
 
-// The config smooth_gemm() would use (a kernel of default_gemm_isa()).
+// The config smooth_gemm() would use (a kernel of `isa`, default: default_gemm_isa()).
 GemmTileConfig choose_gemm_config(const PackedWeight& w, int m, int num_workers,
-                                  const GemmTuneTable* tuned);
+                                  const GemmTuneTable* tuned,
+                                  std::optional<GemmIsa> isa = std::nullopt);
 
 }  // namespace xy::cpu
