@@ -29,6 +29,7 @@ struct TuneArgs {
   int max_tokens = 512;
   int threads = 0;
   int repeats = 5;
+  std::string gemm_isa;  // empty: cpu::default_gemm_isa()
 };
 
 // M values to profile: every height up to the largest tile (so each micro-kernel's exact fit is
@@ -84,6 +85,14 @@ int run_tune(const TuneArgs& a) {
   cpu::GemmTuneOptions options;
   options.ms = tune_ms(a.max_tokens);
   options.repeats = a.repeats;
+  if (!a.gemm_isa.empty()) {
+    const std::optional<cpu::GemmIsa> isa = cpu::gemm_isa_from_name(a.gemm_isa);
+    if (!isa) {
+      return fail(invalid_argument("--gemm-isa: unknown SmoothGEMM ISA '" + a.gemm_isa +
+                                   "' (use scalar, avx2, avx512 or avx512bf16)"));
+    }
+    options.isa = *isa;  // tune_smooth_gemm rejects one this CPU cannot run
+  }
   WorkerPool pool(WorkerPoolOptions{.num_workers = a.threads});
   std::fprintf(stderr, "tuning %zu shapes x %zu values of M (1..%d), %s panels, %d threads, %s\n",
                shapes.size(), options.ms.size(), a.max_tokens,
@@ -129,6 +138,10 @@ CommandRunner add_tune_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--repeats", a->repeats, "Timed runs per candidate (median counts)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--gemm-isa", a->gemm_isa,
+                  "SmoothGEMM kernels to tune: avx512|avx2|scalar|avx512bf16 (default: "
+                  "XY_GEMM_ISA, else the best this CPU runs); loads use the table only with the "
+                  "same kernels");
   return [a]() { return run_tune(*a); };
 }
 

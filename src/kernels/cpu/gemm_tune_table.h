@@ -33,7 +33,7 @@ struct GemmTuneEntry {
 
 class GemmTuneTable {
  public:
-  std::string isa;  // the ISA the table was measured on ("avx2", "scalar")
+  std::string isa;  // the ISA the table was measured on (gemm_isa_name: "avx512", "avx2", ...)
   int threads = 0;  // workers it was measured with
   std::vector<GemmTuneEntry> entries;
 
