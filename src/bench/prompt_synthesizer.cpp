@@ -78,6 +78,25 @@ Result<std::string> PromptSynthesizer::make(int num_tokens, std::span<const int6
     }
     ids = std::move(re);
   }
+  // Small vocabularies (few merges) can keep regrouping bytes at the cut and never settle. Fall
+  // back to a prefix of the pool text that survives a round trip on its own, padded with the
+  // filler: shorter prefixes are tried until one fits (the empty prefix is pure filler).
+  const std::string pool_text = tok_->decode(ids, /*skip_special_tokens=*/true);
+  XY_ASSIGN_OR_RETURN(std::vector<int32_t> stable, tok_->encode(pool_text, false));
+  const std::string filler_text = tok_->decode(filler_, /*skip_special_tokens=*/true);
+  for (size_t keep = std::min(stable.size(), target);; keep = keep > 64 ? keep - keep / 8 : 0) {
+    std::string text = tok_->decode(std::span<const int32_t>(stable).first(keep), true);
+    XY_ASSIGN_OR_RETURN(std::vector<int32_t> re, tok_->encode(text, false));
+    for (int round = 0; re.size() < target && round < 8; ++round) {
+      for (size_t i = re.size(); i < target; i += filler_.size()) text += filler_text;
+      XY_ASSIGN_OR_RETURN(re, tok_->encode(text, false));
+    }
+    if (re.size() == target) {
+      XY_ASSIGN_OR_RETURN(std::vector<int32_t> full, tok_->encode(text, true));
+      if (full.size() == static_cast<size_t>(num_tokens)) return text;
+    }
+    if (keep == 0) break;
+  }
   return internal_error("prompt synthesis did not converge to " + std::to_string(num_tokens) +
                         " tokens");
 }
