@@ -80,6 +80,13 @@ class FakeServer {
     const int now = ++concurrent_;
     for (int m = max_concurrent_; now > m && !max_concurrent_.compare_exchange_weak(m, now);) {
     }
+    // A request stops counting before its last bytes go out: once the client has read them it
+    // may start the next request while this thread is still closing the socket.
+    bool counted = true;
+    auto leave = [&] {
+      if (counted) --concurrent_;
+      counted = false;
+    };
     try {
       boost::beast::flat_buffer buf;
       http::request<http::string_body> req;
@@ -91,7 +98,7 @@ class FakeServer {
                                     "Content-Length: " +
                                     std::to_string(models.size()) +
                                     "\r\nConnection: close\r\n\r\n" + models));
-        --concurrent_;
+        leave();
         return;
       }
       auto body = nlohmann::json::parse(req.body());
@@ -103,6 +110,7 @@ class FakeServer {
       if (body["model"] == "bad") {
         const std::string err =
             R"({"error":{"message":"model 'bad' does not exist","type":"invalid_request_error"}})";
+        leave();
         asio::write(
             s, asio::buffer("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
                             "Content-Length: " +
@@ -120,6 +128,7 @@ class FakeServer {
               s,
               "data: {\"choices\":[{\"index\":0,\"text\":\" tok\",\"finish_reason\":null}]}\n\n");
         }
+        leave();
         send_chunk(s,
                    "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":42,\"completion_tokens\":" +
                        std::to_string(n) + "}}\n\ndata: [DONE]\n\n");
@@ -129,7 +138,7 @@ class FakeServer {
       s.shutdown(tcp::socket::shutdown_both, ec);
     } catch (const std::exception&) {
     }
-    --concurrent_;
+    leave();
   }
 
   int ttft_ms_, itl_ms_;
