@@ -31,6 +31,7 @@ Status GenerationJob::start(std::vector<EngineRequest> requests, StreamPump& pum
   std::vector<RequestHandle> handles;
   handles.reserve(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
+    requests[i].notifier = pump.notifier();  // the pump sleeps until a delta arrives
     Result<RequestHandle> h = engine_.add_request(std::move(requests[i]));
     if (!h.is_ok()) {
       for (const RequestHandle& done : handles) engine_.abort(done.id);
@@ -247,7 +248,7 @@ void GenerationJob::record(size_t i) {
   rec.e2e_s = std::chrono::duration<double>(now - start_).count();
   if (!c.token_times.empty()) {
     // Server-side TTFT (as a client sees it, including tokenization and queueing), engine-clock
-    // inter-token gaps (free of the pump's polling jitter).
+    // inter-token gaps (free of the pump thread's scheduling jitter).
     rec.ttft_s = std::chrono::duration<double>(c.first_output - start_).count();
     for (size_t k = 1; k < c.token_times.size(); ++k)
       rec.inter_token_s.push_back(c.token_times[k] - c.token_times[k - 1]);

@@ -3,10 +3,10 @@
 namespace xy::server {
 
 StreamPump::StreamPump(std::function<EngineStats()> stats_source, StatsObserver observer,
-                       std::chrono::microseconds poll_interval)
+                       std::chrono::milliseconds stats_interval)
     : stats_source_(std::move(stats_source)),
       observer_(std::move(observer)),
-      poll_interval_(poll_interval),
+      stats_interval_(stats_interval),
       thread_([this] { run(); }) {}
 
 StreamPump::~StreamPump() {
@@ -14,11 +14,8 @@ StreamPump::~StreamPump() {
 }
 
 void StreamPump::stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_.store(true);
-  }
-  wake_.notify_one();
+  stop_.store(true);
+  notifier_->notify();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -28,7 +25,7 @@ void StreamPump::add(std::shared_ptr<OutputStream> stream, Consumer consumer) {
     incoming_.push_back({std::move(stream), std::move(consumer)});
     count_.fetch_add(1);
   }
-  wake_.notify_one();
+  notifier_->notify();
 }
 
 size_t StreamPump::num_streams() const {
@@ -67,11 +64,9 @@ void StreamPump::run() {
       prev = cur;
     }
     if (any) continue;
-    // Nothing arrived: wait one poll interval, or longer when no stream is live (add() wakes
-    // the pump at once, so an idle server costs no latency on its next request).
-    std::unique_lock<std::mutex> lock(mu_);
-    wake_.wait_for(lock, live.empty() ? 20 * poll_interval_ : poll_interval_,
-                   [this] { return !incoming_.empty() || stop_.load(); });
+    // Nothing arrived: sleep until the engine pushes a delta, add() brings a stream or stop();
+    // a notification that came during the pass above is still pending, so none is lost.
+    notifier_->wait(stats_interval_);
   }
 }
 
