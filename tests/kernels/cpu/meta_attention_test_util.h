@@ -15,12 +15,20 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "kernels/cpu/meta_attention.h"
 #include "kernels/reference/paged_attention.h"
 #include "kernels/reference/paged_kv.h"
 #include "kernels/reference/widen.h"
 #include "model/token_table.h"
 
 namespace xy::cpu::testing {
+
+// Every attention ISA this CPU can run (scalar always), so each test covers them all.
+inline std::vector<AttentionIsa> supported_attention_isas() {
+  std::vector<AttentionIsa> out{AttentionIsa::kScalar};
+  if (attention_isa_supported(AttentionIsa::kAvx2)) out.push_back(AttentionIsa::kAvx2);
+  return out;
+}
 
 struct SeqSpec {
   uint64_t seed = 1;  // identity of the sequence: its K/V/q/tree data

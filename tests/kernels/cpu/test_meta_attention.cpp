@@ -23,12 +23,7 @@ namespace {
 using testing::AttnDims;
 using testing::AttnStep;
 using testing::SeqSpec;
-
-std::vector<AttentionIsa> isas() {
-  std::vector<AttentionIsa> out{AttentionIsa::kScalar};
-  if (attention_isa_supported(AttentionIsa::kAvx2)) out.push_back(AttentionIsa::kAvx2);
-  return out;
-}
+using testing::supported_attention_isas;
 
 std::string describe(const AttnDims& d, int window, int workers, AttentionIsa isa) {
   std::ostringstream os;
@@ -52,7 +47,7 @@ void check_step(const std::vector<SeqSpec>& specs, const AttnDims& dims, int win
     WorkerPool pool(WorkerPoolOptions{workers, false, false, 50});
     const AttentionPlan plan = plan_attention(st.table, shape, workers, options);
     AttentionWorkspace ws;
-    for (AttentionIsa isa : isas()) {
+    for (AttentionIsa isa : supported_attention_isas()) {
       std::vector<float> got(st.q.size(), -7.0f);
       run_attention_with(plan, st.table, st.q.data(), st.layer, got.data(), pool, ws, isa);
       const double err = testing::rel_l2(got, want);
@@ -238,7 +233,7 @@ TEST(MetaAttention, RowWithoutVisibleKeysIsZeroLikeReference) {
   const AttentionShape shape{dims.n_heads(), dims.n_kv_heads, dims.head_dim, dims.block_size, 0};
   WorkerPool pool(WorkerPoolOptions{2, false, false, 50});
   AttentionWorkspace ws;
-  for (AttentionIsa isa : isas()) {
+  for (AttentionIsa isa : supported_attention_isas()) {
     std::vector<float> got(st.q.size(), -7.0f);
     run_attention_with(plan_attention(st.table, shape, 2), st.table, st.q.data(), st.layer,
                        got.data(), pool, ws, isa);

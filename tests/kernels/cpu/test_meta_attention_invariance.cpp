@@ -21,12 +21,7 @@ namespace {
 using testing::AttnDims;
 using testing::AttnStep;
 using testing::SeqSpec;
-
-std::vector<AttentionIsa> isas() {
-  std::vector<AttentionIsa> out{AttentionIsa::kScalar};
-  if (attention_isa_supported(AttentionIsa::kAvx2)) out.push_back(AttentionIsa::kAvx2);
-  return out;
-}
+using testing::supported_attention_isas;
 
 struct RunConfig {
   int workers = 1;
@@ -93,7 +88,7 @@ TEST_P(Invariance, AloneVsMixedStepsWorkersAndSplits) {
                                          {903, sc.len(511), 5, SegmentKind::kVerify, false},
                                          {904, sc.len(257), 7, SegmentKind::kVerify, true}};
   const std::vector<RunConfig> configs = {{1, true}, {2, true}, {7, true}, {2, false}};
-  for (AttentionIsa isa : isas()) {
+  for (AttentionIsa isa : supported_attention_isas()) {
     for (const SeqSpec& subject : subjects) {
       const AttnStep alone = testing::make_attn_step({subject}, dims, 1);
       const std::vector<float> want = run(alone, sc, {1, false}, isa);
@@ -137,7 +132,7 @@ TEST_P(Invariance, PromptChunkingAndDecodes) {
   const std::vector<int> decode_tokens = sc.long_running
                                              ? std::vector<int>{0, 1, 255, 256, 257, 511, 699}
                                              : std::vector<int>{0, 1, 31, 32, 33, 63, 87};
-  for (AttentionIsa isa : isas()) {
+  for (AttentionIsa isa : supported_attention_isas()) {
     std::vector<float> want;  // [prompt, n_heads, head_dim] from the single-chunk run
     for (const std::vector<int>& pieces : chunkings) {
       std::vector<float> got;

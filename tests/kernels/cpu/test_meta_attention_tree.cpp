@@ -25,12 +25,7 @@ namespace {
 using testing::AttnDims;
 using testing::AttnStep;
 using testing::SeqSpec;
-
-std::vector<AttentionIsa> isas() {
-  std::vector<AttentionIsa> out{AttentionIsa::kScalar};
-  if (attention_isa_supported(AttentionIsa::kAvx2)) out.push_back(AttentionIsa::kAvx2);
-  return out;
-}
+using testing::supported_attention_isas;
 
 struct RunConfig {
   int workers = 1;
@@ -197,7 +192,7 @@ void check_random_trees(uint32_t seed, int trees, int max_tokens, int max_chunks
     if (shuffled) reshape_tree(tree, 1, rng);
     const Segment& ts = tree.table.segments[1];
     const size_t qw = static_cast<size_t>(dims.n_heads()) * dims.head_dim;
-    for (AttentionIsa isa : isas()) {
+    for (AttentionIsa isa : supported_attention_isas()) {
       for (int workers : {1, 2}) {
         for (bool split : {true, false}) {
           if (workers == 1 && !split) continue;
