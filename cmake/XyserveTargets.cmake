@@ -21,6 +21,7 @@ function(xy_add_gtest name)
   add_executable(${name} ${ARG_SOURCES})
   xy_target_defaults(${name})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)  # tests/common/
   target_compile_definitions(${name} PRIVATE XY_TESTDATA_DIR="${PROJECT_SOURCE_DIR}/testdata"
                                              XY_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)

@@ -3,6 +3,9 @@
 // unpacked copies released) and with a GEMM tune table beside the model.
 #include <gtest/gtest.h>
 
+#include "common/rel_l2.h"
+#include "single_sequence_logits.h"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +22,9 @@
 namespace xy {
 namespace {
 
+using xy::testing_common::rel_l2;
+using xy::testing_model::single_sequence_logits;
+
 using testing::kFixtures;
 
 std::vector<int32_t> fixture_sequence(const std::string& model, size_t i) {
@@ -27,28 +33,6 @@ std::vector<int32_t> fixture_sequence(const std::string& model, size_t i) {
 }
 
 // Every position's logits of `seq` as one prefill step.
-std::vector<float> all_logits(Model& model, const std::vector<int32_t>& seq, DType kv) {
-  const int bs = 16;
-  const int blocks = (static_cast<int>(seq.size()) + bs - 1) / bs;
-  auto cache = model.make_kv_cache(blocks, bs, kv);
-  EXPECT_TRUE(cache.is_ok());
-  std::vector<int32_t> ids(static_cast<size_t>(blocks));
-  std::iota(ids.begin(), ids.end(), 0);
-  std::vector<float> out(seq.size() * model.config().vocab_size);
-  EXPECT_TRUE(
-      model.forward(make_single_sequence_table(seq, 0, ids, bs, true), *cache, out.data()).is_ok());
-  return out;
-}
-
-double rel_l2(const std::vector<float>& got, const std::vector<float>& want) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    num += std::pow(static_cast<double>(got[i]) - want[i], 2.0);
-    den += std::pow(static_cast<double>(want[i]), 2.0);
-  }
-  return std::sqrt(num / den);
-}
-
 std::unique_ptr<Model> load(const std::string& dir, KernelSet kernels, std::optional<DType> dtype,
                             int threads = 0) {
   LoadOptions o;
@@ -72,7 +56,8 @@ TEST_P(CpuVsReference, LogitsWithinTolerance) {
     EXPECT_EQ(ref->kernels(), KernelSet::kReference);
     for (size_t i = 0; i < 3; ++i) {
       const auto seq = fixture_sequence(GetParam(), i);
-      const double e = rel_l2(all_logits(*cpu, seq, dtype), all_logits(*ref, seq, dtype));
+      const double e = rel_l2(single_sequence_logits(*cpu, seq, dtype),
+                              single_sequence_logits(*ref, seq, dtype));
       EXPECT_LT(e, bf16 ? 1e-2 : 1e-5) << GetParam() << (bf16 ? " bf16" : " f32") << " seq " << i;
     }
   }
@@ -107,7 +92,9 @@ TEST(CpuForward, AsStoredBf16CheckpointPacksBf16Panels) {
   EXPECT_EQ(cpu->weights().embed_tokens().dtype, DType::kBF16);
   const auto seq = fixture_sequence("llama_gqa", 2);
   // Same bf16 weight values on both paths; only the kernels' f32 arithmetic differs.
-  EXPECT_LT(rel_l2(all_logits(*cpu, seq, DType::kF32), all_logits(*ref, seq, DType::kF32)), 1e-5);
+  EXPECT_LT(rel_l2(single_sequence_logits(*cpu, seq, DType::kF32),
+                   single_sequence_logits(*ref, seq, DType::kF32)),
+            1e-5);
 }
 
 TEST(CpuForward, TuneTableBesideTheModelIsUsedAndNeverChangesBits) {
@@ -116,7 +103,7 @@ TEST(CpuForward, TuneTableBesideTheModelIsUsedAndNeverChangesBits) {
   const auto seq = fixture_sequence("llama_gqa", 2);
   auto untuned = load(dir.path(), KernelSet::kCpu, DType::kF32);
   ASSERT_TRUE(untuned);
-  const std::vector<float> want = all_logits(*untuned, seq, DType::kF32);
+  const std::vector<float> want = single_sequence_logits(*untuned, seq, DType::kF32);
 
   // A table forcing unusual (but valid) tiles for every shape of the model.
   const ModelConfig& c = untuned->config();
@@ -132,7 +119,7 @@ TEST(CpuForward, TuneTableBesideTheModelIsUsedAndNeverChangesBits) {
   ASSERT_TRUE(table.save(dir.path() + "/xyserve-gemm-tune.json").is_ok());
   auto tuned = load(dir.path(), KernelSet::kCpu, DType::kF32);
   ASSERT_TRUE(tuned);
-  const std::vector<float> got = all_logits(*tuned, seq, DType::kF32);
+  const std::vector<float> got = single_sequence_logits(*tuned, seq, DType::kF32);
   EXPECT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float)));
 
   // A malformed table is an error naming the file; the reference path ignores it.

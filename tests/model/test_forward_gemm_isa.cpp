@@ -3,6 +3,9 @@
 // unknown name is a load error naming the flag.
 #include <gtest/gtest.h>
 
+#include "common/rel_l2.h"
+#include "single_sequence_logits.h"
+
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -17,6 +20,9 @@
 
 namespace xy {
 namespace {
+
+using xy::testing_common::rel_l2;
+using xy::testing_model::single_sequence_logits;
 
 using testing::kFixtures;
 
@@ -37,30 +43,17 @@ Result<std::unique_ptr<Model>> load(DType dtype, const std::string& isa) {
 }
 
 // Every position's logits of `seq` as one prefill step.
-std::vector<float> all_logits(Model& model, const std::vector<int32_t>& seq) {
-  const int bs = 16;
-  const int blocks = (static_cast<int>(seq.size()) + bs - 1) / bs;
-  auto cache = model.make_kv_cache(blocks, bs, DType::kF32);
-  EXPECT_TRUE(cache.is_ok());
-  std::vector<int32_t> ids(static_cast<size_t>(blocks));
-  std::iota(ids.begin(), ids.end(), 0);
-  std::vector<float> out(seq.size() * model.config().vocab_size);
-  EXPECT_TRUE(
-      model.forward(make_single_sequence_table(seq, 0, ids, bs, true), *cache, out.data()).is_ok());
-  return out;
-}
-
 TEST(ForwardGemmIsa, EverySupportedIsaGivesBitIdenticalLogits) {
   const auto seq = fixture_sequence(1);
   for (DType dtype : {DType::kF32, DType::kBF16}) {
     auto base = load(dtype, "scalar");
     ASSERT_TRUE(base.is_ok()) << base.status().to_string();
-    const std::vector<float> want = all_logits(**base, seq);
+    const std::vector<float> want = single_sequence_logits(**base, seq);
     for (cpu::GemmIsa isa : {cpu::GemmIsa::kAvx2, cpu::GemmIsa::kAvx512}) {
       if (!cpu::gemm_isa_supported(isa)) continue;
       auto m = load(dtype, cpu::gemm_isa_name(isa));
       ASSERT_TRUE(m.is_ok()) << m.status().to_string();
-      const std::vector<float> got = all_logits(**m, seq);
+      const std::vector<float> got = single_sequence_logits(**m, seq);
       EXPECT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float)))
           << cpu::gemm_isa_name(isa) << " " << dtype_name(dtype);
     }
@@ -73,8 +66,8 @@ TEST(ForwardGemmIsa, Bf16DotModeIsWithinBf16Tolerance) {
   auto exact = load(DType::kBF16, "avx512");
   auto dot = load(DType::kBF16, "avx512bf16");
   ASSERT_TRUE(exact.is_ok() && dot.is_ok());
-  const std::vector<float> want = all_logits(**exact, seq);
-  const std::vector<float> got = all_logits(**dot, seq);
+  const std::vector<float> want = single_sequence_logits(**exact, seq);
+  const std::vector<float> got = single_sequence_logits(**dot, seq);
   double num = 0, den = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     num += std::pow(static_cast<double>(got[i]) - want[i], 2.0);

@@ -3,6 +3,9 @@
 // f16 and bf16 kept as stored).
 #include <gtest/gtest.h>
 
+#include "common/rel_l2.h"
+#include "single_sequence_logits.h"
+
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -19,6 +22,9 @@
 
 namespace xy {
 namespace {
+
+using xy::testing_common::rel_l2;
+using xy::testing_model::single_sequence_logits;
 
 using testing::kFixtures;
 
@@ -116,32 +122,12 @@ TEST(TokenTableBuilder, PositionsSlotsAndLogitRows) {
   EXPECT_EQ(single.slot_mapping, (std::vector<int64_t>{4}));
 }
 
-std::vector<float> all_logits(Model& model, const std::vector<int32_t>& tokens) {
-  auto cache = model.make_kv_cache(8, 16, DType::kF32);
-  EXPECT_TRUE(cache.is_ok());
-  const std::vector<int32_t> blocks = {0, 1, 2, 3, 4, 5, 6, 7};
-  std::vector<float> out(tokens.size() * model.config().vocab_size);
-  EXPECT_TRUE(
-      model.forward(make_single_sequence_table(tokens, 0, blocks, 16, true), *cache, out.data())
-          .is_ok());
-  return out;
-}
-
 // The reference kernels keep the loaded matrices (the CPU kernels pack and release them).
 LoadOptions reference_load(std::optional<DType> weight_dtype) {
   LoadOptions o;
   o.weight_dtype = weight_dtype;
   o.kernels = KernelSet::kReference;
   return o;
-}
-
-double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num += std::pow(static_cast<double>(a[i]) - b[i], 2.0);
-    den += std::pow(static_cast<double>(b[i]), 2.0);
-  }
-  return std::sqrt(num / den);
 }
 
 TEST(WeightDtypes, Bf16ConversionRoundsEachElementToNearestEven) {
@@ -167,7 +153,7 @@ TEST(WeightDtypes, StoredF16AndBf16CheckpointsLoadAsStoredOrWidened) {
   const auto seq = nlohmann::json::parse(in).at("sequences").at(1).get<std::vector<int32_t>>();
   auto reference = Model::load(kFixtures + "llama_gqa");
   ASSERT_TRUE(reference.is_ok());
-  const std::vector<float> expect = all_logits(*reference.value(), seq);
+  const std::vector<float> expect = single_sequence_logits(*reference.value(), seq);
   for (DType stored : {DType::kF16, DType::kBF16}) {
     testing::ScratchDir dir;
     ASSERT_TRUE(testing::write_edited_fixture("llama_gqa", dir.path(), [&](auto& ts) {
@@ -180,8 +166,8 @@ TEST(WeightDtypes, StoredF16AndBf16CheckpointsLoadAsStoredOrWidened) {
     const WeightMatrix& q = as_stored.value()->weights().layers()[0].q_proj;
     EXPECT_EQ(q.dtype, stored);
     EXPECT_TRUE(q.owned.empty()) << "as-stored weights should point into the mapping";
-    const std::vector<float> a = all_logits(*as_stored.value(), seq);
-    const std::vector<float> w = all_logits(*widened.value(), seq);
+    const std::vector<float> a = single_sequence_logits(*as_stored.value(), seq);
+    const std::vector<float> w = single_sequence_logits(*widened.value(), seq);
     // Widening is exact, and the reference linear widens the same way: identical logits.
     EXPECT_EQ(0, std::memcmp(a.data(), w.data(), a.size() * sizeof(float)));
     EXPECT_LT(rel_l2(a, expect), stored == DType::kF16 ? 2e-3 : 2e-2) << dtype_name(stored);

@@ -10,6 +10,8 @@
 // CPU kernels are batch invariant too, so the bitwise check holds for them as well.
 #include <gtest/gtest.h>
 
+#include "common/rel_l2.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -31,6 +33,8 @@
 namespace xy {
 namespace {
 
+using xy::testing_common::rel_l2;
+
 const std::string kFixtures = std::string(XY_TESTDATA_DIR) + "/reference-logits/";
 
 struct Fixture {
@@ -51,15 +55,6 @@ Fixture read_fixture(const std::string& model, int vocab) {
     f.logits.push_back(std::move(v));
   }
   return f;
-}
-
-double rel_l2(const std::vector<float>& got, const std::vector<float>& ref) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    num += std::pow(static_cast<double>(got[i]) - ref[i], 2.0);
-    den += std::pow(static_cast<double>(ref[i]), 2.0);
-  }
-  return std::sqrt(num / den);
 }
 
 // How the token streams are cut into steps.

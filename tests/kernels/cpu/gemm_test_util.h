@@ -8,11 +8,14 @@
 #include <random>
 #include <vector>
 
+#include "common/rel_l2.h"
 #include "core/dtype.h"
 #include "kernels/reference/activation.h"
 #include "kernels/reference/linear.h"
 
 namespace xy::cpu::testing {
+
+using xy::testing_common::rel_l2;
 
 // splitmix64: fast enough to fill the 262M-element lm_head of llama-3.2-1b in well under a
 // second, which std::mt19937 + uniform_real_distribution is not.
@@ -54,16 +57,6 @@ inline std::vector<uint8_t> random_weight(int rows, int k, DType dtype, std::mt1
     for (size_t i = 0; i < n; ++i) w[i] = fast.uniform(0.5f);
   }
   return bytes;
-}
-
-inline double rel_l2(const std::vector<float>& got, const std::vector<float>& want) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double d = static_cast<double>(got[i]) - want[i];
-    num += d * d;
-    den += static_cast<double>(want[i]) * want[i];
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
 
 inline bool same_bits(float a, float b) {

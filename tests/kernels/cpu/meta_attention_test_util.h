@@ -14,6 +14,7 @@
 #include <random>
 #include <vector>
 
+#include "common/rel_l2.h"
 #include "core/dtype.h"
 #include "kernels/cpu/meta_attention.h"
 #include "kernels/reference/paged_attention.h"
@@ -22,6 +23,8 @@
 #include "model/token_table.h"
 
 namespace xy::cpu::testing {
+
+using xy::testing_common::rel_l2;
 
 // Every attention ISA this CPU can run (scalar always), so each test covers them all.
 inline std::vector<AttentionIsa> supported_attention_isas() {
@@ -180,16 +183,6 @@ inline std::vector<float> reference_attention(const AttnStep& st, int window) {
                                     static_cast<float>(1.0 / std::sqrt(st.dims.head_dim)), window};
   ref::paged_attention(st.q.data(), st.layer, st.table, params, out.data());
   return out;
-}
-
-inline double rel_l2(const std::vector<float>& got, const std::vector<float>& want) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double d = static_cast<double>(got[i]) - want[i];
-    num += d * d;
-    den += static_cast<double>(want[i]) * want[i];
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
 
 // Output rows [row, row + n) as raw floats, for bitwise comparison.
