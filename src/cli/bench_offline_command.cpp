@@ -269,13 +269,7 @@ CommandRunner add_bench_offline_command(CLI::App& bench) {
                   "mooncake-synthetic, or a .csv/.jsonl file");
   cmd->add_option("--seed", a->seed, "Seed of the random prompts")->capture_default_str();
   cmd->add_option("--output-json", a->output_json, "Also write the results as JSON");
-  cmd->add_option("--dtype", a->session.weight_dtype, "Weights in memory: auto|f32|bf16|f16")
-      ->capture_default_str();
-  cmd->add_option("--kv-dtype", a->session.kv_dtype, "KV cache dtype: f32|bf16|f16")
-      ->capture_default_str();
-  cmd->add_option("--block-size", a->session.block_size, "KV cache block size (tokens)")
-      ->capture_default_str();
-  add_kernel_flags(*cmd, a->session);
+  add_model_flags(*cmd, a->session);
   add_engine_flags(*cmd, a->engine);
   return [a]() { return run_bench_offline(*a); };
 }

@@ -41,7 +41,6 @@ struct GenerateArgs {
   EngineFlags engine;
 };
 
-
 SamplingParams sampling_params(const GenerateArgs& a, const GenerationDefaults& d) {
   SamplingParams p;
   const bool do_sample = d.do_sample.value_or(true);
@@ -195,10 +194,7 @@ CommandRunner add_generate_command(CLI::App& app) {
   cmd->add_option("--frequency-penalty", a->frequency_penalty, "OpenAI frequency penalty [-2, 2]");
   cmd->add_option("--seed", a->seed, "Sampling seed (same seed, same output)");
   cmd->add_option("--logprobs", a->logprobs, "Print the top-N logprobs of each token to stderr");
-  cmd->add_option("--dtype", a->session.weight_dtype, "Weights in memory: auto|f32|bf16|f16");
-  cmd->add_option("--kv-dtype", a->session.kv_dtype, "KV cache dtype: f32|bf16|f16");
-  cmd->add_option("--block-size", a->session.block_size, "KV cache block size (tokens)");
-  add_kernel_flags(*cmd, a->session);
+  add_model_flags(*cmd, a->session);
   cmd->add_flag("!--no-stats", a->stats, "Do not print timing statistics to stderr");
   cmd->add_option("--stop", a->stop, "Stop string (repeatable); not included in the output");
   // One request at a time: a small pool and a fixed budget (no calibration) by default.

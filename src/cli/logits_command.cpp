@@ -51,10 +51,7 @@ CommandRunner add_logits_command(CLI::App& app) {
   cmd->add_option("--token-ids", args->token_ids, "Comma-separated token ids, e.g. 1,2,3")
       ->required();
   cmd->add_option("--out", args->out, "Output file")->required();
-  cmd->add_option("--dtype", args->session.weight_dtype, "Weights in memory: auto|f32|bf16|f16");
-  cmd->add_option("--kv-dtype", args->session.kv_dtype, "KV cache dtype: f32|bf16|f16");
-  cmd->add_option("--block-size", args->session.block_size, "KV cache block size (tokens)");
-  add_kernel_flags(*cmd, args->session);
+  add_model_flags(*cmd, args->session);
   return [args]() {
     auto fail = [](const Status& st) {
       std::fprintf(stderr, "xyserve logits: %s\n", st.message().c_str());

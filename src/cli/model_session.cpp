@@ -21,7 +21,13 @@ Result<KernelSet> parse_kernels_flag(const std::string& name) {
   return invalid_argument("--kernels: unknown kernel set '" + name + "' (use cpu or reference)");
 }
 
-void add_kernel_flags(CLI::App& cmd, ModelSessionOptions& opts) {
+void add_model_flags(CLI::App& cmd, ModelSessionOptions& opts) {
+  cmd.add_option("--dtype", opts.weight_dtype, "Weights in memory: auto|f32|bf16|f16")
+      ->capture_default_str();
+  cmd.add_option("--kv-dtype", opts.kv_dtype, "KV cache dtype: f32|bf16|f16")
+      ->capture_default_str();
+  cmd.add_option("--block-size", opts.block_size, "KV cache block size (tokens)")
+      ->capture_default_str();
   cmd.add_option("--kernels", opts.kernels,
                  "cpu (meta-kernels, default) | reference (plain reference kernels)");
   cmd.add_option("--threads", opts.threads, "Worker threads of the cpu kernels (0 = one per CPU)")

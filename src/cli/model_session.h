@@ -31,8 +31,9 @@ struct ModelSessionOptions {
   std::string gemm_isa;         // cpu kernels: SmoothGEMM ISA (empty: XY_GEMM_ISA, else the best)
 };
 
-// Registers --kernels, --threads, --gemm-tune and --gemm-isa of `opts` on a subcommand.
-void add_kernel_flags(CLI::App& cmd, ModelSessionOptions& opts);
+// The flags of every command that loads a model: --dtype, --kv-dtype, --block-size, --kernels,
+// --threads, --gemm-tune, --gemm-isa.
+void add_model_flags(CLI::App& cmd, ModelSessionOptions& opts);
 
 class ModelSession {
  public:

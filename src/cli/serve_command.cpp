@@ -166,13 +166,7 @@ CommandRunner add_serve_command(CLI::App& app) {
   cmd->add_option("--shutdown-timeout", a->shutdown_timeout_s,
                   "Seconds in-flight requests may take to finish after SIGTERM")
       ->capture_default_str();
-  cmd->add_option("--dtype", a->session.weight_dtype, "Weights in memory: auto|f32|bf16|f16")
-      ->capture_default_str();
-  cmd->add_option("--kv-dtype", a->session.kv_dtype, "KV cache dtype: f32|bf16|f16")
-      ->capture_default_str();
-  cmd->add_option("--block-size", a->session.block_size, "KV cache block size (tokens)")
-      ->capture_default_str();
-  add_kernel_flags(*cmd, a->session);
+  add_model_flags(*cmd, a->session);
   add_engine_flags(*cmd, a->engine);
   return [a] { return run_serve(*a); };
 }
