@@ -102,8 +102,12 @@ Result<std::string> PromptSynthesizer::make(int num_tokens, std::span<const int6
 }
 
 Result<std::string> load_prompt_corpus(const std::string& data_dir) {
-  const std::string path = data_dir + "/prompts/arena-hard/arena-hard-v0.1_question.jsonl";
+  return load_prompt_corpus_file(data_dir + "/prompts/arena-hard/arena-hard-v0.1_question.jsonl");
+}
+
+Result<std::string> load_prompt_corpus_file(const std::string& path) {
   XY_ASSIGN_OR_RETURN(std::string text, read_text_file(path));
+  if (!path.ends_with(".jsonl")) return text;
   std::string corpus;
   size_t pos = 0, line_no = 0;
   while (pos < text.size()) {

@@ -53,4 +53,8 @@ class PromptSynthesizer {
 // joined by blank lines: <data_dir>/prompts/arena-hard/arena-hard-v0.1_question.jsonl.
 Result<std::string> load_prompt_corpus(const std::string& data_dir);
 
+// A corpus file: `.jsonl` rows of {"prompt": string} joined by blank lines (the Arena-Hard
+// layout), any other file taken as plain UTF-8 text.
+Result<std::string> load_prompt_corpus_file(const std::string& path);
+
 }  // namespace xy::bench

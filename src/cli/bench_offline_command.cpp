@@ -1,18 +1,22 @@
 // `xyserve bench offline`: throughput of the engine without a server, in the style of
-// `vllm bench throughput` — N requests of random prompts (token ids drawn uniformly from the
-// tokenizer's ordinary vocabulary, as vLLM's random dataset does) submitted at once, output
-// lengths forced with max_tokens + ignore_eos. Reports requests/s, output and total tokens/s,
-// mean TTFT / TPOT, step composition, prefix-cache hit rate and speculative acceptance.
+// `vllm bench throughput` — N requests submitted at once, output lengths forced with max_tokens +
+// ignore_eos. Prompts are random token ids (drawn uniformly from the tokenizer's ordinary
+// vocabulary, as vLLM's random dataset does) or cut from real text (the shipped Arena-Hard
+// prompts or any corpus file): speculative decoding needs text to have anything to predict. Reports
+// requests/s, output and total tokens/s, mean TTFT / TPOT, step composition, prefix-cache hit rate
+// and speculative acceptance.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench/prompt_synthesizer.h"
 #include "bench/trace.h"
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
@@ -30,8 +34,9 @@ struct BenchOfflineArgs {
   int num_prompts = 16;
   int input_len = 128;
   int output_len = 128;
-  int prefix_len = 0;  // tokens every prompt shares (prefix-cache workloads)
-  std::string dataset = "random";
+  int prefix_len = 0;              // tokens every prompt shares (prefix-cache workloads)
+  std::string dataset = "random";  // random | arena-hard | text (--dataset-path)
+  std::string dataset_path;
   uint64_t seed = 0;
   std::string output_json;
   std::string trace;  // azure-conv | azure-code | mooncake-conv | ... | a file (bench/trace.h)
@@ -63,9 +68,17 @@ int run_bench_offline(BenchOfflineArgs& a) {
     std::fprintf(stderr, "xyserve bench offline: %s\n", st.message().c_str());
     return 1;
   };
-  if (a.dataset != "random") {
-    return fail(
-        invalid_argument("--dataset-like: only 'random' is supported, got '" + a.dataset + "'"));
+  if (a.dataset != "random" && a.dataset != "arena-hard" && a.dataset != "text") {
+    return fail(invalid_argument("--dataset-like: unknown prompt source '" + a.dataset +
+                                 "' (use random, arena-hard or text)"));
+  }
+  if ((a.dataset == "text") != !a.dataset_path.empty()) {
+    return fail(invalid_argument("--dataset-path goes with --dataset-like text, and only with it"));
+  }
+  if (a.dataset != "random" && a.prefix_len > 0) {
+    return fail(invalid_argument(
+        "--prefix-len works with random prompts; text prompts share prefixes through a Mooncake "
+        "--trace's hash ids"));
   }
   if (a.num_prompts < 1 || a.input_len < 1 || a.output_len < 1 || a.prefix_len < 0 ||
       a.prefix_len > a.input_len) {
@@ -116,13 +129,22 @@ int run_bench_offline(BenchOfflineArgs& a) {
     blocks.resize(std::min(blocks.size(), static_cast<size_t>(a.engine.engine.max_num_seqs)));
     int64_t need = 1;
     for (int64_t b : blocks) need += b;
-    auto kv_dtype = parse_dtype_flag(a.session.kv_dtype, "--kv-dtype");
-    if (!kv_dtype.is_ok()) return fail(kv_dtype.status());
-    const double bytes = static_cast<double>(need) *
-                         static_cast<double>(kv_block_bytes(mc, a.session.block_size, *kv_dtype));
+    const double bytes = static_cast<double>(need) * static_cast<double>(kv_block_bytes(
+                                                         mc, a.session.block_size, s.kv_dtype()));
     if (bytes <= a.engine.engine.kv_cache_fraction * available_memory_bytes()) {
       a.engine.engine.num_kv_blocks = static_cast<int>(need);
     }
+  }
+  // Text prompts: exact-length cuts of the corpus, as `bench serve` sends them, encoded as the
+  // server would encode them.
+  std::optional<bench::PromptSynthesizer> synthesizer;
+  if (a.dataset != "random") {
+    auto corpus = a.dataset == "text" ? bench::load_prompt_corpus_file(a.dataset_path)
+                                      : bench::load_prompt_corpus(bench::default_data_dir());
+    if (!corpus.is_ok()) return fail(corpus.status());
+    auto synth = bench::PromptSynthesizer::create(s.tokenizer(), *corpus);
+    if (!synth.is_ok()) return fail(synth.status());
+    synthesizer.emplace(std::move(*synth));
   }
   auto engine_or = make_engine_from_flags(a.engine, s, a.session);
   if (!engine_or.is_ok()) return fail(engine_or.status());
@@ -141,17 +163,27 @@ int run_bench_offline(BenchOfflineArgs& a) {
   for (int32_t& t : prefix) t = draw(rng);
   std::vector<EngineRequest> requests;
   int64_t input_tokens = 0;
-  for (const Shape& sh : shapes) {
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const Shape& sh = shapes[i];
     EngineRequest r;
-    // Mooncake hash ids: equal ids, equal 512-token blocks (tokens seeded by the id).
-    for (int64_t id : sh.hash_ids) {
-      std::mt19937_64 block_rng(static_cast<uint64_t>(id) * 0x9E3779B97F4A7C15ull + a.seed);
-      for (int j = 0; j < bench::kHashBlockTokens; ++j) r.prompt_tokens.push_back(draw(block_rng));
+    if (synthesizer) {
+      auto text = synthesizer->make(sh.input, sh.hash_ids, a.seed * 1000003ull + i);
+      if (!text.is_ok()) return fail(text.status());
+      auto ids = s.tokenizer().encode(*text, /*add_special_tokens=*/true);
+      if (!ids.is_ok()) return fail(ids.status());
+      r.prompt_tokens = std::move(*ids);
+    } else {
+      // Mooncake hash ids: equal ids, equal 512-token blocks (tokens seeded by the id).
+      for (int64_t id : sh.hash_ids) {
+        std::mt19937_64 block_rng(static_cast<uint64_t>(id) * 0x9E3779B97F4A7C15ull + a.seed);
+        for (int j = 0; j < bench::kHashBlockTokens; ++j)
+          r.prompt_tokens.push_back(draw(block_rng));
+      }
+      if (sh.hash_ids.empty()) r.prompt_tokens = prefix;
+      r.prompt_tokens.resize(std::min(r.prompt_tokens.size(), static_cast<size_t>(sh.input)));
+      while (static_cast<int>(r.prompt_tokens.size()) < sh.input)
+        r.prompt_tokens.push_back(draw(rng));
     }
-    if (sh.hash_ids.empty()) r.prompt_tokens = prefix;
-    r.prompt_tokens.resize(std::min(r.prompt_tokens.size(), static_cast<size_t>(sh.input)));
-    while (static_cast<int>(r.prompt_tokens.size()) < sh.input)
-      r.prompt_tokens.push_back(draw(rng));
     input_tokens += sh.input;
     r.sampling.temperature = 0.0f;
     r.max_tokens = sh.output;
@@ -191,7 +223,8 @@ int run_bench_offline(BenchOfflineArgs& a) {
 
   nlohmann::ordered_json j;
   j["num_requests"] = num_requests;
-  j["trace"] = a.trace.empty() ? "random" : a.trace;
+  j["dataset"] = a.dataset;
+  j["trace"] = a.trace.empty() ? "none" : a.trace;
   j["prompt_tokens"] = prompt_tokens;
   j["output_tokens"] = output_tokens;
   j["prompt_tokens_per_s"] = prompt_tokens / elapsed;
@@ -219,14 +252,17 @@ int run_bench_offline(BenchOfflineArgs& a) {
   j["max_num_batched_tokens"] = engine.config().max_num_batched_tokens;
   j["max_num_seqs"] = engine.config().max_num_seqs;
   j["kv_blocks"] = after.num_kv_blocks;
+  j["kv_dtype"] = std::string(dtype_name(s.kv_dtype()));
 
   std::printf("Throughput: %.2f requests/s, %.2f total tokens/s, %.2f output tokens/s\n",
               num_requests / elapsed, (prompt_tokens + output_tokens) / elapsed,
               output_tokens / elapsed);
-  std::printf("Requests: %d (%s), %lld prompt + %lld output tokens in %.2f s (%.2f prompt tok/s)\n",
-              num_requests, a.trace.empty() ? "random" : a.trace.c_str(),
-              static_cast<long long>(prompt_tokens), static_cast<long long>(output_tokens), elapsed,
-              prompt_tokens / elapsed);
+  std::printf(
+      "Requests: %d (%s prompts%s%s), %lld prompt + %lld output tokens in %.2f s (%.2f prompt "
+      "tok/s)\n",
+      num_requests, a.dataset.c_str(), a.trace.empty() ? "" : ", lengths of ", a.trace.c_str(),
+      static_cast<long long>(prompt_tokens), static_cast<long long>(output_tokens), elapsed,
+      prompt_tokens / elapsed);
   std::printf("Mean TTFT: %.1f ms (p99 %.1f ms)   Mean TPOT: %.1f ms   Mean E2E: %.1f ms\n",
               mean(ttft_ms), percentile(ttft_ms, 99), mean(tpot_ms), mean(e2e_ms));
   std::printf("Steps: %lld, mean step %.1f ms, mean composition P/D/V = %.1f/%.1f/%.1f tokens\n",
@@ -262,12 +298,18 @@ CommandRunner add_bench_offline_command(CLI::App& bench) {
       ->capture_default_str();
   cmd->add_option("--prefix-len", a->prefix_len, "Leading prompt tokens shared by all requests")
       ->capture_default_str();
-  cmd->add_option("--dataset-like", a->dataset, "Prompt source: random")->capture_default_str();
+  cmd->add_option("--dataset-like", a->dataset,
+                  "Prompt source: random (token ids) | arena-hard (cut from the shipped Arena-Hard "
+                  "prompts) | text (cut from --dataset-path)")
+      ->capture_default_str();
+  cmd->add_option("--dataset-path", a->dataset_path,
+                  "Corpus for --dataset-like text: .jsonl rows {\"prompt\": ...} or plain text");
   cmd->add_option("--trace", a->trace,
                   "Take prompt/output lengths (and Mooncake shared prefixes) of the first "
                   "--num-prompts requests of a trace: azure-conv, azure-code, mooncake-conv, "
                   "mooncake-synthetic, or a .csv/.jsonl file");
-  cmd->add_option("--seed", a->seed, "Seed of the random prompts")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the prompts (random ids or where text is cut)")
+      ->capture_default_str();
   cmd->add_option("--output-json", a->output_json, "Also write the results as JSON");
   add_model_flags(*cmd, a->session);
   add_engine_flags(*cmd, a->engine);

@@ -42,7 +42,7 @@ Result<std::unique_ptr<Engine>> make_engine_from_flags(EngineFlags& f, ModelSess
                                                        const ModelSessionOptions& opts) {
   EngineConfig cfg = f.engine;
   cfg.block_size = opts.block_size;
-  XY_ASSIGN_OR_RETURN(cfg.kv_dtype, parse_dtype_flag(opts.kv_dtype, "--kv-dtype"));
+  cfg.kv_dtype = session.kv_dtype();
   if (!f.kv_cache_memory.empty()) {
     XY_ASSIGN_OR_RETURN(MemorySpec mem, parse_memory_spec(f.kv_cache_memory));
     cfg.kv_cache_bytes = mem.bytes;

@@ -24,7 +24,8 @@ Result<KernelSet> parse_kernels_flag(const std::string& name) {
 void add_model_flags(CLI::App& cmd, ModelSessionOptions& opts) {
   cmd.add_option("--dtype", opts.weight_dtype, "Weights in memory: auto|f32|bf16|f16")
       ->capture_default_str();
-  cmd.add_option("--kv-dtype", opts.kv_dtype, "KV cache dtype: f32|bf16|f16")
+  cmd.add_option("--kv-dtype", opts.kv_dtype,
+                 "KV cache dtype: auto (the weights' dtype) | f32 | bf16 | f16")
       ->capture_default_str();
   cmd.add_option("--block-size", opts.block_size, "KV cache block size (tokens)")
       ->capture_default_str();
@@ -57,10 +58,15 @@ Result<std::unique_ptr<ModelSession>> ModelSession::open(const ModelSessionOptio
   load.threads = opts.threads;
   load.gemm_tune_file = opts.gemm_tune;
   load.gemm_isa = opts.gemm_isa;
-  XY_ASSIGN_OR_RETURN(s->kv_dtype_, parse_dtype_flag(opts.kv_dtype, "--kv-dtype"));
   if (opts.block_size < 1) return invalid_argument("--block-size must be >= 1");
   s->block_size_ = opts.block_size;
+  if (opts.kv_dtype != "auto") {
+    XY_ASSIGN_OR_RETURN(s->kv_dtype_, parse_dtype_flag(opts.kv_dtype, "--kv-dtype"));
+  }
   XY_ASSIGN_OR_RETURN(s->model_, Model::load(opts.model_dir, load));
+  if (opts.kv_dtype == "auto") {
+    s->kv_dtype_ = load.weight_dtype.value_or(s->model_->config().torch_dtype);
+  }
   XY_ASSIGN_OR_RETURN(s->defaults_, load_generation_defaults(opts.model_dir));
   auto add_eos = [&](int id) {
     if (id >= 0 && std::find(s->eos_ids_.begin(), s->eos_ids_.end(), id) == s->eos_ids_.end()) {

@@ -22,7 +22,7 @@ namespace xy::cli {
 struct ModelSessionOptions {
   std::string model_dir;
   std::string weight_dtype = "auto";  // auto (as stored) | f32 | bf16 | f16
-  std::string kv_dtype = "f32";       // f32 | bf16 | f16
+  std::string kv_dtype = "auto";      // auto (the weights' dtype, as vLLM) | f32 | bf16 | f16
   int block_size = 16;
   bool load_tokenizer = true;
   std::string kernels = "cpu";  // cpu (meta-kernels) | reference (plain xy::ref, the oracle)
@@ -45,6 +45,9 @@ class ModelSession {
   const GenerationDefaults& generation_defaults() const { return defaults_; }
   // EOS ids from generation_config.json, config.json and the tokenizer, deduplicated.
   const std::vector<int32_t>& eos_ids() const { return eos_ids_; }
+  // The KV cache dtype: --kv-dtype, or with "auto" the weights' dtype (--dtype, else the
+  // checkpoint's torch_dtype).
+  DType kv_dtype() const { return kv_dtype_; }
 
   // Runs `tokens` as one prefill step (a fresh cache sized for max_total_tokens) and returns
   // logits of the last row only, or of every row when all_logits.

@@ -46,6 +46,14 @@ check "bench offline JSON" python3 -c "import json,sys;j=json.load(open(sys.argv
 check "bench offline with n-gram speculation" bash -c "'$xyserve' bench offline --model '$model' --num-prompts 4 --input-len 16 --output-len 8 --max-num-batched-tokens 64 --spec-method ngram --num-speculative-tokens 3 | grep -q acceptance"
 check "bench offline on a trace (Mooncake shared prefixes hit the cache)" bash -c "'$xyserve' bench offline --model '$model' --trace mooncake-conv --num-prompts 3 --max-num-batched-tokens 512 --max-model-len 1024 --output-json '$work/trace.json' >/dev/null 2>&1 && python3 -c \"import json;j=json.load(open('$work/trace.json'));assert j['trace']=='mooncake-conv' and j['prefix_cache_hit_rate']>0\""
 expect_error "unknown trace is named" "no-such-trace" bench offline --model "$model" --trace no-such-trace
+check "bench offline: the KV cache follows the bf16 weights by default (--kv-dtype auto)" python3 -c "import json,sys;assert json.load(open(sys.argv[1]))['kv_dtype']=='bf16'" "$work/bench.json"
+check "bench offline --kv-dtype f32" bash -c "'$xyserve' bench offline --model '$model' --num-prompts 2 --input-len 8 --output-len 2 --kv-dtype f32 --output-json '$work/f32.json' >/dev/null && python3 -c \"import json;assert json.load(open('$work/f32.json'))['kv_dtype']=='f32'\""
+check "bench offline on Arena-Hard text: exact prompt lengths" bash -c "'$xyserve' bench offline --model '$model' --dataset-like arena-hard --num-prompts 4 --input-len 48 --output-len 4 --output-json '$work/arena.json' >/dev/null && python3 -c \"import json;j=json.load(open('$work/arena.json'));assert j['dataset']=='arena-hard' and j['prompt_tokens']==4*48, j\""
+for i in $(seq 1 60); do echo "Line $i of a small corpus: the quick brown fox jumps over the lazy dog, and the dog sleeps on."; done >"$work/corpus.txt"
+check "bench offline on a text file" bash -c "'$xyserve' bench offline --model '$model' --dataset-like text --dataset-path '$work/corpus.txt' --num-prompts 3 --input-len 40 --output-len 4 --spec-method ngram --num-speculative-tokens 3 --no-spec-adaptive --output-json '$work/text.json' >/dev/null && python3 -c \"import json;j=json.load(open('$work/text.json'));assert j['dataset']=='text' and j['prompt_tokens']==3*40, j\""
+expect_error "--dataset-path needs --dataset-like text" "dataset-path" bench offline --model "$model" --dataset-path "$work/corpus.txt"
+expect_error "missing corpus file is named" "nope.txt" bench offline --model "$model" --dataset-like text --dataset-path "$work/nope.txt"
+expect_error "unknown --kv-dtype is named" "kv-dtype" bench offline --model "$model" --kv-dtype f8
 expect_error "bad --kv-cache-memory is named" "kv-cache-memory" generate --model "$model" --prompt hi --kv-cache-memory lots
 
 check "logits" "$xyserve" logits --model "$model" --token-ids 1,2,3 --out "$work/logits.f32"
