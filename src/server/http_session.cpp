@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <deque>
 #include <optional>
+#include <string_view>
 
 #include "server/protocol/api_error.h"
 
@@ -116,6 +117,29 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     parser_->header_limit(std::uint32_t(limits_.max_header_bytes));
     stream_.expires_after(std::chrono::seconds(first_request_ ? limits_.request_read_timeout_s
                                                               : limits_.keep_alive_idle_timeout_s));
+    // The header first: a client that sent "Expect: 100-continue" (curl does for bodies over
+    // 1 KiB) holds the body back until it hears "100 Continue", or for a second if it never does.
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);  // incl. a declared Content-Length over the limit: 413, no 100
+    const auto expect = parser_->get()[http::field::expect];
+    if (!parser_->is_done() && beast::iequals(expect, "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code wec, size_t) {
+                          if (wec) return self->close_now();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });

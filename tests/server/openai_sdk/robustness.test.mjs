@@ -194,6 +194,32 @@ test('a disconnect storm leaks no request and no KV block', async () => {
   await healthyAndServing();
 });
 
+test('Expect: 100-continue gets "100 Continue" before the client sends the body', async () => {
+  const body = JSON.stringify({ model: MODEL, prompt: 'ok', max_tokens: 2, ignore_eos: true });
+  const head = post('/v1/completions', '', 'Expect: 100-continue\r\n')
+    .replace('Content-Length: 0', `Content-Length: ${Buffer.byteLength(body)}`);
+  // The body goes out only after the interim response, as curl does it.
+  const res = await new Promise((resolve) => {
+    const sock = net.connect(Number(PORT), HOST);
+    let text = '';
+    let sent = false;
+    const timer = setTimeout(() => { sock.destroy(); resolve(text); }, 5000);
+    sock.on('connect', () => sock.write(head));
+    sock.on('data', (d) => {
+      text += d.toString('latin1');
+      if (!sent && text.includes('\r\n\r\n')) { sent = true; sock.write(body); }
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => { clearTimeout(timer); resolve(text); });
+  });
+  assert.match(res, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /, res.slice(0, 200));
+  assert.match(res, /"completion_tokens":2/);
+  // A declared length over the limit is refused at once, with no interim response.
+  const big = `POST /v1/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${64 << 20}\r\n\r\n`;
+  const refused = await rawExchange(big);
+  assert.equal(statusOf(refused), 413, refused.slice(0, 200));
+});
+
 test('pipelined and keep-alive requests on one connection', async () => {
   const one = `GET /health HTTP/1.1\r\nHost: x\r\n\r\n`;
   const res = await rawExchange(one + one + `GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
