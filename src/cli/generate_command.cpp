@@ -83,6 +83,7 @@ Result<std::string> generate_once(ModelSession& s, Engine& engine, const Generat
   req.max_tokens = a.max_tokens;
   req.stop.ignore_eos = a.ignore_eos;
   req.stop.stop_strings = a.stop;
+  const EngineStats before = engine.stats();
   XY_ASSIGN_OR_RETURN(RequestHandle h, engine.add_request(std::move(req)));
   std::string text;
   StreamDelta total;
@@ -118,6 +119,18 @@ Result<std::string> generate_once(ModelSession& s, Engine& engine, const Generat
                  total.usage.prompt_tokens * 1000.0 / std::max(prefill_ms, 1e-3), n, decode_ms,
                  n > 1 ? (n - 1) * 1000.0 / std::max(decode_ms, 1e-3) : 0.0,
                  finish_reason_name(total.finish_reason));
+    const EngineStats after = engine.stats();
+    const int64_t drafted = after.num_draft_tokens - before.num_draft_tokens;
+    const int64_t accepted = after.num_accepted_tokens - before.num_accepted_tokens;
+    const int64_t steps = after.num_steps - before.num_steps;
+    if (drafted > 0) {
+      std::fprintf(stderr,
+                   "[speculation: %lld draft tokens, %lld accepted (%.1f%%); %.2f tokens per "
+                   "step]\n",
+                   static_cast<long long>(drafted), static_cast<long long>(accepted),
+                   100.0 * static_cast<double>(accepted) / static_cast<double>(drafted),
+                   static_cast<double>(n) / static_cast<double>(std::max<int64_t>(steps, 1)));
+    }
   }
   return text;
 }

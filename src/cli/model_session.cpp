@@ -64,6 +64,7 @@ Result<std::unique_ptr<ModelSession>> ModelSession::open(const ModelSessionOptio
     XY_ASSIGN_OR_RETURN(s->kv_dtype_, parse_dtype_flag(opts.kv_dtype, "--kv-dtype"));
   }
   XY_ASSIGN_OR_RETURN(s->model_, Model::load(opts.model_dir, load));
+  s->load_ = load;
   if (opts.kv_dtype == "auto") {
     s->kv_dtype_ = load.weight_dtype.value_or(s->model_->config().torch_dtype);
   }

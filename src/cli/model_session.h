@@ -48,6 +48,9 @@ class ModelSession {
   // The KV cache dtype: --kv-dtype, or with "auto" the weights' dtype (--dtype, else the
   // checkpoint's torch_dtype).
   DType kv_dtype() const { return kv_dtype_; }
+  // How the model was loaded (--dtype, --kernels, --threads, --gemm-isa, --gemm-tune): a draft
+  // model is loaded the same way, minus the target's tune table.
+  const LoadOptions& load_options() const { return load_; }
 
   // Runs `tokens` as one prefill step (a fresh cache sized for max_total_tokens) and returns
   // logits of the last row only, or of every row when all_logits.
@@ -62,6 +65,7 @@ class ModelSession {
   std::unique_ptr<Tokenizer> tokenizer_;
   GenerationDefaults defaults_;
   std::vector<int32_t> eos_ids_;
+  LoadOptions load_;
   DType kv_dtype_ = DType::kF32;
   int block_size_ = 16;
   std::unique_ptr<KvCache> cache_;

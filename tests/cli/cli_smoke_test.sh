@@ -36,6 +36,14 @@ check "chat generate with sampling prints text" test -n "$chat"
 
 chunked=$("$xyserve" generate --model "$model" --prompt "Once upon a time" --max-tokens 12 --temperature 0 --max-num-batched-tokens 2 --block-size 1 --no-enable-prefix-caching 2>/dev/null)
 check "generate: chunked prefill, block size 1, no prefix cache give the same tokens" test "$out" == "$chunked"
+check "make-model tiny-draft" "$xyserve" make-model --preset tiny-draft --out "$work/draft" --dtype bf16 --seed 5
+for kernels in cpu reference; do
+  spec=$("$xyserve" generate --model "$model" --prompt "Once upon a time" --max-tokens 12 --temperature 0 --kernels $kernels --threads 1 \
+    --spec-method draft --draft-model "$work/draft" --num-speculative-tokens 3 --no-spec-adaptive 2>"$work/spec.err")
+  plain=$("$xyserve" generate --model "$model" --prompt "Once upon a time" --max-tokens 12 --temperature 0 --kernels $kernels --threads 1 2>/dev/null)
+  check "generate with a draft model ($kernels kernels, loaded like the target) gives the plain greedy text" test -n "$spec" -a "$spec" == "$plain"
+  check "generate reports the draft acceptance ($kernels kernels)" grep -q "speculation: .* accepted" "$work/spec.err"
+done
 stop=$(python3 -c "import sys;t=sys.argv[1];print(t[len(t)//2:len(t)//2+2])" "$out")
 expected=$(python3 -c "import sys;t,s=sys.argv[1],sys.argv[2];print(t[:t.find(s)])" "$out" "$stop")
 stopped=$("$xyserve" generate --model "$model" --prompt "Once upon a time" --max-tokens 12 --temperature 0 --stop "$stop" 2>"$work/stop.err")

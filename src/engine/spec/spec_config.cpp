@@ -87,6 +87,7 @@ Result<std::unique_ptr<Proposer>> make_proposer(const SpecConfig& config,
       decoder_flops_per_token(draft->config()) / decoder_flops_per_token(target);
   DraftModelConfig dm;
   dm.kv_cache_bytes = config.draft_kv_cache_bytes;
+  dm.kv_dtype = config.draft_kv_dtype;
   dm.tree_width = width;
   XY_ASSIGN_OR_RETURN(std::unique_ptr<DraftModelProposer> p,
                       DraftModelProposer::create(std::shared_ptr<const Model>(std::move(draft)),

@@ -28,6 +28,7 @@ struct SpecConfig {
   bool adaptive = true;                 // load-adaptive draft length (false: always the max)
   double step_fixed_cost_tokens = 4.0;  // DraftLengthConfig::step_fixed_cost_tokens
   int64_t draft_kv_cache_bytes = 256ll << 20;
+  DType draft_kv_dtype = DType::kF32;
 
   // Range checks; kInvalidArgument naming the flag.
   Status validate() const;
