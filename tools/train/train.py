@@ -39,11 +39,11 @@ PRESETS = {
     # ~8.7 M parameters: 8 layers, GQA 8 query / 2 KV heads of 32, SwiGLU 1024, tied embeddings.
     "target": dict(cfg=dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=8,
                             num_attention_heads=8, num_key_value_heads=2),
-                   steps=440, batch=8, lr=2e-3),
+                   steps=2400, batch=8, lr=2e-3),
     # ~2.4 M parameters: 4 layers, GQA 6 / 2 heads of 32, SwiGLU 512, tied embeddings.
     "draft": dict(cfg=dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4,
                            num_attention_heads=6, num_key_value_heads=2),
-                  steps=480, batch=8, lr=3e-3),
+                  steps=2400, batch=8, lr=3e-3),
 }
 
 PROMPTS = [
