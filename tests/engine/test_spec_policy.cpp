@@ -108,5 +108,21 @@ TEST(SpecDraftLengthPolicy, ProbesOncePerIntervalUnderLoad) {
   for (int step = 0; step < 64; ++step) EXPECT_EQ(never.choose(1, 4, 64, 4096), 0);
 }
 
+TEST(SpecDraftLengthPolicy, NoProbesWhereEvenPerfectAcceptanceWouldNotPay) {
+  DraftLengthConfig c;
+  c.probe_interval = 8;
+  c.draft_cost_ratio = 0.27;  // the shipped xy-draft against xy-target
+  DraftLengthPolicy p(c);
+  for (int i = 0; i < 10; ++i) p.observe(1, 4, 0);
+  // 16 running: with W = 4 a draft model's k = 1 step costs 4 + 32 + 0.27 * 20 = 41.4 for at
+  // most 2 tokens, plain decoding 20 for 1: no acceptance rate makes it pay, so no probe.
+  ASSERT_LT(p.goodput(1.0, 1, 16), p.goodput(1.0, 0, 16));
+  for (int step = 0; step < 64; ++step) EXPECT_EQ(p.choose(1, 4, 16, 4096), 0) << step;
+  // Alone it could pay: the probes come back (after the prior has, or once per interval).
+  int probes = 0;
+  for (int step = 0; step < 64; ++step) probes += p.choose(1, 4, 1, 4096) > 0;
+  EXPECT_GT(probes, 0);
+}
+
 }  // namespace
 }  // namespace xy::spec

@@ -58,11 +58,19 @@ int DraftLengthPolicy::choose(SeqId id, int max_k, int num_running, int budget) 
   // No drafts, so no observations: let the prior come back slowly, and probe now and then.
   c.successes *= config_.idle_decay;
   c.trials *= config_.idle_decay;
-  if (config_.probe_interval > 0 && ++c.idle_steps >= config_.probe_interval) {
+  if (config_.probe_interval > 0 && ++c.idle_steps >= config_.probe_interval && could_pay(cap, n)) {
     c.idle_steps = 0;
     return 1;
   }
   return 0;
+}
+
+bool DraftLengthPolicy::could_pay(int cap, int num_running) const {
+  const double plain = goodput(1.0, 0, num_running);
+  for (int k = 1; k <= cap; ++k) {
+    if (goodput(1.0, k, num_running) > plain * (1.0 + 1e-9)) return true;
+  }
+  return false;
 }
 
 void DraftLengthPolicy::observe(SeqId id, int num_granted, int num_accepted) {
