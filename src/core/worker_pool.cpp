@@ -78,6 +78,7 @@ WorkerPool::WorkerPool(WorkerPoolOptions options) : spin_us_(options.spin_us) {
   num_workers_ = options.num_workers > 0 ? options.num_workers
                                          : (cpus.empty() ? 1 : static_cast<int>(cpus.size()));
   bool all_pinned = options.pin && !cpus.empty();
+  if (all_pinned) caller_cpu_ = cpus[0];
   if (all_pinned && options.pin_caller) all_pinned = pin_thread(pthread_self(), cpus[0]);
   threads_.reserve(static_cast<size_t>(num_workers_ - 1));
   for (int w = 1; w < num_workers_; ++w) {
@@ -110,6 +111,14 @@ void WorkerPool::run_erased(int num_rows, RowFn fn, void* ctx) {
     for (int row = 0; row < num_rows; ++row) fn(ctx, row);
     in_region_.store(false, std::memory_order_release);
     return;
+  }
+  // Worker 0 is whichever thread calls run() (an engine thread, not the one that built the
+  // pool): pin it to worker 0's CPU on its first region. Left to the scheduler it may share a
+  // CPU with a pinned helper that spins, and every region then waits for time slices.
+  thread_local const WorkerPool* pinned_caller_of = nullptr;
+  if (caller_cpu_ >= 0 && pinned_caller_of != this) {
+    pin_thread(pthread_self(), caller_cpu_);
+    pinned_caller_of = this;
   }
   region_fn_ = fn;
   region_ctx_ = ctx;

@@ -1,6 +1,7 @@
 #include "core/worker_pool.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <atomic>
 #include <chrono>
@@ -89,6 +90,29 @@ TEST(WorkerPool, PinningIsToleratedAndPoolsComeAndGo) {
     pool.run(3, [&](int) { n.fetch_add(1); });
     EXPECT_EQ(n.load(), 3);
   }  // destructors join sleeping and spinning helpers alike
+}
+
+TEST(WorkerPool, TheThreadThatRunsRegionsIsPinnedToWorkerZerosCpu) {
+  // On a fresh thread, so the test runner's own affinity is left alone.
+  std::thread t([] {
+    cpu_set_t before;
+    CPU_ZERO(&before);
+    ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
+    int first = -1;
+    for (int c = 0; c < CPU_SETSIZE && first < 0; ++c)
+      if (CPU_ISSET(c, &before)) first = c;
+    WorkerPool pool({.num_workers = 2, .pin = true});
+    if (!pool.pinned()) GTEST_SKIP() << "pinning refused here";
+    std::atomic<int> ran{0};
+    pool.run(2, [&](int) { ran.fetch_add(1); });
+    EXPECT_EQ(ran.load(), 2);
+    cpu_set_t after;
+    CPU_ZERO(&after);
+    ASSERT_EQ(sched_getaffinity(0, sizeof(after), &after), 0);
+    EXPECT_EQ(CPU_COUNT(&after), 1);
+    EXPECT_TRUE(CPU_ISSET(first, &after));
+  });
+  t.join();
 }
 
 TEST(WorkerPoolDeathTest, NestedRunIsAProgrammerError) {
