@@ -31,6 +31,7 @@ namespace {
 struct BenchServeArgs {
   std::string url, model, trace, tokenizer, api_key, endpoint = "completions";
   std::string json_out, html_out, data_dir;
+  std::string dataset_path;  // prompt text; empty: <data_dir>/prompts (Arena-Hard)
   double rate_scale = 1, rate = 0, duration_s = 0, slo_ttft_ms = 0, slo_tpot_ms = 0;
   double request_timeout_s = 600, temperature = 0;
   int max_concurrency = 0, num_prompts = 0, input_len = 0, output_len = 0, max_model_len = 0;
@@ -140,7 +141,8 @@ int run_bench_serve(const BenchServeArgs& a) {
   if (!trace) return fail(trace.status());
   auto tokenizer = Tokenizer::load_dir(tok_dir);
   if (!tokenizer) return fail(tokenizer.status());
-  auto corpus = bench::load_prompt_corpus(a.data_dir);
+  auto corpus = a.dataset_path.empty() ? bench::load_prompt_corpus(a.data_dir)
+                                       : bench::load_prompt_corpus_file(a.dataset_path);
   if (!corpus) return fail(corpus.status());
   auto synth = bench::PromptSynthesizer::create(**tokenizer, *corpus);
   if (!synth) return fail(synth.status());
@@ -280,6 +282,9 @@ CommandRunner add_bench_serve_command(CLI::App& bench) {
   cmd->add_flag("--no-progress", a->no_progress, "No progress output on stderr");
   cmd->add_option("--data-dir", a->data_dir, "Directory with traces/ and prompts/")
       ->capture_default_str();
+  cmd->add_option("--dataset-path", a->dataset_path,
+                  "Cut prompts from this text instead of the shipped Arena-Hard prompts: .jsonl "
+                  "rows {\"prompt\": ...} or plain text");
   return [a]() { return run_bench_serve(*a); };
 }
 

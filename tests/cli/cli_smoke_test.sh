@@ -125,7 +125,17 @@ check "bench serve: HTML report has SVG plots" grep -q "TTFT CDF" "$work/bs.html
 check "bench serve: azure-conv replay (chat, concurrency cap)" "$xyserve" bench serve \
   --url "http://127.0.0.1:$port/v1" --model "$model" --trace azure-conv --rate-scale 4 --num-prompts 6 \
   --max-model-len 600 --max-concurrency 2 --endpoint chat --slo-ttft-ms 5000 --slo-tpot-ms 500 --no-progress
+check "bench serve: prompts cut from a text file (--dataset-path)" "$xyserve" bench serve \
+  --url "http://127.0.0.1:$port" --model "$model" --trace poisson --num-prompts 3 --input-len 40 \
+  --output-len 4 --dataset-path "$work/corpus.txt" --slo-ttft-ms 5000 --slo-tpot-ms 500 --no-progress \
+  --json-out "$work/bs-text.json"
+check "bench serve: text prompts have the exact length" python3 -c "
+import json; s = json.load(open('$work/bs-text.json'))['summary']
+assert s['failed'] == 0 and s['completed'] == 3 and s['input_tokens'] == 3 * 40, s"
 kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null
+expect_error "bench serve: missing --dataset-path file is named" "nope.txt" bench serve \
+  --url "http://127.0.0.1:1" --model "$model" --trace poisson --num-prompts 1 --input-len 8 \
+  --output-len 2 --dataset-path "$work/nope.txt" --slo-ttft-ms 1 --slo-tpot-ms 1 --no-progress
 expect_error "bench serve: no server is an error" "no request succeeded" bench serve \
   --url "http://127.0.0.1:$port" --model "$model" --trace poisson --num-prompts 2 --input-len 8 \
   --output-len 2 --slo-ttft-ms 1 --slo-tpot-ms 1 --no-progress
