@@ -63,10 +63,11 @@ Result<std::unique_ptr<Engine>> make_engine_from_flags(EngineFlags& f, ModelSess
   parts.tokenizer = std::shared_ptr<const Tokenizer>(&session.tokenizer(), [](const Tokenizer*) {});
   parts.eos_token_ids = session.eos_ids();
   if (f.spec.enabled()) {
-    // The draft runs like the target: same weight dtype, kernels, threads, GEMM ISA and KV dtype
-    // (its own tune table, if it has one).
+    // The draft runs like the target: same weight dtype, kernels, GEMM ISA and KV dtype, on the
+    // target's worker pool (its own tune table, if it has one).
     LoadOptions draft_load = session.load_options();
     draft_load.gemm_tune_file.clear();
+    draft_load.worker_pool = session.model().worker_pool();  // one set of compute threads
     f.spec.draft_kv_dtype = cfg.kv_dtype;
     XY_ASSIGN_OR_RETURN(parts.proposer, spec::make_proposer(f.spec, opts.model_dir,
                                                             session.model().config(), draft_load));

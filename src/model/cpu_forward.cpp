@@ -95,11 +95,12 @@ const float* or_null(const std::vector<float>& v) {
 
 class CpuBackend final : public ForwardBackend {
  public:
-  CpuBackend(const ModelConfig& config, const ModelWeights& weights, int threads,
-             std::shared_ptr<const cpu::GemmTuneTable> tune, cpu::GemmIsa gemm_isa)
+  CpuBackend(const ModelConfig& config, const ModelWeights& weights,
+             std::shared_ptr<WorkerPool> pool, std::shared_ptr<const cpu::GemmTuneTable> tune,
+             cpu::GemmIsa gemm_isa)
       : config_(config),
         weights_(weights),
-        pool_(std::make_unique<WorkerPool>(WorkerPoolOptions{.num_workers = threads})),
+        pool_(std::move(pool)),
         tune_(std::move(tune)),
         gemm_isa_(gemm_isa),
         rope_inv_freq_(rope_inv_freq_for(config)) {}
@@ -133,6 +134,7 @@ class CpuBackend final : public ForwardBackend {
 
   KernelSet kernels() const override { return KernelSet::kCpu; }
   int num_threads() const override { return pool_->num_workers(); }
+  std::shared_ptr<WorkerPool> worker_pool() const override { return pool_; }
 
   void forward(const TokenTable& table, KvCache& cache, float* logits,
                ForwardScratch& s) const override {
@@ -254,7 +256,7 @@ class CpuBackend final : public ForwardBackend {
 
   const ModelConfig& config_;
   const ModelWeights& weights_;       // norms, biases, and the untied embedding
-  std::unique_ptr<WorkerPool> pool_;  // a pointer: forward() is const but runs regions
+  std::shared_ptr<WorkerPool> pool_;  // a pointer: forward() is const but runs regions
   std::shared_ptr<const cpu::GemmTuneTable> tune_;
   cpu::GemmIsa gemm_isa_;
   std::vector<float> rope_inv_freq_;  // [head_dim / 2]
@@ -285,8 +287,12 @@ Result<std::unique_ptr<ForwardBackend>> make_cpu_backend(const ModelConfig& conf
     }
     gemm_isa = *isa;
   }
+  std::shared_ptr<WorkerPool> pool =
+      options.pool != nullptr
+          ? options.pool
+          : std::make_shared<WorkerPool>(WorkerPoolOptions{.num_workers = options.threads});
   auto backend =
-      std::make_unique<CpuBackend>(config, weights, options.threads, options.tune, gemm_isa);
+      std::make_unique<CpuBackend>(config, weights, std::move(pool), options.tune, gemm_isa);
   XY_RETURN_IF_ERROR(backend->pack(weights, options));
   return std::unique_ptr<ForwardBackend>(std::move(backend));
 }

@@ -41,6 +41,8 @@ class ForwardBackend {
   virtual ~ForwardBackend() = default;
   virtual KernelSet kernels() const = 0;
   virtual int num_threads() const = 0;  // workers a step runs on (1 for the reference)
+  // The CPU backend's worker pool (null for the reference), to share with another model.
+  virtual std::shared_ptr<WorkerPool> worker_pool() const { return nullptr; }
   // Runs a validated step: K/V of every row into `cache`, logits of table.logit_rows into
   // logits[rows, vocab]. Not thread-safe on the CPU backend (one shared worker pool).
   virtual void forward(const TokenTable& table, KvCache& cache, float* logits,
@@ -59,6 +61,7 @@ struct CpuBackendOptions {
   // loaded matrix is bf16, else f32.
   std::optional<DType> storage;
   int threads = 0;                                 // 0: one worker per allowed CPU
+  std::shared_ptr<WorkerPool> pool;                // set: run on it (threads is ignored)
   std::shared_ptr<const cpu::GemmTuneTable> tune;  // null: default SmoothGEMM configs
   std::string gemm_isa;  // SmoothGEMM ISA name (LoadOptions::gemm_isa); empty: the default
 };

@@ -37,6 +37,9 @@ class Model {
   const ModelWeights& weights() const { return weights_; }
   KernelSet kernels() const { return backend_->kernels(); }
   int num_threads() const { return backend_->num_threads(); }
+  // The CPU kernels' worker pool (null with the reference kernels): LoadOptions::worker_pool of
+  // a model that should share it.
+  std::shared_ptr<WorkerPool> worker_pool() const { return backend_->worker_pool(); }
 
   // A zeroed KV cache shaped for this model.
   Result<KvCache> make_kv_cache(int num_blocks, int block_size, DType dtype) const;

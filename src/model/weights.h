@@ -17,6 +17,8 @@
 
 namespace xy {
 
+class WorkerPool;  // core/worker_pool.h
+
 // Which kernels run the forward pass: the CPU meta-kernels (SmoothGEMM over pre-packed weights,
 // vectorized norms / RoPE / meta-attention on a worker pool; the default) or the plain xy::ref
 // kernels, kept as the test oracle.
@@ -37,6 +39,10 @@ struct LoadOptions {
   // avx512bf16 (opt-in bf16 dot products: activations rounded to bf16, faster prefill, different
   // numerics). Empty: cpu::default_gemm_isa() (XY_GEMM_ISA, else the best this CPU runs).
   std::string gemm_isa;
+  // kCpu: run on this worker pool instead of one of `threads` workers of its own; a draft model
+  // shares the target's, so the two never keep two sets of pinned helpers spinning on the same
+  // CPUs. The models' forwards must then come from one thread at a time (the engine thread).
+  std::shared_ptr<WorkerPool> worker_pool;
 };
 
 // A row-major [rows, cols] matrix: either owned (converted at load) or pointing into the

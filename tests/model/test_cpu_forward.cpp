@@ -139,6 +139,29 @@ TEST(CpuForward, TuneTableBesideTheModelIsUsedAndNeverChangesBits) {
   EXPECT_NE(missing.status().message().find("missing.json"), std::string::npos);
 }
 
+TEST(CpuForward, ModelsCanShareOneWorkerPool) {
+  // A draft model runs on the target's pool: same pool object, bit-identical logits.
+  auto target = load(kFixtures + "llama_gqa", KernelSet::kCpu, std::nullopt, 2);
+  ASSERT_TRUE(target);
+  LoadOptions o;
+  o.weight_dtype = std::nullopt;
+  o.worker_pool = target->worker_pool();
+  auto sharing = Model::load(kFixtures + "qwen2_bias", o);
+  ASSERT_TRUE(sharing.is_ok()) << sharing.status().to_string();
+  EXPECT_EQ((*sharing)->worker_pool(), target->worker_pool());
+  EXPECT_EQ((*sharing)->num_threads(), 2);
+  auto own = load(kFixtures + "qwen2_bias", KernelSet::kCpu, std::nullopt, 2);
+  ASSERT_TRUE(own);
+  EXPECT_NE(own->worker_pool(), target->worker_pool());
+  const std::vector<int32_t> seq = fixture_sequence("qwen2_bias", 0);
+  const std::vector<float> a = single_sequence_logits(**sharing, seq);
+  single_sequence_logits(*target, fixture_sequence("llama_gqa", 0));  // interleave the models
+  EXPECT_EQ(a, single_sequence_logits(**sharing, seq));
+  EXPECT_EQ(a, single_sequence_logits(*own, seq));
+  EXPECT_EQ(load(kFixtures + "llama_gqa", KernelSet::kReference, std::nullopt)->worker_pool(),
+            nullptr);
+}
+
 TEST(CpuForward, NegativeThreadCountIsAnError) {
   LoadOptions o;
   o.threads = -1;
