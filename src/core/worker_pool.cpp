@@ -112,11 +112,13 @@ void WorkerPool::run_erased(int num_rows, RowFn fn, void* ctx) {
     in_region_.store(false, std::memory_order_release);
     return;
   }
-  // Worker 0 is whichever thread calls run() (an engine thread, not the one that built the
-  // pool): pin it to worker 0's CPU on its first region. Left to the scheduler it may share a
-  // CPU with a pinned helper that spins, and every region then waits for time slices.
+  // Worker 0 is whichever thread calls run(). A thread other than the pool's builder (the
+  // engine thread) is pinned to worker 0's CPU on its first region: left to the scheduler it may
+  // share a CPU with a pinned helper that spins, and every region then waits for time slices.
+  // The builder (a main thread that packs weights at load) is left as pin_caller says.
   thread_local const WorkerPool* pinned_caller_of = nullptr;
-  if (caller_cpu_ >= 0 && pinned_caller_of != this) {
+  if (caller_cpu_ >= 0 && pinned_caller_of != this &&
+      std::this_thread::get_id() != builder_thread_) {
     pin_thread(pthread_self(), caller_cpu_);
     pinned_caller_of = this;
   }

@@ -17,8 +17,8 @@ struct WorkerPoolOptions {
   int num_workers = 0;      // including the calling thread; 0 = one per CPU this process may use
   bool pin = true;          // pin helper thread i to the i-th allowed CPU; failure is tolerated
   bool pin_caller = false;  // also pin the constructing thread to the first allowed CPU
-  // (With pin, a thread that calls run() with work to share is pinned to the first allowed CPU
-  // on its first region: it is worker 0.)
+  // (With pin, a thread other than the constructing one that calls run() with work to share is
+  // pinned to the first allowed CPU on its first region: it is worker 0.)
   int spin_us = 50;  // idle workers (and the caller waiting for them) spin this long, then sleep
 };
 
@@ -59,6 +59,7 @@ class WorkerPool {
   int spin_us_ = 50;
   bool pinned_ = false;
   int caller_cpu_ = -1;  // with pin: worker 0's CPU, taken by the thread that calls run()
+  std::thread::id builder_thread_ = std::this_thread::get_id();
   std::vector<std::thread> threads_;  // [num_workers - 1] helpers; worker 0 is the caller
 
   // The current region, published before generation_ is bumped.

@@ -92,27 +92,35 @@ TEST(WorkerPool, PinningIsToleratedAndPoolsComeAndGo) {
   }  // destructors join sleeping and spinning helpers alike
 }
 
-TEST(WorkerPool, TheThreadThatRunsRegionsIsPinnedToWorkerZerosCpu) {
-  // On a fresh thread, so the test runner's own affinity is left alone.
-  std::thread t([] {
-    cpu_set_t before;
-    CPU_ZERO(&before);
-    ASSERT_EQ(sched_getaffinity(0, sizeof(before), &before), 0);
-    int first = -1;
-    for (int c = 0; c < CPU_SETSIZE && first < 0; ++c)
-      if (CPU_ISSET(c, &before)) first = c;
-    WorkerPool pool({.num_workers = 2, .pin = true});
-    if (!pool.pinned()) GTEST_SKIP() << "pinning refused here";
-    std::atomic<int> ran{0};
+cpu_set_t affinity_of_this_thread() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  EXPECT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  return set;
+}
+
+TEST(WorkerPool, AnotherThreadThatRunsRegionsIsPinnedToWorkerZerosCpu) {
+  // The engine's shape: the pool is built on one thread (loading the model) and run from
+  // another (the engine thread), which becomes worker 0 and is pinned to its CPU. The builder
+  // runs regions too (weight packing) and keeps its affinity.
+  const cpu_set_t before = affinity_of_this_thread();
+  int first = -1;
+  for (int c = 0; c < CPU_SETSIZE && first < 0; ++c)
+    if (CPU_ISSET(c, &before)) first = c;
+  WorkerPool pool({.num_workers = 2, .pin = true});
+  if (!pool.pinned()) GTEST_SKIP() << "pinning refused here";
+  std::atomic<int> ran{0};
+  pool.run(2, [&](int) { ran.fetch_add(1); });
+  const cpu_set_t builder_after = affinity_of_this_thread();
+  EXPECT_TRUE(CPU_EQUAL(&before, &builder_after));
+  std::thread engine([&] {
     pool.run(2, [&](int) { ran.fetch_add(1); });
-    EXPECT_EQ(ran.load(), 2);
-    cpu_set_t after;
-    CPU_ZERO(&after);
-    ASSERT_EQ(sched_getaffinity(0, sizeof(after), &after), 0);
+    const cpu_set_t after = affinity_of_this_thread();
     EXPECT_EQ(CPU_COUNT(&after), 1);
     EXPECT_TRUE(CPU_ISSET(first, &after));
   });
-  t.join();
+  engine.join();
+  EXPECT_EQ(ran.load(), 4);
 }
 
 TEST(WorkerPoolDeathTest, NestedRunIsAProgrammerError) {
