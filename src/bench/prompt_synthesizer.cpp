@@ -105,6 +105,15 @@ Result<std::string> load_prompt_corpus(const std::string& data_dir) {
   return load_prompt_corpus_file(data_dir + "/prompts/arena-hard/arena-hard-v0.1_question.jsonl");
 }
 
+Result<PromptSynthesizer> make_prompt_synthesizer(const Tokenizer& tokenizer,
+                                                  const std::string& corpus_file,
+                                                  const std::string& data_dir) {
+  XY_ASSIGN_OR_RETURN(std::string corpus, corpus_file.empty()
+                                              ? load_prompt_corpus(data_dir)
+                                              : load_prompt_corpus_file(corpus_file));
+  return PromptSynthesizer::create(tokenizer, corpus);
+}
+
 Result<std::string> load_prompt_corpus_file(const std::string& path) {
   XY_ASSIGN_OR_RETURN(std::string text, read_text_file(path));
   if (!path.ends_with(".jsonl")) return text;

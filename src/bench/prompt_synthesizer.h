@@ -57,4 +57,10 @@ Result<std::string> load_prompt_corpus(const std::string& data_dir);
 // layout), any other file taken as plain UTF-8 text.
 Result<std::string> load_prompt_corpus_file(const std::string& path);
 
+// The synthesizer both benchmarks cut prompts with: from `corpus_file` when it is not empty
+// (load_prompt_corpus_file), else from the shipped prompts under data_dir (load_prompt_corpus).
+Result<PromptSynthesizer> make_prompt_synthesizer(const Tokenizer& tokenizer,
+                                                  const std::string& corpus_file,
+                                                  const std::string& data_dir);
+
 }  // namespace xy::bench

@@ -139,10 +139,9 @@ int run_bench_offline(BenchOfflineArgs& a) {
   // server would encode them.
   std::optional<bench::PromptSynthesizer> synthesizer;
   if (a.dataset != "random") {
-    auto corpus = a.dataset == "text" ? bench::load_prompt_corpus_file(a.dataset_path)
-                                      : bench::load_prompt_corpus(bench::default_data_dir());
-    if (!corpus.is_ok()) return fail(corpus.status());
-    auto synth = bench::PromptSynthesizer::create(s.tokenizer(), *corpus);
+    // dataset_path is empty unless --dataset-like text (checked above).
+    auto synth =
+        bench::make_prompt_synthesizer(s.tokenizer(), a.dataset_path, bench::default_data_dir());
     if (!synth.is_ok()) return fail(synth.status());
     synthesizer.emplace(std::move(*synth));
   }

@@ -141,10 +141,7 @@ int run_bench_serve(const BenchServeArgs& a) {
   if (!trace) return fail(trace.status());
   auto tokenizer = Tokenizer::load_dir(tok_dir);
   if (!tokenizer) return fail(tokenizer.status());
-  auto corpus = a.dataset_path.empty() ? bench::load_prompt_corpus(a.data_dir)
-                                       : bench::load_prompt_corpus_file(a.dataset_path);
-  if (!corpus) return fail(corpus.status());
-  auto synth = bench::PromptSynthesizer::create(**tokenizer, *corpus);
+  auto synth = bench::make_prompt_synthesizer(**tokenizer, a.dataset_path, a.data_dir);
   if (!synth) return fail(synth.status());
 
   const auto& reqs = trace->requests;

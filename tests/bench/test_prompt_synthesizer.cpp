@@ -1,7 +1,10 @@
 // Prompt synthesis hits exact token lengths on the real tokenizers, and hash ids give shared
 // prefixes.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 
@@ -120,6 +123,44 @@ TEST(PromptCorpus, TinyCorpusIsRejected) {
   auto s = PromptSynthesizer::create(*l.tok, "just a few words");
   ASSERT_FALSE(s);
   EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument);
+}
+
+// A corpus file: .jsonl rows' prompts joined by blank lines, anything else verbatim; the
+// synthesizer cuts exact-length prompts from either, and a bad row names the file and line.
+TEST(PromptCorpus, FilesAreJsonlPromptRowsOrPlainText) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("xy-corpus-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string text;
+  for (int i = 0; i < 80; ++i) text += "Line " + std::to_string(i) + " of plain text, not JSON.\n";
+  std::ofstream(dir / "c.txt") << text;
+  std::ofstream(dir / "c.jsonl") << "{\"prompt\": \"first\"}\n\n{\"prompt\": \"second\"}\n";
+  std::ofstream(dir / "bad.jsonl") << "{\"prompt\": \"ok\"}\n{\"text\": 1}\n";
+
+  auto plain = load_prompt_corpus_file((dir / "c.txt").string());
+  ASSERT_TRUE(plain) << plain.status().to_string();
+  EXPECT_EQ(*plain, text);
+  auto rows = load_prompt_corpus_file((dir / "c.jsonl").string());
+  ASSERT_TRUE(rows) << rows.status().to_string();
+  EXPECT_EQ(*rows, "first\n\nsecond");
+  auto bad = load_prompt_corpus_file((dir / "bad.jsonl").string());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("bad.jsonl:2"), std::string::npos)
+      << bad.status().message();
+
+  const Loaded& l = loaded("llama2");
+  ASSERT_TRUE(l.tok);
+  auto from_file = make_prompt_synthesizer(*l.tok, (dir / "c.txt").string(), "/nonexistent");
+  ASSERT_TRUE(from_file) << from_file.status().to_string();
+  auto prompt = from_file->make(40, {}, 7);
+  ASSERT_TRUE(prompt) << prompt.status().to_string();
+  EXPECT_NE(text.find(prompt->substr(prompt->size() / 2, 8)), std::string::npos);  // cut from it
+  auto missing =
+      make_prompt_synthesizer(*l.tok, (dir / "nope.txt").string(), XY_SOURCE_DIR "/data");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.status().message().find("nope.txt"), std::string::npos);
+  EXPECT_TRUE(make_prompt_synthesizer(*l.tok, "", XY_SOURCE_DIR "/data"));  // the shipped prompts
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
