@@ -171,6 +171,7 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     keep_alive_ = msg.keep_alive();
     HttpRequest req;
     req.method = std::string(msg.method_string());
+    head_request_ = req.method == "HEAD";
     std::string target(msg.target());
     if (size_t q = target.find('?'); q != std::string::npos) {
       req.query = target.substr(q + 1);
@@ -226,9 +227,13 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
     response_started_ = true;
     if (draining_body_) keep_alive_ = false;
     auto headers = r.headers;
-    headers.emplace_back("Content-Type", r.content_type);
-    headers.emplace_back("Content-Length", std::to_string(r.body.size()));
-    std::string out = header_block(r.status, keep_alive_, headers) + "\r\n" + r.body;
+    if (r.status != 304) {  // a 304 has no body, and its headers describe the cached one
+      headers.emplace_back("Content-Type", r.content_type);
+      headers.emplace_back("Content-Length", std::to_string(r.body.size()));
+    }
+    // HEAD gets GET's headers and no body: a body would be read as the next response.
+    std::string out =
+        header_block(r.status, keep_alive_, headers) + "\r\n" + (head_request_ ? "" : r.body);
     queued_bytes_.fetch_add(out.size());
     enqueue(std::move(out));
     response_complete_ = true;
@@ -340,6 +345,7 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
   std::atomic<size_t> queued_bytes_{0};  // queued + in flight, for the output bound
   bool first_request_ = true;
   bool keep_alive_ = true;
+  bool head_request_ = false;  // the current request is HEAD: headers only
   bool in_exchange_ = false;
   bool response_started_ = false;
   bool response_complete_ = false;
