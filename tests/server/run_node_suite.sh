@@ -6,6 +6,7 @@ set -euo pipefail
 xyserve=${1:?xyserve binary}
 suite=${2:?suite name}
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/serve_for_test.sh"
 sdk="$here/openai_sdk"
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -27,32 +28,14 @@ trap cleanup EXIT
 
 "$xyserve" make-model --preset tiny --out "$work/model" >/dev/null
 
-common=(--model "$work/model" --served-model-name tiny --port 0 --max-request-bytes 1048576
+common=(--model "$work/model" --served-model-name tiny --max-request-bytes 1048576
         --max-num-batched-tokens 256 --kv-cache-memory 128MiB --threads 1 --shutdown-timeout 3)
 case "$suite" in
   conformance) extra=(--api-key test-key --max-queued-requests 6 --max-num-seqs 4) ;;
   robustness)  extra=(--api-key test-key --max-queued-requests 4096 --max-num-seqs 64 --io-threads 2) ;;
   *) echo "unknown suite $suite" >&2; exit 2 ;;
 esac
-"$xyserve" serve "${common[@]}" "${extra[@]}" >"$work/server.log" 2>&1 &
-server_pid=$!
-
-port=""
-for _ in $(seq 1 600); do
-  port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.log" | head -1)
-  [[ -n "$port" ]] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-  sleep 0.1
-done
-[[ -n "$port" ]] || { echo "server did not start"; cat "$work/server.log"; exit 1; }
-url="http://127.0.0.1:$port"
-# /health is 503 while the model loads, then 200.
-for _ in $(seq 1 1200); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$url/health" || true)
-  [[ "$code" == 200 ]] && break
-  sleep 0.1
-done
-[[ "$code" == 200 ]] || { echo "server never became healthy"; cat "$work/server.log"; exit 1; }
+serve_for_test "$xyserve" "$work/server.log" "${common[@]}" "${extra[@]}"
 
 status=0
 XYSERVE_URL=$url XYSERVE_API_KEY=test-key XYSERVE_MODEL=tiny \
