@@ -9,26 +9,37 @@ MODEL ?=
 SERVE_FLAGS ?=
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan build-fuzz test unit-test asan-test fuzz-test serve bench-kernels format clean
+.PHONY: all deps test-deps configure build build-server build-asan build-fuzz test unit-test asan-test fuzz-test serve bench-kernels format clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
 
-build: deps
+# What the test suites need beyond the build: node/npm (OpenAI SDK, puppeteer-core), chromium,
+# clang (libFuzzer).
+test-deps:
+	@scripts/install-deps.sh --test
+
+configure: deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: configure
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
-build-asan: deps
+# Only the server binary (about a third of `build`, which compiles every test and benchmark).
+build-server: configure
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target xyserve
+
+build-asan: deps test-deps
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXYSERVE_SANITIZE=ON -DXYSERVE_BENCHMARKS=OFF
 	cmake --build $(ASAN_DIR) -j$(JOBS)
 
-build-fuzz: deps
+build-fuzz: deps test-deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXYSERVE_FUZZ=ON
 	cmake --build $(FUZZ_DIR) -j$(JOBS)
 
-unit-test: build
+unit-test: build test-deps
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
 
 asan-test: build-asan
@@ -46,7 +57,7 @@ test: fuzz-test asan-test unit-test
 DEFAULT_MODEL := $(if $(wildcard models/xy-target/config.json),models/xy-target,$(BUILD_DIR)/models/smollm2-135m-random)
 SERVE_MODEL = $(or $(MODEL),$(DEFAULT_MODEL))
 
-serve: build
+serve: build-server
 	@if [ ! -f "$(SERVE_MODEL)/config.json" ]; then \
 	  $(BUILD_DIR)/src/cli/xyserve make-model --preset smollm2-135m --out "$(SERVE_MODEL)"; fi
 	$(BUILD_DIR)/src/cli/xyserve serve --model "$(SERVE_MODEL)" $(SERVE_FLAGS)
