@@ -108,6 +108,7 @@ void ServerMetrics::on_request_finished(const RequestRecord& r) {
   req_prompt_->observe(r.prompt_tokens);
   req_gen_->observe(r.generation_tokens);
   req_cached_->observe(r.cached_tokens);
+  live_.on_request_finished(r.ttft_s, r.e2e_s, r.generation_tokens, r.finish_reason);
 }
 
 void ServerMetrics::on_http_response(int status) {
@@ -124,6 +125,7 @@ void ServerMetrics::on_http_response(int status) {
 void ServerMetrics::on_engine_stats(const EngineStats& prev, const EngineStats& cur) {
   const int64_t steps = cur.num_steps - prev.num_steps;
   if (steps <= 0) return;
+  live_.on_engine_stats(prev, cur);
   if (steps == 1) {
     step_time_->observe(cur.last_step_time_s);
     step_p_->observe(cur.last_step_prefill_tokens);

@@ -3,6 +3,7 @@
 //   * per request, from the server when a request finishes (latencies, token counts);
 //   * per engine step, from EngineStats deltas observed by the stream pump (step histograms);
 //   * gauges and engine totals, refreshed from Engine::stats() when /metrics is scraped.
+// The first two also feed LiveStats, the recent-window view the dashboard polls.
 // Thread-safe: every method may be called from any thread.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "engine/engine_stats.h"
+#include "server/live_stats.h"
 #include "server/metrics_registry.h"
 
 namespace xy::server {
@@ -40,6 +42,8 @@ class ServerMetrics {
   // Scrape time: copies gauges and totals, then renders everything.
   std::string render(const EngineStats& engine, int used_kv_blocks, int open_connections,
                      int requests_in_flight);
+  // The same observations over recent windows, for the dashboard (GET /stats).
+  const LiveStats& live() const { return live_; }
 
  private:
   MetricsRegistry reg_;
@@ -55,6 +59,7 @@ class ServerMetrics {
   Histogram *step_time_, *step_p_, *step_d_, *step_v_, *step_total_;
   Counter *http_2xx_, *http_4xx_, *http_429_, *http_5xx_;
   std::mutex finish_mu_;  // labeled_counter creation
+  LiveStats live_;
 };
 
 }  // namespace xy::server
