@@ -114,6 +114,7 @@ int run_serve(const ServeArgs& in) {
       es.num_kv_blocks, es.block_size, es.max_num_batched_tokens, es.max_num_seqs, es.max_model_len,
       (*engine)->model().num_threads());
   service.set_ready(engine->get(), &(*session)->tokenizer(), (*session)->generation_defaults());
+  spdlog::info("chat and dashboard: http://{}:{}/ (OpenAI API under /v1)", a.host, http.port());
 
   int sig = 0;
   sigwait(&signals, &sig);

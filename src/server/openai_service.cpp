@@ -6,6 +6,8 @@
 
 #include "model/model.h"
 #include "server/openai_format.h"
+#include "server/stats_json.h"
+#include "server/web_assets.h"
 #include "tokenizer/tokenizer.h"
 
 namespace xy::server {
@@ -44,6 +46,7 @@ constexpr Route kRoutes[] = {
     {"/v1/models", "GET"},       {"/health", "GET"},
     {"/metrics", "GET"},         {"/tokenize", "POST"},
     {"/detokenize", "POST"},     {"/ping", "GET"},
+    {"/stats", "GET"},
 };
 
 }  // namespace
@@ -100,6 +103,20 @@ void OpenAIService::reply_error(ResponseSink& sink, const ApiError& e) {
 }
 
 void OpenAIService::handle(HttpRequest req, std::shared_ptr<ResponseSink> sink) {
+  // The web page is public (it asks for the API key itself) and served while the model loads.
+  if (is_web_path(req.target)) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      ApiError e{405, "invalid_request_error",
+                 "method " + req.method + " not allowed for " + req.target + " (allowed: GET)", "",
+                 "method_not_allowed"};
+      HttpResponse r;
+      r.status = 405;
+      r.body = e.to_json();
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      return reply(*sink, std::move(r));
+    }
+    return reply(*sink, web_asset_response(req));
+  }
   const Route* route = nullptr;
   bool path_known = false;
   std::string allowed;
@@ -159,6 +176,7 @@ void OpenAIService::handle(HttpRequest req, std::shared_ptr<ResponseSink> sink) 
                        ApiError{503, "server_error", "the model is still loading", "", "loading"});
   }
   if (path == "/metrics") return handle_metrics(*sink);
+  if (path == "/stats") return handle_stats(*sink);
   if (path == "/v1/models") return handle_models(*sink, "");
   if (path == "/v1/models/{model}") return handle_models(*sink, req.target.substr(11));
   if (path == "/tokenize") return handle_tokenize(req, *sink);
@@ -378,6 +396,17 @@ void OpenAIService::handle_metrics(ResponseSink& sink) {
   const EngineStats stats = engine_->stats();
   r.body = metrics_.render(stats, stats.num_kv_blocks - stats.num_free_kv_blocks,
                            connections_ ? connections_() : 0, counters_.jobs_in_flight.load());
+  reply(sink, std::move(r));
+}
+
+void OpenAIService::handle_stats(ResponseSink& sink) {
+  const EngineStats stats = engine_->stats();
+  StatsContext context;
+  context.model = options_.served_model_name;
+  context.max_model_len = max_model_len_;
+  context.requests_in_flight = counters_.jobs_in_flight.load();
+  HttpResponse r = json_response(stats_json(metrics_.live().snapshot(stats), stats, context));
+  r.headers.emplace_back("Cache-Control", "no-store");
   reply(sink, std::move(r));
 }
 

@@ -4,7 +4,10 @@
 //
 //   POST /v1/completions, /v1/chat/completions   generation (JSON or SSE)
 //   GET  /v1/models, /health, /metrics           discovery, liveness (503 while loading),
-//   Prometheus POST /tokenize, /detokenize                  the served model's tokenizer
+//                                                Prometheus
+//   GET  /stats                                  the dashboard's JSON (recent windows)
+//   POST /tokenize, /detokenize                  the served model's tokenizer
+//   GET  /, /assets/*                            the web page (chat and dashboard), public
 //
 // States: loading (everything but /health and /metrics answers 503) -> ready -> draining
 // (new generation requests get 503 while in-flight ones finish).
@@ -64,6 +67,7 @@ class OpenAIService {
   void handle_detokenize(const HttpRequest& req, ResponseSink& sink);
   void handle_models(ResponseSink& sink, const std::string& one);  // "" = list
   void handle_metrics(ResponseSink& sink);
+  void handle_stats(ResponseSink& sink);
   std::optional<ApiError> check_model(const std::string& model) const;
   void apply_generation_defaults(GenerationOptions& g) const;
   Result<std::string> render_chat(const nlohmann::ordered_json& messages,
