@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the browser test of the web page (tests/server/web_ui) against a live `xyserve serve` of
+# the shipped model with an API key, in Debian's headless chromium driven by puppeteer-core.
+# Usage: run_web_ui_suite.sh <xyserve binary> <screenshot dir>
+# Exit 77 (skipped) when node/npm or chromium is absent (scripts/install-deps.sh --test).
+set -euo pipefail
+xyserve=${1:?xyserve binary}
+shots=${2:?screenshot dir}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+source "$here/serve_for_test.sh"
+suite="$here/web_ui"
+
+chromium_bin=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 || [[ -z "$chromium_bin" ]]; then
+  echo "SKIP: node/npm or chromium not installed (scripts/install-deps.sh --test installs them)"
+  exit 77
+fi
+# puppeteer-core, pinned by package-lock.json (it downloads no browser: Debian's is used).
+if [[ ! -d "$suite/node_modules/puppeteer-core" ]]; then
+  (cd "$suite" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/xyserve-web-ui.XXXXXX")
+server_pid=""
+cleanup() {
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then kill -KILL "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$shots"
+
+serve_for_test "$xyserve" "$work/server.log" --model "$repo/models/xy-target" \
+  --served-model-name xy-target --api-key web-key --threads 1 --kv-cache-memory 256MiB \
+  --max-num-batched-tokens 256 --shutdown-timeout 3
+
+status=0
+XYSERVE_URL=$url XYSERVE_API_KEY=web-key XYSERVE_BIN=$xyserve XYSERVE_MODEL_DIR="$repo/models/xy-target" \
+  CHROMIUM=$chromium_bin XY_SCREENSHOT_DIR=$shots \
+  node --test --test-concurrency=1 "$suite/markdown.test.mjs" "$suite/web_ui.test.mjs" || status=$?
+if [[ $status -ne 0 ]]; then echo "--- server log (tail)"; tail -n 40 "$work/server.log"; fi
+exit $status
