@@ -1,0 +1,65 @@
+// Block-quantized weight formats as GGUF files store them, and their dequantization written as
+// the formats define it: the oracle every quantized kernel and loader is tested against.
+//
+// A row of n elements (n a multiple of the format's block length) is n / block_elems blocks laid
+// end to end. Every block carries its own scale(s) as IEEE f16; quant values are packed
+// little-endian nibbles / bit planes. Layouts (bytes per block):
+//   Q8_0  [34]  d:f16, q:int8[32]                         y = d*q
+//   Q4_0  [18]  d:f16, qs[16]                              y = d*(nibble-8); low nibbles are
+//                                                          elements 0..15, high ones 16..31
+//   Q4_1  [20]  d:f16, m:f16, qs[16]                       y = d*nibble + m
+//   Q5_0  [22]  d:f16, qh:u32, qs[16]                      5th bit of element i is bit i of qh;
+//                                                          y = d*(q5-16)
+//   Q5_1  [24]  d:f16, m:f16, qh:u32, qs[16]               y = d*q5 + m
+//   Q4_K  [144] d:f16, dmin:f16, scales[12], qs[128]       256 elements in 8 sub-blocks of 32,
+//               each with a 6-bit scale and min packed into scales[12]; y = d*sc*q - dmin*m
+//   Q5_K  [176] d:f16, dmin:f16, scales[12], qh[32], qs[128]   as Q4_K with a 5th bit plane
+//   Q6_K  [210] ql[128], qh[64], scales:int8[16], d:f16    16 sub-blocks of 16; y = d*sc*(q6-32)
+// F32, F16 and BF16 rows are plain arrays (block length 1).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace xy::ref {
+
+// GGML's type ids, which GGUF tensor infos store: the numbering is part of the file format.
+enum class BlockFormat : uint32_t {
+  kF32 = 0,
+  kF16 = 1,
+  kQ4_0 = 2,
+  kQ4_1 = 3,
+  kQ5_0 = 6,
+  kQ5_1 = 7,
+  kQ8_0 = 8,
+  kQ8_1 = 9,
+  kQ2_K = 10,
+  kQ3_K = 11,
+  kQ4_K = 12,
+  kQ5_K = 13,
+  kQ6_K = 14,
+  kQ8_K = 15,
+  kBF16 = 30,
+};
+
+struct BlockFormatInfo {
+  std::string_view name;       // "Q4_K", as llama.cpp names it
+  int block_elems = 0;         // elements per block
+  int block_bytes = 0;         // bytes per block
+  bool dequantizable = false;  // dequantize_row() supports it
+};
+
+// The format with GGML type id `id`, or nullptr when the id names no format whose size is known
+// here. Formats with dequantizable == false can be measured (a file holding them can be
+// parsed) but not read.
+const BlockFormatInfo* block_format_info(uint32_t id);
+
+// Bytes of a row of n elements; n must be a multiple of the block length (checked).
+size_t block_format_row_bytes(BlockFormat format, int64_t n);
+
+// out[0, n) = the values encoded by the n / block_elems blocks at `blocks` (no alignment needed).
+// n must be a multiple of the block length and the format dequantizable (both checked).
+void dequantize_row(BlockFormat format, const uint8_t* blocks, float* out, int64_t n);
+
+}  // namespace xy::ref
