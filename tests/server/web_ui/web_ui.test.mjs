@@ -263,8 +263,8 @@ test('the dashboard shows the load of a running bench serve', { skip: !XYSERVE &
   const steps0 = await page.evaluate(() => window.__xy.lastStats.totals.steps);
 
   const bench = spawn(XYSERVE, ['bench', 'serve', '--url', URL_BASE, '--model', 'xy-target', '--tokenizer', MODEL_DIR,
-    '--api-key', API_KEY, '--trace', 'poisson', '--rate', '6', '--num-prompts', '48',
-    '--input-len', '96', '--output-len', '96', '--slo-ttft-ms', '2000', '--slo-tpot-ms', '100'],
+    '--api-key', API_KEY, '--trace', 'poisson', '--rate', '16', '--num-prompts', '128',
+    '--input-len', '160', '--output-len', '96', '--slo-ttft-ms', '2000', '--slo-tpot-ms', '100'],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   let benchOut = '';
   bench.stdout.on('data', (d) => { benchOut += d; });
