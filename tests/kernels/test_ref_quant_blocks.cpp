@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -246,6 +247,40 @@ TEST(QuantBlocks, PlainFloatRows) {
   expect_bits_equal(dequant(BlockFormat::kF16, f16_bytes, n), want16, "F16");
   expect_bits_equal(dequant(BlockFormat::kBF16, bf16_bytes, n), wantb, "BF16");
   expect_bits_equal(dequant(BlockFormat::kF32, f32_bytes, n), want32, "F32");
+}
+
+// Quantize then dequantize: every value within half a step (Q8_0) or one step (Q4_0) of the
+// input, where a step is the block's stored scale; a zero block stays zero.
+TEST(QuantBlocks, QuantizersRoundTripWithinTheirStep) {
+  std::mt19937 rng(10);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int blocks : {1, 3, 8}) {
+    const int n = 32 * blocks;
+    std::vector<float> x(n);
+    for (float& v : x) v = normal(rng) * (blocks == 3 ? 1e-3f : 2.0f);
+    std::vector<uint8_t> q8(blocks * 34), q4(blocks * 18);
+    quantize_row_q8_0(x.data(), q8.data(), n);
+    quantize_row_q4_0(x.data(), q4.data(), n);
+    const std::vector<float> y8 = dequant(BlockFormat::kQ8_0, q8, n);
+    const std::vector<float> y4 = dequant(BlockFormat::kQ4_0, q4, n);
+    for (int b = 0; b < blocks; ++b) {
+      uint16_t h8, h4;
+      std::memcpy(&h8, q8.data() + b * 34, 2);
+      std::memcpy(&h4, q4.data() + b * 18, 2);
+      const float d8 = std::fabs(f16_to_f32(h8)), d4 = std::fabs(f16_to_f32(h4));
+      // The stored scale is the f16 rounding of the exact one (half an ulp: 2^-12 relative, or
+      // 2^-25 absolute for f16 subnormals), an error multiplied by up to 128 (Q8_0) / 16 (Q4_0).
+      const auto f16_err = [](float d) { return d * 0x1p-11f + 0x1p-25f; };
+      for (int i = b * 32; i < (b + 1) * 32; ++i) {
+        EXPECT_LE(std::fabs(y8[i] - x[i]), 0.5f * d8 + 128.0f * f16_err(d8)) << i;
+        EXPECT_LE(std::fabs(y4[i] - x[i]), 1.0f * d4 + 16.0f * f16_err(d4)) << i;
+      }
+    }
+  }
+  std::vector<float> zeros(64, 0.0f);
+  std::vector<uint8_t> q(2 * 34);
+  quantize_row_q8_0(zeros.data(), q.data(), 64);
+  for (float v : dequant(BlockFormat::kQ8_0, q, 64)) EXPECT_EQ(v, 0.0f);
 }
 
 }  // namespace

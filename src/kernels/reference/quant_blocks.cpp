@@ -1,5 +1,7 @@
 #include "kernels/reference/quant_blocks.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/check.h"
@@ -194,6 +196,46 @@ void dequantize_row(BlockFormat format, const uint8_t* blocks, float* out, int64
         break;
       default:
         XY_CHECK(false && "format without a dequantizer");
+    }
+  }
+}
+
+void quantize_row_q8_0(const float* x, uint8_t* blocks, int64_t n) {
+  XY_CHECK(n % kQK == 0);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* xb = x + b * kQK;
+    uint8_t* out = blocks + b * 34;
+    float amax = 0.0f;
+    for (int i = 0; i < kQK; ++i) amax = std::max(amax, std::fabs(xb[i]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t dh = f32_to_f16(d);
+    std::memcpy(out, &dh, 2);
+    for (int i = 0; i < kQK; ++i) out[2 + i] = uint8_t(int8_t(std::lround(xb[i] * id)));
+  }
+}
+
+void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n) {
+  XY_CHECK(n % kQK == 0);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* xb = x + b * kQK;
+    uint8_t* out = blocks + b * 18;
+    float amax = 0.0f, max = 0.0f;
+    for (int i = 0; i < kQK; ++i) {
+      if (std::fabs(xb[i]) > amax) {
+        amax = std::fabs(xb[i]);
+        max = xb[i];
+      }
+    }
+    // The extreme value maps to -8 exactly; the other side gets 15 levels.
+    const float d = max / -8.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t dh = f32_to_f16(d);
+    std::memcpy(out, &dh, 2);
+    for (int i = 0; i < kQK / 2; ++i) {
+      const int lo = std::min(15, int(xb[i] * id + 8.5f));
+      const int hi = std::min(15, int(xb[i + kQK / 2] * id + 8.5f));
+      out[2 + i] = uint8_t(lo | (hi << 4));
     }
   }
 }

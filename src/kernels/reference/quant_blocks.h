@@ -62,4 +62,12 @@ size_t block_format_row_bytes(BlockFormat format, int64_t n);
 // n must be a multiple of the block length and the format dequantizable (both checked).
 void dequantize_row(BlockFormat format, const uint8_t* blocks, float* out, int64_t n);
 
+// Quantizes n floats (a multiple of 32) into Q8_0 / Q4_0 blocks at `blocks` (the inverse of
+// dequantize_row, as llama.cpp's reference quantizers define it):
+//   Q8_0: d = max|x| / 127, q = round(x / d)
+//   Q4_0: d = m / -8 where m is the value of largest magnitude, q = min(15, trunc(x / d + 8.5))
+// so every value is within d/2 (Q8_0) or d (Q4_0's edge) of its reconstruction.
+void quantize_row_q8_0(const float* x, uint8_t* blocks, int64_t n);
+void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n);
+
 }  // namespace xy::ref
