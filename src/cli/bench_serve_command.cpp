@@ -24,6 +24,7 @@
 #include "bench/trace.h"
 #include "bench/trace_shaping.h"
 #include "cli/commands.h"
+#include "cli/model_session.h"
 
 namespace xy::cli {
 namespace {
@@ -139,7 +140,7 @@ int run_bench_serve(const BenchServeArgs& a) {
   std::string rate_desc;
   auto trace = build_workload(args, rate_desc);
   if (!trace) return fail(trace.status());
-  auto tokenizer = Tokenizer::load_dir(tok_dir);
+  auto tokenizer = load_tokenizer(tok_dir);
   if (!tokenizer) return fail(tokenizer.status());
   auto synth = bench::make_prompt_synthesizer(**tokenizer, a.dataset_path, a.data_dir);
   if (!synth) return fail(synth.status());

@@ -17,6 +17,7 @@ CommandRunner add_bench_offline_command(CLI::App& bench);
 // Registers `serve` under the `bench` group.
 CommandRunner add_bench_serve_command(CLI::App& bench);
 CommandRunner add_tune_command(CLI::App& app);
+CommandRunner add_quantize_command(CLI::App& app);
 CommandRunner add_serve_command(CLI::App& app);
 
 }  // namespace xy::cli

@@ -15,11 +15,13 @@ int main(int argc, char** argv) {
   runners["logits"] = xy::cli::add_logits_command(app);
   // `bench` groups the benchmarks; its subcommands are dispatched as "bench <name>".
   CLI::App* bench = app.add_subcommand(
-      "bench", "Benchmarks (bench serve: a server under a trace; bench offline: engine throughput)");
+      "bench",
+      "Benchmarks (bench serve: a server under a trace; bench offline: engine throughput)");
   bench->require_subcommand(1);
   runners["bench serve"] = xy::cli::add_bench_serve_command(*bench);
   runners["bench offline"] = xy::cli::add_bench_offline_command(*bench);
   runners["tune"] = xy::cli::add_tune_command(app);
+  runners["quantize"] = xy::cli::add_quantize_command(app);
   runners["serve"] = xy::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);

@@ -3,10 +3,23 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/mapped_file.h"
+#include "model/gguf/gguf_model.h"
+#include "model/gguf/gguf_tokenizer.h"
 #include "model/token_table_builder.h"
 #include "tokenizer/tokenizer.h"
 
 namespace xy::cli {
+
+Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& model_path) {
+  std::string gguf_path;
+  if (!gguf::find_gguf(model_path, &gguf_path)) return Tokenizer::load_dir(model_path);
+  // A GGUF model carries its tokenizer as metadata: read it as the tokenizer.json it encodes.
+  XY_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> map, MappedFile::open(gguf_path));
+  XY_ASSIGN_OR_RETURN(gguf::File file, gguf::parse_file(map->data(), map->size(), gguf_path));
+  XY_ASSIGN_OR_RETURN(gguf::TokenizerFiles files, gguf::tokenizer_files_from_gguf(file, gguf_path));
+  return Tokenizer::load_json(files.tokenizer_json, files.tokenizer_config_json, gguf_path);
+}
 
 Result<DType> parse_dtype_flag(const std::string& name, const std::string& flag) {
   if (name == "f32") return DType::kF32;
@@ -68,7 +81,10 @@ Result<std::unique_ptr<ModelSession>> ModelSession::open(const ModelSessionOptio
   if (opts.kv_dtype == "auto") {
     s->kv_dtype_ = load.weight_dtype.value_or(s->model_->config().torch_dtype);
   }
-  XY_ASSIGN_OR_RETURN(s->defaults_, load_generation_defaults(opts.model_dir));
+  // A GGUF file has no generation_config.json: its EOS comes with the config and tokenizer.
+  if (std::string gguf_path; !gguf::find_gguf(opts.model_dir, &gguf_path)) {
+    XY_ASSIGN_OR_RETURN(s->defaults_, load_generation_defaults(opts.model_dir));
+  }
   auto add_eos = [&](int id) {
     if (id >= 0 && std::find(s->eos_ids_.begin(), s->eos_ids_.end(), id) == s->eos_ids_.end()) {
       s->eos_ids_.push_back(id);
@@ -77,7 +93,7 @@ Result<std::unique_ptr<ModelSession>> ModelSession::open(const ModelSessionOptio
   for (int id : s->defaults_.eos_token_ids) add_eos(id);
   for (int id : s->model_->config().eos_token_ids) add_eos(id);
   if (opts.load_tokenizer) {
-    XY_ASSIGN_OR_RETURN(s->tokenizer_, Tokenizer::load_dir(opts.model_dir));
+    XY_ASSIGN_OR_RETURN(s->tokenizer_, load_tokenizer(opts.model_dir));
     if (auto eos = s->tokenizer_->eos_id()) add_eos(*eos);
   }
   return s;

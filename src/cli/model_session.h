@@ -31,6 +31,10 @@ struct ModelSessionOptions {
   std::string gemm_isa;         // cpu kernels: SmoothGEMM ISA (empty: XY_GEMM_ISA, else the best)
 };
 
+// The tokenizer of a model: <dir>/tokenizer.json (+ tokenizer_config.json), or the metadata of a
+// .gguf model (a file, or a directory holding one).
+Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& model_path);
+
 // The flags of every command that loads a model: --dtype, --kv-dtype, --block-size, --kernels,
 // --threads, --gemm-tune, --gemm-isa.
 void add_model_flags(CLI::App& cmd, ModelSessionOptions& opts);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kernels/cpu/gemm_tune_table.h"
+#include "model/gguf/gguf_model.h"
 #include "model/safetensors.h"
 #include "model/token_table_validation.h"
 
@@ -79,6 +80,7 @@ Result<std::unique_ptr<Model>> Model::assemble(ModelConfig config, ModelWeights 
 }
 
 Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOptions& options) {
+  if (std::string gguf_path; gguf::find_gguf(dir, &gguf_path)) return load_gguf(gguf_path, options);
   XY_ASSIGN_OR_RETURN(ModelConfig config, load_model_config(dir));
   XY_RETURN_IF_ERROR(check_config(config));
   XY_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsArchive> archive,
@@ -94,6 +96,24 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   XY_ASSIGN_OR_RETURN(ModelWeights weights,
                       ModelWeights::load(std::move(archive), config, weight_options, dir));
   return assemble(std::move(config), std::move(weights), options, std::move(tune));
+}
+
+Result<std::unique_ptr<Model>> Model::load_gguf(const std::string& path,
+                                                const LoadOptions& options) {
+  // Quantized tensors become bf16 unless f32 weights were asked for (then exactly as encoded).
+  const DType dequant = options.weight_dtype == DType::kF32 ? DType::kF32 : DType::kBF16;
+  XY_ASSIGN_OR_RETURN(gguf::GgufModel g, gguf::open_gguf_model(path, dequant));
+  XY_RETURN_IF_ERROR(check_config(g.config));
+  std::shared_ptr<const cpu::GemmTuneTable> tune;
+  LoadOptions weight_options = options;
+  if (options.kernels == KernelSet::kCpu) {
+    XY_ASSIGN_OR_RETURN(
+        tune, load_tune_table(std::filesystem::path(path).parent_path().string(), options));
+    weight_options.weight_dtype = std::nullopt;
+  }
+  XY_ASSIGN_OR_RETURN(ModelWeights weights,
+                      ModelWeights::load(std::move(g.archive), g.config, weight_options, path));
+  return assemble(std::move(g.config), std::move(weights), options, std::move(tune));
 }
 
 Result<KvCache> Model::make_kv_cache(int num_blocks, int block_size, DType dtype) const {

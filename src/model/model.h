@@ -21,7 +21,8 @@ namespace xy {
 
 class Model {
  public:
-  // Reads <dir>/config.json and the checkpoint (model.safetensors or a sharded index), and with
+  // Reads <dir>/config.json and the checkpoint (model.safetensors or a sharded index), or a GGUF
+  // model when `dir` is a .gguf file or a directory holding one (model/gguf/gguf_model.h), and with
   // KernelSet::kCpu the GEMM tune table (LoadOptions::gemm_tune_file). Errors name the file and
   // key / tensor (kNotFound, kFormatError, kUnsupported, kResourceExhausted).
   static Result<std::unique_ptr<Model>> load(const std::string& dir,
@@ -57,6 +58,9 @@ class Model {
 
  private:
   Model(ModelConfig config, ModelWeights weights);
+  // A .gguf file (see model/gguf/gguf_model.h), reached through load().
+  static Result<std::unique_ptr<Model>> load_gguf(const std::string& path,
+                                                  const LoadOptions& options);
   static Result<std::unique_ptr<Model>> assemble(ModelConfig config, ModelWeights weights,
                                                  const LoadOptions& options,
                                                  std::shared_ptr<const cpu::GemmTuneTable> tune);

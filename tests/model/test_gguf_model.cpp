@@ -1,0 +1,231 @@
+// GGUF models end to end: a random Hugging Face checkpoint written as GGUF by the converter
+// (llama.cpp's names, key set and q/k row order) loads back as the same model: F32 files give
+// bit-identical logits to the safetensors checkpoint for llama (whose q/k rows the converter
+// permutes), qwen2 (biases) and qwen3 (q/k norms); Q8_0 within the 2e-2 rel. L2; the
+// tokenizer read from GGUF metadata gives the same ids as tokenizer.json; and files xyserve
+// cannot run are refused by name.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "common/rel_l2.h"
+#include "model/gguf/gguf_convert.h"
+#include "model/gguf/gguf_model.h"
+#include "model/gguf/gguf_tokenizer.h"
+#include "model/gguf/gguf_writer.h"
+#include "model/model.h"
+#include "model/model_presets.h"
+#include "model/random_checkpoint.h"
+#include "single_sequence_logits.h"
+#include "tokenizer/tokenizer.h"
+
+namespace xy {
+namespace {
+
+using testing_common::rel_l2;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = (std::filesystem::temp_directory_path() /
+             ("xy-gguf-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++)))
+                .string();
+    std::filesystem::remove_all(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::string path_;
+};
+
+ModelConfig tiny_config(Architecture arch) {
+  ModelConfig c = find_model_preset("tiny")->config;
+  c.arch = arch;
+  if (arch == Architecture::kQwen2) {
+    c.architecture_name = "Qwen2ForCausalLM";
+    c.attention_bias = true;
+  } else if (arch == Architecture::kQwen3) {
+    c.architecture_name = "Qwen3ForCausalLM";
+    c.qk_norm = true;
+    c.tie_word_embeddings = true;
+  }
+  return c;
+}
+
+const std::vector<int32_t> kTokens = {1,  17,  300, 5,  999, 42, 7,   7,  512, 3,
+                                      64, 128, 0,   33, 900, 2,  250, 11, 6,   400};
+
+struct Converted {
+  TempDir dir;
+  std::string hf, gguf;
+};
+
+void convert(Converted& c, Architecture arch, gguf::OutType type, DType stored) {
+  c.hf = c.dir.path() + "/hf";
+  c.gguf = c.dir.path() + "/model.gguf";
+  RandomCheckpointOptions o;
+  o.dtype = stored;
+  o.seed = 3;
+  ASSERT_TRUE(write_random_checkpoint(tiny_config(arch), c.hf, o).is_ok());
+  Status st = gguf::convert_checkpoint_to_gguf(c.hf, c.gguf, type);
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+}
+
+std::vector<float> logits_of(const std::string& path, LoadOptions o) {
+  Result<std::unique_ptr<Model>> m = Model::load(path, o);
+  EXPECT_TRUE(m.is_ok()) << m.status().to_string();
+  if (!m.is_ok()) return {};
+  return testing_model::single_sequence_logits(**m, kTokens);
+}
+
+class GgufModelF32 : public ::testing::TestWithParam<Architecture> {};
+
+TEST_P(GgufModelF32, LogitsAreBitIdenticalToTheSafetensorsCheckpoint) {
+  Converted c;
+  convert(c, GetParam(), gguf::OutType::kF32, DType::kF32);
+  for (KernelSet kernels : {KernelSet::kReference, KernelSet::kCpu}) {
+    LoadOptions o;
+    o.kernels = kernels;
+    o.threads = 1;
+    const std::vector<float> want = logits_of(c.hf, o);
+    const std::vector<float> got = logits_of(c.gguf, o);
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_EQ(got, want) << "rel L2 " << rel_l2(got, want);
+  }
+  // The config read from GGUF metadata is the checkpoint's.
+  Result<std::unique_ptr<Model>> a = Model::load(c.hf), b = Model::load(c.gguf);
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  const ModelConfig &x = (*a)->config(), &y = (*b)->config();
+  EXPECT_EQ(x.arch, y.arch);
+  EXPECT_EQ(x.vocab_size, y.vocab_size);
+  EXPECT_EQ(x.num_key_value_heads, y.num_key_value_heads);
+  EXPECT_EQ(x.head_dim, y.head_dim);
+  EXPECT_EQ(x.tie_word_embeddings, y.tie_word_embeddings);
+  EXPECT_EQ(x.attention_bias, y.attention_bias);
+  EXPECT_EQ(x.qk_norm, y.qk_norm);
+  EXPECT_EQ(x.rope_theta, y.rope_theta);
+  EXPECT_EQ(x.rms_norm_eps, y.rms_norm_eps);
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, GgufModelF32,
+                         ::testing::Values(Architecture::kLlama, Architecture::kQwen2,
+                                           Architecture::kQwen3));
+
+TEST(GgufModel, Q8_0LogitsStayWithin2e2OfTheF32Model) {
+  Converted c;
+  convert(c, Architecture::kLlama, gguf::OutType::kQ8_0, DType::kF32);
+  LoadOptions f32;
+  f32.weight_dtype = DType::kF32;  // dequantize exactly: the error is the format's alone
+  f32.threads = 1;
+  const double err = rel_l2(logits_of(c.gguf, f32), logits_of(c.hf, f32));
+  EXPECT_LT(err, 2e-2);
+  EXPECT_GT(err, 0.0);  // it really was quantized
+  // The default load keeps dequantized matrices in bf16.
+  LoadOptions def;
+  def.threads = 1;
+  EXPECT_LT(rel_l2(logits_of(c.gguf, def), logits_of(c.hf, f32)), 3e-2);
+}
+
+TEST(GgufModel, Q4_0FilesLoadAndStayCloseToTheF32Model) {
+  Converted c;
+  convert(c, Architecture::kQwen2, gguf::OutType::kQ4_0, DType::kBF16);
+  LoadOptions o;
+  o.threads = 1;
+  // Random weights are the worst case for 4 bits (no outliers to spare the scale): a loose bound
+  // that still catches a wrong nibble order or scale (those give errors near 1).
+  EXPECT_LT(rel_l2(logits_of(c.gguf, o), logits_of(c.hf, o)), 0.35);
+}
+
+TEST(GgufModel, TheTokenizerFromGgufMetadataEncodesAsTokenizerJson) {
+  Converted c;
+  convert(c, Architecture::kLlama, gguf::OutType::kF16, DType::kBF16);
+  Result<std::unique_ptr<Tokenizer>> hf = Tokenizer::load_dir(c.hf);
+  ASSERT_TRUE(hf.is_ok()) << hf.status().to_string();
+  Result<gguf::GgufModel> g = gguf::open_gguf_model(c.gguf, DType::kBF16);
+  ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+  Result<gguf::TokenizerFiles> files = gguf::tokenizer_files_from_gguf(g->file, c.gguf);
+  ASSERT_TRUE(files.is_ok()) << files.status().to_string();
+  Result<std::unique_ptr<Tokenizer>> tok =
+      Tokenizer::load_json(files->tokenizer_json, files->tokenizer_config_json, c.gguf);
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  for (const char* text :
+       {"Hello world!", "  leading spaces and\ttabs\n\nnew lines", "numbers 12345 and 3.14159",
+        "don't won't it's", "ünïcödé — 漢字 and emoji 🙂",
+        "<|im_start|>user\nhi<|im_end|>"}) {
+    for (bool special : {true, false}) {
+      Result<std::vector<int32_t>> a = (*hf)->encode(text, special);
+      Result<std::vector<int32_t>> b = (*tok)->encode(text, special);
+      ASSERT_TRUE(a.is_ok() && b.is_ok());
+      EXPECT_EQ(*a, *b) << text;
+      EXPECT_EQ((*tok)->decode(*b), (*hf)->decode(*a)) << text;
+    }
+  }
+  EXPECT_EQ((*tok)->chat_template(), (*hf)->chat_template());
+  EXPECT_EQ((*tok)->eos_id(), (*hf)->eos_id());
+}
+
+TEST(GgufModel, UnsupportedContentIsRefusedByName) {
+  const auto load_error = [](gguf::Writer& w) {
+    TempDir d;
+    std::filesystem::create_directories(d.path());
+    const std::string path = d.path() + "/m.gguf";
+    EXPECT_TRUE(w.write(path).is_ok());
+    Result<std::unique_ptr<Model>> m = Model::load(path);
+    EXPECT_FALSE(m.is_ok());
+    return m.status();
+  };
+  gguf::Writer phi;
+  phi.add_string("general.architecture", "phi3");
+  Status st = load_error(phi);
+  EXPECT_EQ(st.code(), ErrorCode::kUnsupported);
+  EXPECT_NE(st.message().find("'phi3'"), std::string::npos) << st.to_string();
+
+  // A Q8_1 matrix (a block format llama.cpp uses only for activations): the file parses, the
+  // model refuses that tensor by name and type.
+  Converted c;
+  convert(c, Architecture::kLlama, gguf::OutType::kF32, DType::kF32);
+  Result<gguf::GgufModel> g = gguf::open_gguf_model(c.gguf, DType::kF32);
+  ASSERT_TRUE(g.is_ok());
+  gguf::Writer w;
+  for (const auto& [key, v] : g->file.metadata) {
+    if (v.type == gguf::ValueType::kString) w.add_string(key, v.s);
+    if (v.type == gguf::ValueType::kUint32) w.add_uint32(key, uint32_t(v.i));
+    if (v.type == gguf::ValueType::kFloat32) w.add_float32(key, float(v.f));
+  }
+  for (const gguf::TensorInfo& t : g->file.tensors) {
+    if (t.name == "blk.1.ffn_up.weight") {
+      const int64_t blocks = t.num_elements() / 32;
+      w.add_tensor(t.name, t.dims, 9 /* Q8_1 */, std::vector<uint8_t>(size_t(blocks) * 36));
+    } else {
+      w.add_tensor(t.name, t.dims, t.ggml_type, std::vector<uint8_t>(t.data, t.data + t.size));
+    }
+  }
+  st = load_error(w);
+  EXPECT_EQ(st.code(), ErrorCode::kUnsupported) << st.to_string();
+  EXPECT_NE(st.message().find("'blk.1.ffn_up.weight' has type Q8_1"), std::string::npos)
+      << st.to_string();
+}
+
+TEST(GgufModel, ADirectoryHoldingOneGgufFileLoadsLikeTheFile) {
+  Converted c;
+  convert(c, Architecture::kLlama, gguf::OutType::kF32, DType::kF32);
+  TempDir only;
+  std::filesystem::create_directories(only.path());
+  std::filesystem::copy_file(c.gguf, only.path() + "/weights.gguf");
+  std::string found;
+  EXPECT_TRUE(gguf::find_gguf(only.path(), &found));
+  EXPECT_EQ(found, only.path() + "/weights.gguf");
+  EXPECT_FALSE(gguf::find_gguf(c.hf, &found));  // a checkpoint directory is not GGUF
+  LoadOptions o;
+  o.threads = 1;
+  EXPECT_EQ(logits_of(only.path(), o), logits_of(c.gguf, o));
+}
+
+}  // namespace
+}  // namespace xy
