@@ -6,13 +6,17 @@
 // cannot run are refused by name.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <unistd.h>
 
 #include "common/rel_l2.h"
+#include "core/mapped_file.h"
+#include "kernels/reference/quant_blocks.h"
 #include "model/gguf/gguf_convert.h"
 #include "model/gguf/gguf_model.h"
 #include "model/gguf/gguf_tokenizer.h"
@@ -225,6 +229,68 @@ TEST(GgufModel, ADirectoryHoldingOneGgufFileLoadsLikeTheFile) {
   LoadOptions o;
   o.threads = 1;
   EXPECT_EQ(logits_of(only.path(), o), logits_of(c.gguf, o));
+}
+
+// Blocks as llama.cpp's quantizer wrote them decode exactly as ggml's own dequantizer decodes
+// them (testdata/gguf/README.md), for every block type of Q4_K_M, Q5_K_M, Q6_K, Q8_0, Q4_0,
+// Q4_1, Q5_0 and Q5_1 files.
+TEST(GgufModel, LlamaCppWrittenBlocksDecodeBitExactlyAsGgmlDoes) {
+  const std::string path = std::string(XY_TESTDATA_DIR) + "/gguf/llama_cpp_blocks.gguf";
+  Result<std::unique_ptr<MappedFile>> map = MappedFile::open(path);
+  ASSERT_TRUE(map.is_ok()) << map.status().to_string();
+  Result<gguf::File> f = gguf::parse_file((*map)->data(), (*map)->size(), path);
+  ASSERT_TRUE(f.is_ok()) << f.status().to_string();
+  std::set<std::string> types;
+  for (const gguf::TensorInfo& t : f->tensors) {
+    if (t.name.size() > 7 && t.name.substr(t.name.size() - 7) == ".golden") continue;
+    const gguf::TensorInfo* golden = f->find_tensor(t.name + ".golden");
+    ASSERT_NE(golden, nullptr) << t.name;
+    ASSERT_EQ(golden->num_elements(), t.num_elements());
+    std::vector<float> got(size_t(t.num_elements()));
+    ref::dequantize_row(ref::BlockFormat(t.ggml_type), t.data, got.data(), t.num_elements());
+    EXPECT_EQ(std::memcmp(got.data(), golden->data, got.size() * 4), 0) << t.name;
+    types.insert(t.name.substr(0, t.name.find('.')));
+  }
+  EXPECT_EQ(types, (std::set<std::string>{"Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q5_1", "Q5_K", "Q6_K",
+                                          "Q8_0"}));
+}
+
+// A whole file written by llama.cpp (its header, metadata and Q8_0 tensors): the model loads
+// close to the checkpoint it came from and the tokenizer gives llama.cpp's own token ids.
+TEST(GgufModel, AFileWrittenByLlamaCppLoadsWithItsTokenizer) {
+  const std::string path = std::string(XY_TESTDATA_DIR) + "/gguf/tiny_llama_cpp_q8_0.gguf";
+  TempDir dir;
+  const std::string hf = dir.path() + "/tiny";
+  RandomCheckpointOptions o;
+  o.dtype = DType::kF32;  // as `make-model --preset tiny --dtype f32`, seed 0
+  ASSERT_TRUE(write_random_checkpoint(find_model_preset("tiny")->config, hf, o).is_ok());
+  LoadOptions f32;
+  f32.weight_dtype = DType::kF32;
+  f32.threads = 1;
+  EXPECT_LT(rel_l2(logits_of(path, f32), logits_of(hf, f32)), 2e-2);
+
+  Result<gguf::GgufModel> g = gguf::open_gguf_model(path, DType::kF32);
+  ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+  Result<gguf::TokenizerFiles> files = gguf::tokenizer_files_from_gguf(g->file, path);
+  ASSERT_TRUE(files.is_ok()) << files.status().to_string();
+  Result<std::unique_ptr<Tokenizer>> tok =
+      Tokenizer::load_json(files->tokenizer_json, files->tokenizer_config_json, path);
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  const std::pair<const char*, std::vector<int32_t>> cases[] = {
+      {"Hello world, it's 2026!", {72, 743, 111, 263, 286, 370, 44, 331, 442, 32, 624, 54, 33}},
+      {"  leading spaces and\ttabs\n\nnew lines",
+       {32,  280, 101, 312, 289, 262, 112, 319, 278, 268, 9,
+        116, 666, 115, 303, 110, 101, 119, 280, 261, 278}},
+      {"ünïcödé — 漢字 and emoji 🙂",
+       {195, 188, 110, 195, 175, 99,  195, 182, 100, 195, 169, 353, 128,
+        148, 32,  230, 188, 162, 229, 173, 151, 268, 350, 835, 32,  1008}},
+      {"<|im_start|>user\nhi<|im_end|>", {1022, 117, 892, 10, 309, 1023}},
+  };
+  for (const auto& [text, want] : cases) {
+    Result<std::vector<int32_t>> ids = (*tok)->encode(text, true);
+    ASSERT_TRUE(ids.is_ok());
+    EXPECT_EQ(*ids, want) << text;
+  }
 }
 
 }  // namespace
