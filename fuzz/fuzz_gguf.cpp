@@ -1,5 +1,6 @@
 // libFuzzer driver: arbitrary bytes as a GGUF file. The parser must return a value or an error,
-// never crash, read out of bounds or allocate beyond what the input's size justifies; tensors it
+// never crash, read out of bounds or allocate beyond what the input's size justifies; its
+// tokenizer metadata converts or fails cleanly; tensors it
 // accepts must lie inside the input, and dequantizable ones are dequantized (first row) to prove
 // it.
 #include <cstddef>
@@ -9,10 +10,13 @@
 #include "core/check.h"
 #include "kernels/reference/quant_blocks.h"
 #include "model/gguf/gguf_file.h"
+#include "model/gguf/gguf_tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   xy::Result<xy::gguf::File> f = xy::gguf::parse_file(data, size, "fuzz.gguf");
   if (!f.is_ok()) return 0;
+  // The tokenizer metadata, turned into tokenizer.json text: an error value, never a throw.
+  (void)xy::gguf::tokenizer_files_from_gguf(*f, "fuzz.gguf");
   for (const xy::gguf::TensorInfo& t : f->tensors) {
     XY_CHECK(t.data >= data && t.size <= size && t.data + t.size <= data + size);
     const xy::ref::BlockFormatInfo* info = xy::ref::block_format_info(t.ggml_type);

@@ -113,6 +113,7 @@ class HttpSession : public ResponseSink, public std::enable_shared_from_this<Htt
   void read_request() {
     if (closed_) return;
     parser_.emplace();
+    head_request_ = false;  // until this request's method is known (error replies have a body)
     parser_->body_limit(limits_.max_request_bytes);
     parser_->header_limit(std::uint32_t(limits_.max_header_bytes));
     stream_.expires_after(std::chrono::seconds(first_request_ ? limits_.request_read_timeout_s

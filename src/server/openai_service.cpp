@@ -106,9 +106,10 @@ void OpenAIService::handle(HttpRequest req, std::shared_ptr<ResponseSink> sink) 
   // The web page is public (it asks for the API key itself) and served while the model loads.
   if (is_web_path(req.target)) {
     if (req.method != "GET" && req.method != "HEAD") {
-      ApiError e{405, "invalid_request_error",
-                 "method " + req.method + " not allowed for " + req.target + " (allowed: GET)", "",
-                 "method_not_allowed"};
+      ApiError e{
+          405, "invalid_request_error",
+          "method " + req.method + " not allowed for " + req.target + " (allowed: GET, HEAD)", "",
+          "method_not_allowed"};
       HttpResponse r;
       r.status = 405;
       r.body = e.to_json();

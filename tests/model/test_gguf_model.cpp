@@ -216,6 +216,30 @@ TEST(GgufModel, UnsupportedContentIsRefusedByName) {
       << st.to_string();
 }
 
+TEST(GgufModel, TokenizerMetadataOutsideTheSupportedSetIsRefusedByName) {
+  const auto convert_error = [](gguf::Writer& w) {
+    const std::vector<uint8_t> bytes = w.bytes();
+    Result<gguf::File> f = gguf::parse_file(bytes.data(), bytes.size(), "t.gguf");
+    EXPECT_TRUE(f.is_ok());
+    return gguf::tokenizer_files_from_gguf(*f, "t.gguf").status();
+  };
+  gguf::Writer spm;
+  spm.add_string("tokenizer.ggml.model", "llama");
+  EXPECT_NE(convert_error(spm).message().find("tokenizer model 'llama'"), std::string::npos);
+  gguf::Writer no_pre;  // llama.cpp falls back to its own "default" regexes: not guessed here
+  no_pre.add_string("tokenizer.ggml.model", "gpt2");
+  no_pre.add_string_array("tokenizer.ggml.tokens", {"a", "b"});
+  Status st = convert_error(no_pre);
+  EXPECT_EQ(st.code(), ErrorCode::kUnsupported);
+  EXPECT_NE(st.message().find("pre-tokenizer '(none)'"), std::string::npos) << st.to_string();
+  gguf::Writer bad_types;  // a shape nlohmann would throw on becomes an error value
+  bad_types.add_string("tokenizer.ggml.model", "gpt2");
+  bad_types.add_string("tokenizer.ggml.pre", "gpt-2");
+  bad_types.add_string_array("tokenizer.ggml.tokens", {"a", "\xFF\xFE"});  // not UTF-8
+  st = convert_error(bad_types);
+  EXPECT_EQ(st.code(), ErrorCode::kFormatError) << st.to_string();
+}
+
 TEST(GgufModel, ADirectoryHoldingOneGgufFileLoadsLikeTheFile) {
   Converted c;
   convert(c, Architecture::kLlama, gguf::OutType::kF32, DType::kF32);

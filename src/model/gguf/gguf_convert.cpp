@@ -162,6 +162,7 @@ Status convert_checkpoint_to_gguf(const std::string& hf_dir, const std::string& 
       return format_error(hf_dir + ": tensor '" + hf_name + "' is not 1-D or 2-D");
     }
     const int64_t cols = t.shape.back();
+    if (cols <= 0) return format_error(hf_dir + ": tensor '" + hf_name + "' is empty");
     const int64_t rows = t.numel() / cols;
     const bool is_vector = t.shape.size() == 1;
     int permute_heads = 0;
@@ -169,6 +170,12 @@ Status convert_checkpoint_to_gguf(const std::string& hf_dir, const std::string& 
       permute_heads = config.num_attention_heads;
     if (permute_qk && name.find(".attn_k.") != std::string::npos)
       permute_heads = config.num_key_value_heads;
+    const int64_t perm_rows = is_vector ? cols : rows;
+    if (permute_heads > 0 && perm_rows != int64_t(permute_heads) * config.head_dim) {
+      return format_error(hf_dir + ": tensor '" + hf_name + "' has " + std::to_string(perm_rows) +
+                          " rows, expected heads x head_dim = " +
+                          std::to_string(int64_t(permute_heads) * config.head_dim));
+    }
     const BlockFormat f =
         is_vector ? BlockFormat::kF32 : matrix_format(type, cols, name == "output.weight");
     const size_t out_row = ref::block_format_row_bytes(f, cols);

@@ -241,8 +241,7 @@ Result<TensorInfo> read_tensor_info(Cursor& c, uint64_t index) {
                         " elements, not a multiple of its block of " +
                         std::to_string(format->block_elems));
   }
-  // elements / block_elems blocks of block_bytes: at most 2^63 / 1 * 292 / 256, no overflow in
-  // unsigned arithmetic once divided first.
+  // blocks * block_bytes can overflow (F32: 2^62 elements of 4 bytes), so check before multiplying.
   const uint64_t blocks = uint64_t(elements) / uint64_t(format->block_elems);
   if (blocks > std::numeric_limits<uint64_t>::max() / uint64_t(format->block_bytes)) {
     return format_error(c.file() + ": " + what + " is too large");
@@ -332,7 +331,21 @@ Result<bool> File::get_bool(const std::string& key) const {
   return v->i != 0;
 }
 
+static Result<File> parse_file_unchecked(const uint8_t* bytes, size_t size,
+                                         const std::string& file_name);
+
 Result<File> parse_file(const uint8_t* bytes, size_t size, const std::string& file_name) {
+  // Counts are bounded by the file's size before anything is reserved, but a file of gigabytes
+  // of tiny array items can still ask for more memory than there is.
+  try {
+    return parse_file_unchecked(bytes, size, file_name);
+  } catch (const std::bad_alloc&) {
+    return resource_exhausted(file_name + ": out of memory reading the GGUF metadata");
+  }
+}
+
+static Result<File> parse_file_unchecked(const uint8_t* bytes, size_t size,
+                                         const std::string& file_name) {
   Cursor c(bytes, size, file_name);
   File f;
   XY_ASSIGN_OR_RETURN(uint32_t magic, c.read<uint32_t>("the GGUF magic"));

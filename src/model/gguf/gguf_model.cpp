@@ -88,19 +88,19 @@ Status add_tensor(GgufArchive& a, const gguf::TensorInfo& t, const ModelConfig& 
   const bool plain = t.ggml_type == uint32_t(BlockFormat::kF32) ||
                      t.ggml_type == uint32_t(BlockFormat::kF16) ||
                      t.ggml_type == uint32_t(BlockFormat::kBF16);
+  const DType stored = t.ggml_type == uint32_t(BlockFormat::kF32)   ? DType::kF32
+                       : t.ggml_type == uint32_t(BlockFormat::kF16) ? DType::kF16
+                                                                    : DType::kBF16;
   if (plain && permute_heads == 0) {
-    info.dtype = t.ggml_type == uint32_t(BlockFormat::kF32)
-                     ? DType::kF32
-                     : (t.ggml_type == uint32_t(BlockFormat::kF16) ? DType::kF16 : DType::kBF16);
+    info.dtype = stored;
     info.data = t.data;
     info.num_bytes = t.size;
     a.tensors_.emplace(name, std::move(info));
     return Status::ok();
   }
-  // Dequantize (or copy, to permute) row by row through f32.
-  const DType out = plain && t.ggml_type == uint32_t(BlockFormat::kF32) ? DType::kF32
-                    : is_vector                                         ? DType::kF32
-                                                                        : dequant_dtype;
+  // Dequantize (or, for plain types, copy to permute: keeping their dtype, so a F16 file's q/k
+  // pack like its other matrices) row by row through f32, which holds every source exactly.
+  const DType out = plain ? stored : (is_vector ? DType::kF32 : dequant_dtype);
   const size_t out_row_bytes = size_t(cols) * dtype_size(out);
   AlignedBuffer buf(size_t(rows) * out_row_bytes);
   std::vector<float> row(static_cast<size_t>(cols));
@@ -211,8 +211,13 @@ Result<ModelConfig> model_config_from_gguf(const File& f, const std::string& sou
   if (Result<int64_t> bos = f.get_int("tokenizer.ggml.bos_token_id"); bos.is_ok()) {
     c.bos_token_ids.push_back(int(*bos));
   }
-  if (Result<int64_t> eos = f.get_int("tokenizer.ggml.eos_token_id"); eos.is_ok()) {
-    c.eos_token_ids.push_back(int(*eos));
+  // End of generation: EOS, and the end-of-turn / end-of-message tokens chat models stop at
+  // (Llama 3's <|eot_id|>; a GGUF file has no generation_config.json to list them).
+  for (const char* key : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id",
+                          "tokenizer.ggml.eom_token_id"}) {
+    if (Result<int64_t> id = f.get_int(key); id.is_ok() && *id >= 0 && *id < c.vocab_size) {
+      c.eos_token_ids.push_back(int(*id));
+    }
   }
   return c;
 }
@@ -223,7 +228,11 @@ Result<std::unique_ptr<SafetensorsArchive>> gguf_archive(const File& file,
                                                          const std::string& source) {
   auto a = std::make_unique<GgufArchive>();
   for (const gguf::TensorInfo& t : file.tensors) {
-    XY_RETURN_IF_ERROR(add_tensor(*a, t, config, dequant_dtype, source));
+    try {
+      XY_RETURN_IF_ERROR(add_tensor(*a, t, config, dequant_dtype, source));
+    } catch (const std::bad_alloc&) {
+      return resource_exhausted(source + ": out of memory dequantizing tensor '" + t.name + "'");
+    }
   }
   return std::unique_ptr<SafetensorsArchive>(std::move(a));
 }

@@ -5,7 +5,9 @@
 namespace xy::gguf {
 namespace {
 
-using json = nlohmann::ordered_json;
+// Unordered: ids are explicit, and nlohmann's ordered map looks keys up linearly (quadratic for
+// a 150k-token vocabulary).
+using json = nlohmann::json;
 
 // Token types as GGUF numbers them.
 constexpr int kNormal = 1, kControl = 3, kUserDefined = 4;
@@ -23,10 +25,14 @@ constexpr const char* kLlama3Regex =
 constexpr const char* kQwen2Regex =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+// The first name of each regex is the one the writer uses; the others are llama.cpp's aliases.
+// llama.cpp's "default" is its own fallback (several regexes, not a tokenizer.json one), so it
+// is refused rather than guessed.
 constexpr PreTokenizer kPreTokenizers[] = {
-    {"llama-bpe", kLlama3Regex, true},  {"dbrx", kLlama3Regex, false},
-    {"smaug-bpe", kLlama3Regex, false}, {"qwen2", kQwen2Regex, false},
-    {"gpt2", nullptr, false},           {"default", nullptr, false},
+    {"llama-bpe", kLlama3Regex, true},        {"llama3", kLlama3Regex, true},
+    {"llama-v3", kLlama3Regex, true},         {"dbrx", kLlama3Regex, false},
+    {"smaug-bpe", kLlama3Regex, false},       {"qwen2", kQwen2Regex, false},
+    {"deepseek-r1-qwen", kQwen2Regex, false}, {"gpt-2", nullptr, false},
 };
 
 json byte_level(bool use_regex) {
@@ -61,14 +67,14 @@ std::optional<std::string> split_regex(const json& pre) {
 
 }  // namespace
 
-Result<TokenizerFiles> tokenizer_files_from_gguf(const File& f, const std::string& source) {
+static Result<TokenizerFiles> tokenizer_files_unchecked(const File& f, const std::string& source) {
   Result<std::string> model = f.get_string("tokenizer.ggml.model");
   if (!model.is_ok()) return tokenizer_error(source, model.status().message());
   if (*model != "gpt2") {
     return unsupported(source + ": tokenizer model '" + *model +
                        "' (only byte-level BPE, 'gpt2', is supported in GGUF files yet)");
   }
-  std::string pre_name = "default";
+  std::string pre_name = "(none)";
   if (f.find("tokenizer.ggml.pre")) {
     Result<std::string> p = f.get_string("tokenizer.ggml.pre");
     if (!p.is_ok()) return tokenizer_error(source, p.status().message());
@@ -79,7 +85,8 @@ Result<TokenizerFiles> tokenizer_files_from_gguf(const File& f, const std::strin
     if (pre_name == p.name) pre = &p;
   if (!pre) {
     return unsupported(source + ": pre-tokenizer '" + pre_name +
-                       "' (supported: llama-bpe, dbrx, smaug-bpe, qwen2, gpt2, default)");
+                       "' (supported: llama-bpe/llama3/llama-v3, dbrx, smaug-bpe, "
+                       "qwen2/deepseek-r1-qwen, gpt-2)");
   }
   const Value* tokens = f.find("tokenizer.ggml.tokens");
   if (!tokens || tokens->type != ValueType::kArray || tokens->array_type != ValueType::kString) {
@@ -162,11 +169,13 @@ Result<TokenizerFiles> tokenizer_files_from_gguf(const File& f, const std::strin
     if (!t.is_ok()) return tokenizer_error(source, t.status().message());
     cfg["chat_template"] = *t;
   }
-  return TokenizerFiles{tok.dump(), cfg.dump()};
+  // Strict: a token or template that is not UTF-8 is a malformed file (thrown, reported below).
+  return TokenizerFiles{tok.dump(-1, ' ', false, json::error_handler_t::strict),
+                        cfg.dump(-1, ' ', false, json::error_handler_t::strict)};
 }
 
-Status add_tokenizer_to_gguf(Writer& w, const TokenizerFiles& hf, int vocab_size,
-                             const std::string& source) {
+static Status add_tokenizer_unchecked(Writer& w, const TokenizerFiles& hf, int vocab_size,
+                                      const std::string& source) {
   json tok = json::parse(hf.tokenizer_json, nullptr, /*allow_exceptions=*/false);
   json cfg = hf.tokenizer_config_json.empty()
                  ? json::object()
@@ -198,7 +207,7 @@ Status add_tokenizer_to_gguf(Writer& w, const TokenizerFiles& hf, int vocab_size
   if (pre_name.empty()) {
     return unsupported(source +
                        ": the tokenizer's pre-tokenizer matches none of GGUF's known ones "
-                       "(llama-bpe, dbrx, qwen2, gpt2)");
+                       "(llama-bpe, dbrx, qwen2, gpt-2)");
   }
 
   const size_t n = static_cast<size_t>(vocab_size);
@@ -260,11 +269,55 @@ Status add_tokenizer_to_gguf(Writer& w, const TokenizerFiles& hf, int vocab_size
   if (auto id = id_of("bos_token")) w.add_uint32("tokenizer.ggml.bos_token_id", *id);
   if (auto id = id_of("eos_token")) w.add_uint32("tokenizer.ggml.eos_token_id", *id);
   if (auto id = id_of("pad_token")) w.add_uint32("tokenizer.ggml.padding_token_id", *id);
-  w.add_bool("tokenizer.ggml.add_bos_token", cfg.value("add_bos_token", false));
+  // tokenizer_config.json's add_bos_token, else whether the post-processor's template for one
+  // sequence starts with the BOS token (Llama 3's TemplateProcessing; no key in its config).
+  bool add_bos = false;
+  if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) {
+    add_bos = cfg["add_bos_token"].get<bool>();
+  } else if (auto bos = id_of("bos_token")) {
+    json post = tok.value("post_processor", json());
+    std::vector<json> processors;
+    if (post.is_object() && post.value("type", "") == "Sequence" && post.contains("processors")) {
+      for (const json& p : post["processors"]) processors.push_back(p);
+    } else if (post.is_object()) {
+      processors.push_back(post);
+    }
+    for (const json& p : processors) {
+      if (!p.is_object() || p.value("type", "") != "TemplateProcessing") continue;
+      const json single = p.value("single", json::array());
+      if (single.is_array() && !single.empty() && single[0].contains("SpecialToken")) {
+        add_bos = single[0]["SpecialToken"].value("id", "") == tokens[*bos];
+      }
+    }
+  }
+  w.add_bool("tokenizer.ggml.add_bos_token", add_bos);
   if (cfg.contains("chat_template") && cfg["chat_template"].is_string()) {
     w.add_string("tokenizer.chat_template", cfg["chat_template"].get<std::string>());
   }
   return Status::ok();
+}
+
+// JSON of an unexpected shape (a number where a string belongs, ...) throws inside nlohmann;
+// callers get a Status naming the file instead.
+Result<TokenizerFiles> tokenizer_files_from_gguf(const File& file, const std::string& source) {
+  try {
+    return tokenizer_files_unchecked(file, source);
+  } catch (const nlohmann::json::exception& e) {
+    return format_error(source + ": tokenizer metadata: " + e.what());
+  } catch (const std::bad_alloc&) {
+    return resource_exhausted(source + ": out of memory reading the tokenizer");
+  }
+}
+
+Status add_tokenizer_to_gguf(Writer& writer, const TokenizerFiles& hf, int vocab_size,
+                             const std::string& source) {
+  try {
+    return add_tokenizer_unchecked(writer, hf, vocab_size, source);
+  } catch (const nlohmann::json::exception& e) {
+    return format_error(source + ": tokenizer.json / tokenizer_config.json: " + e.what());
+  } catch (const std::bad_alloc&) {
+    return resource_exhausted(source + ": out of memory converting the tokenizer");
+  }
 }
 
 }  // namespace xy::gguf

@@ -111,11 +111,10 @@ std::vector<uint8_t> Writer::bytes() const {
   const size_t data_start = out.size();
   for (const Tensor& t : tensors_) {
     out.insert(out.end(), t.data.begin(), t.data.end());
-    // Pad between tensors, not after the last one (as llama.cpp's writer does).
-    if (&t != &tensors_.back()) {
-      const size_t rel = out.size() - data_start;
-      out.resize(data_start + (rel + alignment_ - 1) / alignment_ * alignment_, 0);
-    }
+    // Every tensor, the last one too, is padded to the alignment, as llama.cpp's writer does (its
+    // reader then reads whole padded sizes).
+    const size_t rel = out.size() - data_start;
+    out.resize(data_start + (rel + alignment_ - 1) / alignment_ * alignment_, 0);
   }
   return out;
 }
