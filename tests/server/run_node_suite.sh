@@ -9,22 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/serve_for_test.sh"
 sdk="$here/openai_sdk"
 
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "SKIP: node/npm not installed (scripts/install-deps.sh installs them)"
-  exit 77
-fi
-# The official SDK, pinned by package-lock.json, installed once next to the tests.
-if [[ ! -d "$sdk/node_modules/openai" ]]; then
-  (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error)
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/xyserve-node-suite.XXXXXX")
-server_pid=""
-cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then kill -KILL "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# The official SDK, pinned by package-lock.json.
+node_suite_setup "$sdk" openai
 
 "$xyserve" make-model --preset tiny --out "$work/model" >/dev/null
 

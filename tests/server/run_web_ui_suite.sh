@@ -12,22 +12,12 @@ source "$here/serve_for_test.sh"
 suite="$here/web_ui"
 
 chromium_bin=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 || [[ -z "$chromium_bin" ]]; then
-  echo "SKIP: node/npm or chromium not installed (scripts/install-deps.sh --test installs them)"
+if [[ -z "$chromium_bin" ]]; then
+  echo "SKIP: chromium not installed (scripts/install-deps.sh --test installs it)"
   exit 77
 fi
 # puppeteer-core, pinned by package-lock.json (it downloads no browser: Debian's is used).
-if [[ ! -d "$suite/node_modules/puppeteer-core" ]]; then
-  (cd "$suite" && npm ci --no-audit --no-fund --loglevel=error)
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/xyserve-web-ui.XXXXXX")
-server_pid=""
-cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then kill -KILL "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+node_suite_setup "$suite" puppeteer-core
 mkdir -p "$shots"
 
 serve_for_test "$xyserve" "$work/server.log" --model "$repo/models/xy-target" \
