@@ -21,6 +21,17 @@ Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& model_path)
   return Tokenizer::load_json(files.tokenizer_json, files.tokenizer_config_json, gguf_path);
 }
 
+Result<std::string> describe_weight_format(const std::string& model_path) {
+  std::string gguf_path;
+  if (gguf::find_gguf(model_path, &gguf_path)) {
+    XY_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> map, MappedFile::open(gguf_path));
+    XY_ASSIGN_OR_RETURN(gguf::File file, gguf::parse_file(map->data(), map->size(), gguf_path));
+    return "gguf " + gguf::dominant_tensor_type(file);
+  }
+  XY_ASSIGN_OR_RETURN(ModelConfig config, load_model_config(model_path));
+  return "safetensors " + std::string(dtype_name(config.torch_dtype));
+}
+
 Result<DType> parse_dtype_flag(const std::string& name, const std::string& flag) {
   if (name == "f32") return DType::kF32;
   if (name == "bf16") return DType::kBF16;

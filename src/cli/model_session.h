@@ -35,6 +35,10 @@ struct ModelSessionOptions {
 // .gguf model (a file, or a directory holding one).
 Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& model_path);
 
+// How the model's weights are stored, for /v1/models: "gguf Q4_K" (the type holding most bytes)
+// or "safetensors bf16" (config.json's torch_dtype). Errors as loading would report them.
+Result<std::string> describe_weight_format(const std::string& model_path);
+
 // The flags of every command that loads a model: --dtype, --kv-dtype, --block-size, --kernels,
 // --threads, --gemm-tune, --gemm-isa.
 void add_model_flags(CLI::App& cmd, ModelSessionOptions& opts);

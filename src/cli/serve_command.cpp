@@ -113,6 +113,9 @@ int run_serve(const ServeArgs& in) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
       es.num_kv_blocks, es.block_size, es.max_num_batched_tokens, es.max_num_seqs, es.max_model_len,
       (*engine)->model().num_threads());
+  if (Result<std::string> format = describe_weight_format(a.session.model_dir); format.is_ok()) {
+    service.set_model_format(*format);
+  }
   service.set_ready(engine->get(), &(*session)->tokenizer(), (*session)->generation_defaults());
   spdlog::info("chat and dashboard: http://{}:{}/ (OpenAI API under /v1)", a.host, http.port());
 

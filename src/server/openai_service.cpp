@@ -379,6 +379,7 @@ void OpenAIService::handle_models(ResponseSink& sink, const std::string& one) {
                 {"root", options_.model_root},
                 {"parent", nullptr},
                 {"max_model_len", max_model_len_}};
+  if (!model_format_.empty()) model["format"] = model_format_;
   if (!one.empty()) {
     if (one != options_.served_model_name) {
       return reply_error(

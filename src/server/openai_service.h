@@ -49,6 +49,9 @@ class OpenAIService {
   // (stop() before destroying them).
   // `defaults` (generation_config.json) fill sampling fields a request leaves unset, as vLLM does.
   void set_ready(Engine* engine, const Tokenizer* tokenizer, const GenerationDefaults& defaults);
+  // How the weights are stored ("gguf Q4_K", "safetensors bf16"), shown as "format" in
+  // /v1/models. Call before set_ready().
+  void set_model_format(std::string format) { model_format_ = std::move(format); }
   void begin_draining() { draining_.store(true); }
   // Stops the stream pump (after the engine has ended every request).
   void stop();
@@ -84,6 +87,7 @@ class OpenAIService {
   GenerationDefaults defaults_;
   std::optional<ChatTemplate> chat_template_;
   std::string chat_template_error_;
+  std::string model_format_;
   int max_model_len_ = 0;
   int64_t created_ = 0;
   ServerMetrics metrics_;

@@ -1,6 +1,7 @@
 #include "model/gguf/gguf_model.h"
 
 #include <filesystem>
+#include <map>
 #include <limits>
 
 #include "core/aligned_buffer.h"
@@ -245,6 +246,22 @@ Result<GgufModel> open_gguf_model(const std::string& path, DType dequant_dtype) 
   XY_ASSIGN_OR_RETURN(m.archive, gguf_archive(m.file, m.config, dequant_dtype, path));
   static_cast<GgufArchive&>(*m.archive).mapping = std::move(map);
   return m;
+}
+
+std::string dominant_tensor_type(const File& file) {
+  std::map<uint32_t, uint64_t> bytes;
+  for (const gguf::TensorInfo& t : file.tensors)
+    if (t.dims.size() == 2) bytes[t.ggml_type] += t.size;
+  uint32_t best = 0;
+  uint64_t most = 0;
+  for (const auto& [type, n] : bytes) {
+    if (n > most) {
+      most = n;
+      best = type;
+    }
+  }
+  if (most == 0) return "";
+  return std::string(ref::block_format_info(best)->name);
 }
 
 bool find_gguf(const std::string& path, std::string* gguf_path) {

@@ -45,6 +45,10 @@ Result<std::unique_ptr<SafetensorsArchive>> gguf_archive(const File& file,
                                                          DType dequant_dtype,
                                                          const std::string& source);
 
+// The block type holding most of the file's matrix bytes, e.g. "Q4_K" for a Q4_K_M file (which
+// mixes Q4_K and Q6_K); "" when the file has no 2-D tensor.
+std::string dominant_tensor_type(const File& file);
+
 // True when `path` names a .gguf file (by its extension), or a directory holding exactly one.
 // `*gguf_path` receives the file.
 bool find_gguf(const std::string& path, std::string* gguf_path);

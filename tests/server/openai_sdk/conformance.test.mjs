@@ -17,6 +17,7 @@ test('GET /v1/models lists the served model', async () => {
   const m = await ai.models.retrieve(MODEL);
   assert.equal(m.id, MODEL);
   assert.equal(m.object, 'model');
+  assert.equal(m.format, 'safetensors bf16');  // how the weights are stored (make-model: bf16)
   const missing = await ai.models.retrieve('other').catch((e) => e);
   assert.ok(missing instanceof OpenAI.NotFoundError);
 });
