@@ -66,19 +66,23 @@ function networkError(err) {
   });
 }
 
-async function getJson(path, { signal, auth = true } = {}) {
+// fetch() with the page's conventions: no caching, network failures and non-2xx answers as
+// ApiErrors carrying the server's message; an abort is passed through untouched.
+async function send(path, init) {
   let res;
   try {
-    res = await fetch(path, {
-      headers: auth ? authHeaders({ Accept: 'application/json' }) : { Accept: 'application/json' },
-      signal,
-      cache: 'no-store',
-    });
+    res = await fetch(path, { ...init, cache: 'no-store' });
   } catch (err) {
     if (err?.name === 'AbortError') throw err;
     throw networkError(err);
   }
   if (!res.ok) throw await errorFromResponse(res);
+  return res;
+}
+
+async function getJson(path, { signal, auth = true } = {}) {
+  const accept = { Accept: 'application/json' };
+  const res = await send(path, { headers: auth ? authHeaders(accept) : accept, signal });
   try {
     return await res.json();
   } catch {
@@ -152,20 +156,12 @@ export class SseParser {
 // { finishReason, usage, done } where done says whether "data: [DONE]" arrived. Rejects with an
 // ApiError (HTTP or in-stream error) or the AbortError of `signal`.
 export async function streamChat(body, { signal, onDelta }) {
-  let res;
-  try {
-    res = await fetch('/v1/chat/completions', {
-      method: 'POST',
-      headers: authHeaders({ 'Content-Type': 'application/json', Accept: 'text/event-stream' }),
-      body: JSON.stringify(body),
-      signal,
-      cache: 'no-store',
-    });
-  } catch (err) {
-    if (err?.name === 'AbortError') throw err;
-    throw networkError(err);
-  }
-  if (!res.ok) throw await errorFromResponse(res);
+  const res = await send('/v1/chat/completions', {
+    method: 'POST',
+    headers: authHeaders({ 'Content-Type': 'application/json', Accept: 'text/event-stream' }),
+    body: JSON.stringify(body),
+    signal,
+  });
 
   const result = { finishReason: null, usage: null, done: false };
   let streamError = null;
