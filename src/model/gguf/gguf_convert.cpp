@@ -153,7 +153,6 @@ Status convert_checkpoint_to_gguf(const std::string& hf_dir, const std::string& 
                       read_text(hf_dir + "/tokenizer_config.json", false));
   XY_RETURN_IF_ERROR(add_tokenizer_to_gguf(w, tok, config.vocab_size, hf_dir));
 
-  const bool permute_qk = arch == "llama";
   for (const auto& [hf_name, t] : archive->tensors()) {
     std::string name = gguf_tensor_name(hf_name);
     if (name.empty()) continue;  // e.g. rotary inv_freq buffers
@@ -165,17 +164,8 @@ Status convert_checkpoint_to_gguf(const std::string& hf_dir, const std::string& 
     if (cols <= 0) return format_error(hf_dir + ": tensor '" + hf_name + "' is empty");
     const int64_t rows = t.numel() / cols;
     const bool is_vector = t.shape.size() == 1;
-    int permute_heads = 0;
-    if (permute_qk && name.find(".attn_q.") != std::string::npos)
-      permute_heads = config.num_attention_heads;
-    if (permute_qk && name.find(".attn_k.") != std::string::npos)
-      permute_heads = config.num_key_value_heads;
-    const int64_t perm_rows = is_vector ? cols : rows;
-    if (permute_heads > 0 && perm_rows != int64_t(permute_heads) * config.head_dim) {
-      return format_error(hf_dir + ": tensor '" + hf_name + "' has " + std::to_string(perm_rows) +
-                          " rows, expected heads x head_dim = " +
-                          std::to_string(int64_t(permute_heads) * config.head_dim));
-    }
+    const int permute_heads = permuted_heads(name, config);
+    XY_RETURN_IF_ERROR(check_permuted_rows(name, is_vector ? cols : rows, config, hf_dir));
     const BlockFormat f =
         is_vector ? BlockFormat::kF32 : matrix_format(type, cols, name == "output.weight");
     const size_t out_row = ref::block_format_row_bytes(f, cols);

@@ -1,8 +1,8 @@
 #include "model/gguf/gguf_model.h"
 
 #include <filesystem>
-#include <map>
 #include <limits>
+#include <map>
 
 #include "core/aligned_buffer.h"
 #include "core/mapped_file.h"
@@ -72,20 +72,11 @@ Status add_tensor(GgufArchive& a, const gguf::TensorInfo& t, const ModelConfig& 
   const int64_t cols = t.dims[0];
   const int64_t rows = t.num_elements() / cols;
 
-  // llama's q and k (weights and biases) come permuted; Qwen's are stored as HF has them.
-  int permute_heads = 0;
-  if (config.arch == Architecture::kLlama || config.arch == Architecture::kMistral) {
-    if (t.name.find(".attn_q.") != std::string::npos) permute_heads = config.num_attention_heads;
-    if (t.name.find(".attn_k.") != std::string::npos) permute_heads = config.num_key_value_heads;
-  }
-  // A 1-D bias is permuted element by element: treat it as rows of one element.
+  // llama's q and k (weights and biases) come permuted; Qwen's are stored as HF has them. A 1-D
+  // bias is permuted element by element: rows of one element.
+  const int permute_heads = permuted_heads(t.name, config);
   const bool is_vector = t.dims.size() == 1;
-  const int64_t perm_rows = is_vector ? cols : rows;
-  if (permute_heads > 0 && perm_rows != int64_t(permute_heads) * config.head_dim) {
-    return format_error(source + ": tensor '" + t.name + "' has " + std::to_string(perm_rows) +
-                        " rows, expected heads x head_dim = " +
-                        std::to_string(int64_t(permute_heads) * config.head_dim));
-  }
+  XY_RETURN_IF_ERROR(check_permuted_rows(t.name, is_vector ? cols : rows, config, source));
   const bool plain = t.ggml_type == uint32_t(BlockFormat::kF32) ||
                      t.ggml_type == uint32_t(BlockFormat::kF16) ||
                      t.ggml_type == uint32_t(BlockFormat::kBF16);

@@ -62,4 +62,21 @@ int64_t hf_row_of(int64_t gguf_row, int head_dim) {
   return head * head_dim + j * (head_dim / 2) + i;
 }
 
+int permuted_heads(const std::string& gguf_name, const ModelConfig& config) {
+  // llama.cpp's converter permutes for its llama architecture only (Mistral files included).
+  if (config.arch != Architecture::kLlama && config.arch != Architecture::kMistral) return 0;
+  if (gguf_name.find(".attn_q.") != std::string::npos) return config.num_attention_heads;
+  if (gguf_name.find(".attn_k.") != std::string::npos) return config.num_key_value_heads;
+  return 0;
+}
+
+Status check_permuted_rows(const std::string& name, int64_t rows, const ModelConfig& config,
+                           const std::string& source) {
+  const int heads = permuted_heads(name, config);
+  if (heads == 0 || rows == int64_t(heads) * config.head_dim) return Status::ok();
+  return format_error(
+      source + ": tensor '" + name + "' has " + std::to_string(rows) +
+      " rows, expected heads x head_dim = " + std::to_string(int64_t(heads) * config.head_dim));
+}
+
 }  // namespace xy::gguf
