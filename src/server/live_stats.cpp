@@ -76,18 +76,9 @@ void LiveStats::on_engine_stats(const EngineStats& prev, const EngineStats& cur)
   while (counters_.size() > kMaxCounterSamples) counters_.pop_front();
 }
 
-void LiveStats::on_request_finished(double ttft_s, double e2e_s, int generation_tokens,
-                                    const std::string& finish_reason) {
+void LiveStats::on_request_finished(double ttft_s, double e2e_s, int generation_tokens) {
   std::lock_guard<std::mutex> lock(mu_);
   const double t = seconds_now();
-  if (finish_reason == "stop")
-    ++by_reason_[0];
-  else if (finish_reason == "length")
-    ++by_reason_[1];
-  else if (finish_reason == "abort")
-    ++by_reason_[2];
-  else
-    ++by_reason_[3];
   // TPOT as vLLM defines it: the decode time after the first token over the tokens after it.
   const double tpot =
       ttft_s >= 0 && generation_tokens > 1 ? (e2e_s - ttft_s) / double(generation_tokens - 1) : -1;
@@ -101,10 +92,6 @@ LiveSnapshot LiveStats::snapshot(const EngineStats& now_stats) const {
   const double t = seconds_now();
   s.uptime_s = t;
   s.recent_steps.assign(steps_.begin(), steps_.end());
-  s.finished_stop = by_reason_[0];
-  s.finished_length = by_reason_[1];
-  s.finished_abort = by_reason_[2];
-  s.finished_error = by_reason_[3];
 
   // Totals only move at observed steps, so the newest sample at or before the window's start is
   // the totals at that instant; with none that old, the oldest one (the engine was idle before).

@@ -5,12 +5,10 @@
 //   * the last kMaxRecentSteps engine steps' prefill/decode/verify token mix and duration;
 //   * token throughput over the last throughput window (from engine counter samples);
 //   * TTFT / TPOT / E2E percentiles of the requests that finished in the last latency window;
-//   * finished requests by reason since start.
 // Fed by ServerMetrics (the stream pump's step observations, finished requests).
 // Thread-safe: every method may be called from any thread.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -38,6 +36,11 @@ struct StepSample {
   double time_s = 0.0;                               // duration per step
 };
 
+// Finished requests by finish reason since start.
+struct FinishedCounts {
+  int64_t stop = 0, length = 0, abort = 0, error = 0;
+};
+
 struct Percentiles {
   std::optional<double> p50, p90, p99;  // empty when no sample
 };
@@ -52,7 +55,6 @@ struct LiveSnapshot {
   double latency_window_s = 0.0;
   int latency_requests = 0;  // finished in the latency window
   Percentiles ttft_s, tpot_s, e2e_s;
-  int64_t finished_stop = 0, finished_length = 0, finished_abort = 0, finished_error = 0;
 };
 
 // Nearest-rank percentile of an unsorted sample (copied): q in [0, 1].
@@ -68,8 +70,7 @@ class LiveStats {
   // The engine's step counter moved from `prev` to `cur` (the stream pump's observation).
   void on_engine_stats(const EngineStats& prev, const EngineStats& cur);
   // A request finished. ttft_s < 0: no token; tpot from the gaps between its tokens.
-  void on_request_finished(double ttft_s, double e2e_s, int generation_tokens,
-                           const std::string& finish_reason);
+  void on_request_finished(double ttft_s, double e2e_s, int generation_tokens);
   // `now_stats`: a fresh Engine::stats(), the right end of the throughput window.
   LiveSnapshot snapshot(const EngineStats& now_stats) const;
 
@@ -93,7 +94,6 @@ class LiveStats {
   std::deque<StepSample> steps_;        // [<= kMaxRecentSteps]
   std::deque<CounterSample> counters_;  // engine totals at each observation, oldest first
   std::deque<FinishedSample> finished_;
-  std::array<int64_t, 4> by_reason_{};  // stop, length, abort, error
 };
 
 }  // namespace xy::server

@@ -407,6 +407,7 @@ void OpenAIService::handle_stats(ResponseSink& sink) {
   context.model = options_.served_model_name;
   context.max_model_len = max_model_len_;
   context.requests_in_flight = counters_.jobs_in_flight.load();
+  context.finished = metrics_.finished_counts();
   HttpResponse r = json_response(stats_json(metrics_.live().snapshot(stats), stats, context));
   r.headers.emplace_back("Cache-Control", "no-store");
   reply(sink, std::move(r));

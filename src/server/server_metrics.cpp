@@ -108,7 +108,7 @@ void ServerMetrics::on_request_finished(const RequestRecord& r) {
   req_prompt_->observe(r.prompt_tokens);
   req_gen_->observe(r.generation_tokens);
   req_cached_->observe(r.cached_tokens);
-  live_.on_request_finished(r.ttft_s, r.e2e_s, r.generation_tokens, r.finish_reason);
+  live_.on_request_finished(r.ttft_s, r.e2e_s, r.generation_tokens);
 }
 
 void ServerMetrics::on_http_response(int status) {
@@ -149,6 +149,16 @@ void ServerMetrics::on_engine_stats(const EngineStats& prev, const EngineStats& 
     step_v_->observe(v);
     step_total_->observe(p + d + v);
   }
+}
+
+FinishedCounts ServerMetrics::finished_counts() {
+  std::lock_guard<std::mutex> lock(finish_mu_);  // labeled_counter lookup
+  const auto count = [&](const char* reason) {
+    return int64_t(
+        reg_.labeled_counter("xyserve:request_success_total", "", "finished_reason", reason)
+            ->value());
+  };
+  return {count("stop"), count("length"), count("abort"), count("error")};
 }
 
 std::string ServerMetrics::render(const EngineStats& e, int used_kv_blocks, int open_connections,

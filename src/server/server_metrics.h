@@ -42,6 +42,8 @@ class ServerMetrics {
   // Scrape time: copies gauges and totals, then renders everything.
   std::string render(const EngineStats& engine, int used_kv_blocks, int open_connections,
                      int requests_in_flight);
+  // xyserve:request_success_total by finish reason (the dashboard shows the same counters).
+  FinishedCounts finished_counts();
   // The same observations over recent windows, for the dashboard (GET /stats).
   const LiveStats& live() const { return live_; }
 

@@ -27,6 +27,7 @@ struct StatsContext {
   int max_model_len = 0;
   std::string device = "cpu";
   int requests_in_flight = 0;
+  FinishedCounts finished;  // ServerMetrics::finished_counts()
 };
 
 nlohmann::json stats_json(const LiveSnapshot& live, const EngineStats& engine,

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "server/server_metrics.h"
 #include "server/stats_json.h"
 
 namespace xy::server {
@@ -101,13 +102,13 @@ TEST_F(LiveStatsTest, ThroughputRightAfterStartUsesTheTimeSinceStart) {
 
 TEST_F(LiveStatsTest, LatencyPercentilesCoverTheWindowOnly) {
   // 100 old requests far slower than the 100 recent ones: only the recent ones count.
-  for (int i = 0; i < 100; ++i) stats_.on_request_finished(9.0, 20.0, 11, "length");
+  for (int i = 0; i < 100; ++i) stats_.on_request_finished(9.0, 20.0, 11);
   advance(61);
   for (int i = 1; i <= 100; ++i) {
     // ttft = i ms; 11 tokens over e2e = ttft + 10 * 2 ms: tpot 2 ms
-    stats_.on_request_finished(i * 1e-3, i * 1e-3 + 0.02, 11, "stop");
+    stats_.on_request_finished(i * 1e-3, i * 1e-3 + 0.02, 11);
   }
-  stats_.on_request_finished(-1.0, 0.5, 0, "abort");  // no token: counts for e2e only
+  stats_.on_request_finished(-1.0, 0.5, 0);  // no token: counts for e2e only
   LiveSnapshot s = stats_.snapshot(engine_);
   EXPECT_EQ(s.latency_requests, 101);
   ASSERT_TRUE(s.ttft_s.p50 && s.ttft_s.p90 && s.ttft_s.p99);
@@ -116,13 +117,26 @@ TEST_F(LiveStatsTest, LatencyPercentilesCoverTheWindowOnly) {
   EXPECT_NEAR(*s.ttft_s.p99, 0.099, 1e-12);
   EXPECT_NEAR(*s.tpot_s.p50, 0.002, 1e-9);
   EXPECT_NEAR(*s.e2e_s.p99, 0.120, 1e-9);  // rank 100 of 101: the abort's 0.5 s is the max
-  EXPECT_EQ(s.finished_stop, 100);
-  EXPECT_EQ(s.finished_length, 100);
-  EXPECT_EQ(s.finished_abort, 1);
   advance(61);
   LiveSnapshot later = stats_.snapshot(engine_);
   EXPECT_EQ(later.latency_requests, 0);
   EXPECT_FALSE(later.ttft_s.p50.has_value());
+}
+
+TEST(ServerMetricsFinished, TheDashboardsCountsAreThePrometheusCounters) {
+  ServerMetrics m("tiny");
+  for (const char* reason : {"stop", "stop", "abort", "length", "stop", "error"}) {
+    RequestRecord r;
+    r.finish_reason = reason;
+    m.on_request_finished(r);
+  }
+  const FinishedCounts f = m.finished_counts();
+  EXPECT_EQ(f.stop, 3);
+  EXPECT_EQ(f.length, 1);
+  EXPECT_EQ(f.abort, 1);
+  EXPECT_EQ(f.error, 1);
+  const std::string text = m.render(EngineStats{}, 0, 0, 0);
+  EXPECT_NE(text.find("finished_reason=\"stop\"} 3"), std::string::npos);
 }
 
 TEST(Percentile, NearestRankOnUnsortedInput) {
@@ -143,11 +157,14 @@ TEST_F(LiveStatsTest, StatsJsonHasEveryFieldOfTheSchema) {
   engine_.max_num_batched_tokens = 512;
   engine_.num_draft_tokens = 8;
   engine_.num_accepted_tokens = 6;
-  StatsContext c{"tiny", 2048, "cpu", 3};
+  StatsContext c{"tiny", 2048, "cpu", 3, {5, 2, 1, 0}};
   nlohmann::json j = stats_json(stats_.snapshot(engine_), engine_, c);
   EXPECT_EQ(j["model"], "tiny");
   EXPECT_EQ(j["max_model_len"], 2048);
   EXPECT_EQ(j["requests"]["in_flight"], 3);
+  EXPECT_EQ(j["requests"]["finished"]["stop"], 5);
+  EXPECT_EQ(j["requests"]["finished"]["length"], 2);
+  EXPECT_EQ(j["requests"]["finished"]["abort"], 1);
   EXPECT_DOUBLE_EQ(j["kv_cache"]["usage"].get<double>(), 0.25);
   EXPECT_EQ(j["kv_cache"]["used_blocks"], 25);
   EXPECT_DOUBLE_EQ(j["kv_cache"]["prefix_cache_hit_rate"].get<double>(), 0.25);
