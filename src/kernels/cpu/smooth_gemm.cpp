@@ -8,6 +8,7 @@
 
 #include "core/check.h"
 #include "core/cpu_features.h"
+#include "kernels/cpu/gemm_task_table.h"
 #include "kernels/cpu/smooth_gemm_tiles.h"
 
 namespace xy::cpu {
@@ -74,6 +75,34 @@ GemmIsa isa_from_env() {
 
 }  // namespace
 
+namespace detail {
+
+GemmProblem gemm_problem(const GemmArgs& args, int k, WeightLayout layout, int out_cols,
+                         const void* panels) {
+  GemmProblem p;
+  p.x = args.x;
+  p.ldx = args.ldx != 0 ? args.ldx : k;
+  p.m = args.m;
+  p.k = k;
+  p.panels = panels;
+  p.gate_up = layout == WeightLayout::kGateUp;
+  p.out_cols = out_cols;
+  p.y = args.y;
+  p.ldy = args.ldy != 0 ? args.ldy : p.out_cols;
+  p.bias = args.bias;
+  p.bias_up = (p.gate_up && args.bias != nullptr) ? args.bias + p.out_cols : nullptr;
+  p.residual = args.residual;
+  p.ldr = args.ldr != 0 ? args.ldr : (args.residual == args.y ? p.ldy : p.out_cols);
+  XY_CHECK(p.ldx >= p.k && p.ldy >= p.out_cols);
+  XY_CHECK_MSG(!(p.gate_up && p.residual != nullptr), "residual add is for plain weights only");
+  XY_CHECK_MSG(p.residual == nullptr || p.residual == p.y || p.ldr >= p.out_cols,
+               "residual row stride too small");
+  XY_CHECK_MSG(p.residual != p.y || p.ldr == p.ldy, "in-place residual needs ldr == ldy");
+  return p;
+}
+
+}  // namespace detail
+
 GemmIsa default_gemm_isa() {
   static const GemmIsa isa = isa_from_env();
   return isa;
@@ -108,25 +137,7 @@ void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
   XY_CHECK_MSG(is_supported_gemm_kernel(isa, config.mr, config.np) && config.m_block >= 1,
                "smooth_gemm: no such micro-kernel for this ISA");
 
-  detail::GemmProblem p;
-  p.x = args.x;
-  p.ldx = args.ldx != 0 ? args.ldx : w.k();
-  p.m = args.m;
-  p.k = w.k();
-  p.panels = w.data();
-  p.gate_up = w.layout() == WeightLayout::kGateUp;
-  p.out_cols = w.out_cols();
-  p.y = args.y;
-  p.ldy = args.ldy != 0 ? args.ldy : p.out_cols;
-  p.bias = args.bias;
-  p.bias_up = (p.gate_up && args.bias != nullptr) ? args.bias + p.out_cols : nullptr;
-  p.residual = args.residual;
-  p.ldr = args.ldr != 0 ? args.ldr : (args.residual == args.y ? p.ldy : p.out_cols);
-  XY_CHECK(p.ldx >= p.k && p.ldy >= p.out_cols);
-  XY_CHECK_MSG(!(p.gate_up && p.residual != nullptr), "residual add is for plain weights only");
-  XY_CHECK_MSG(p.residual == nullptr || p.residual == p.y || p.ldr >= p.out_cols,
-               "residual row stride too small");
-  XY_CHECK_MSG(p.residual != p.y || p.ldr == p.ldy, "in-place residual needs ldr == ldy");
+  detail::GemmProblem p = detail::gemm_problem(args, w.k(), w.layout(), w.out_cols(), w.data());
 
   detail::TileFn tile = nullptr;
   switch (isa) {
@@ -145,15 +156,6 @@ void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
   }
   XY_CHECK(tile != nullptr);
 
-  // Task-Table: tiles in (m-block, n-tile, m-tile) order, equal contiguous slices per worker.
-  const int m_tiles = (args.m + config.mr - 1) / config.mr;
-  const int n_tiles = (w.num_panels() + config.np - 1) / config.np;
-  XY_CHECK(n_tiles * config.np <= w.num_panels_padded());  // np divides kPanelGroup
-  const int m_block = std::min(config.m_block, m_tiles);
-  const int64_t total = static_cast<int64_t>(m_tiles) * n_tiles;
-  const int workers = static_cast<int>(std::min<int64_t>(pool.num_workers(), total));
-  const int64_t block_tiles = static_cast<int64_t>(m_block) * n_tiles;
-
   if (isa == GemmIsa::kAvx512Bf16 && w.storage() == DType::kBF16) {
     // x rounded to bf16 pairs once per call (a per-thread buffer, reused across calls).
     thread_local std::vector<uint32_t> x_bf16_buffer;
@@ -171,19 +173,8 @@ void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
     p.x_bf16 = x_bf16;
   }
 
-  pool.run(workers, [&](int worker) {
-    const int64_t begin = total * worker / workers;
-    const int64_t end = total * (worker + 1) / workers;
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t block = t / block_tiles;  // every block but the last is full
-      const int64_t in_block = t - block * block_tiles;
-      const int64_t block_m0 = block * m_block;
-      const int64_t rows_in_block = std::min<int64_t>(m_block, m_tiles - block_m0);
-      const int n_tile = static_cast<int>(in_block / rows_in_block);
-      const int m_tile = static_cast<int>(block_m0 + in_block % rows_in_block);
-      tile(p, m_tile * config.mr, n_tile * config.np);
-    }
-  });
+  detail::run_task_table(pool, args.m, w.num_panels(), w.num_panels_padded(), config,
+                         [&](int m0, int panel0) { tile(p, m0, panel0); });
 }
 
 }  // namespace xy::cpu

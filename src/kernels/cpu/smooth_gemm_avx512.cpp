@@ -24,7 +24,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "kernels/cpu/avx2_exp.h"
+#include "kernels/cpu/gemm_epilogue_avx512.h"
 #include "kernels/cpu/packed_weight.h"
 #include "kernels/cpu/smooth_gemm_tiles.h"
 
@@ -35,16 +35,6 @@
 namespace xy::cpu::detail {
 
 namespace {
-
-// Mask of the first n (clamped to 0..16) lanes.
-inline __mmask16 first_lanes16(int n) {
-  return n >= 16 ? static_cast<__mmask16>(0xffff)
-                 : static_cast<__mmask16>((1u << std::max(n, 0)) - 1u);
-}
-
-inline __mmask8 first_lanes8(int n) {
-  return n >= 8 ? static_cast<__mmask8>(0xff) : static_cast<__mmask8>((1u << std::max(n, 0)) - 1u);
-}
 
 // 16 bf16 of one panel row (interleaved order) -> 16 f32 in the same interleaved order.
 inline __m512 widen_bf16(const uint16_t* src) {
@@ -63,10 +53,6 @@ inline __m512 to_column_order(__m512 v) {
   const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
   return _mm512_permutexvar_ps(idx, v);
 }
-
-// Epilogue of a tile whose accumulators (column order) were stored to out[MR][16 NP].
-template <int MR, int NP>
-void store_tile(const GemmProblem& p, int m0, int panel0, const float (&out)[MR][NP * 16]);
 
 // vdpbf16ps tile: x comes pre-rounded as bf16 pairs (p.x_bf16), weights as bf16 panels.
 template <int MR, int NP>
@@ -201,42 +187,6 @@ void tile(const GemmProblem& p, int m0, int panel0) {
     for (int q = 0; q < NP; ++q) _mm512_store_ps(&out[r][16 * q], acc[r][q]);
   }
   store_tile<MR, NP>(p, m0, panel0, out);
-}
-
-template <int MR, int NP>
-void store_tile(const GemmProblem& p, int m0, int panel0, const float (&out)[MR][NP * 16]) {
-  // Epilogue: only rows < m and columns < out_cols are touched (virtual padding); ragged
-  // columns use k-masked loads and stores, so nothing outside y's valid part is read or written.
-  const int valid_rows = std::min(MR, p.m - m0);
-  for (int r = 0; r < valid_rows; ++r) {
-    float* y_row = p.y + static_cast<int64_t>(m0 + r) * p.ldy;
-    for (int q = 0; q < NP; ++q) {
-      if (!p.gate_up) {
-        const int c = (panel0 + q) * 16;
-        const int left = p.out_cols - c;
-        if (left <= 0) break;
-        const __mmask16 mask = first_lanes16(left);
-        __m512 v = _mm512_load_ps(&out[r][16 * q]);
-        if (p.bias != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, p.bias + c));
-        if (p.residual != nullptr) {
-          const float* res = p.residual + static_cast<int64_t>(m0 + r) * p.ldr + c;
-          v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, res));
-        }
-        _mm512_mask_storeu_ps(y_row + c, mask, v);
-      } else {
-        const int c = (panel0 + q) * 8;
-        const int left = p.out_cols - c;
-        if (left <= 0) break;
-        const __mmask8 mask = first_lanes8(left);
-        __m256 gate = _mm256_load_ps(&out[r][16 * q]);
-        __m256 up = _mm256_load_ps(&out[r][16 * q + 8]);
-        if (p.bias != nullptr) gate = _mm256_add_ps(gate, _mm256_maskz_loadu_ps(mask, p.bias + c));
-        if (p.bias_up != nullptr)
-          up = _mm256_add_ps(up, _mm256_maskz_loadu_ps(mask, p.bias_up + c));
-        _mm256_mask_storeu_ps(y_row + c, mask, silu_mul(gate, up));
-      }
-    }
-  }
 }
 
 // The tile of (mr, np) for one mode; nullptr when the shape is not in the AVX-512 set.

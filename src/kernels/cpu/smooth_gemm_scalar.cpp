@@ -9,31 +9,12 @@
 #include <cstring>
 
 #include "kernels/cpu/packed_weight.h"
+#include "kernels/cpu/gemm_epilogue_scalar.h"
 #include "kernels/cpu/smooth_gemm_tiles.h"
 
 namespace xy::cpu::detail {
 
 namespace {
-
-float exp_poly(float x) {
-  x = std::min(std::max(x, kExpClampLo), kExpClampHi);
-  const float n = std::nearbyint(x * kLog2e);
-  float r = std::fma(n, -kLn2Hi, x);
-  r = std::fma(n, -kLn2Lo, r);
-  float p = kExpPoly[0];
-  for (int i = 1; i < 6; ++i) p = std::fma(p, r, kExpPoly[i]);
-  p = std::fma(p, r * r, r);
-  p = p + 1.0f;
-  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, 4);
-  return p * scale;
-}
-
-float silu_mul(float gate, float up) {
-  const float e = exp_poly(0.0f - gate);
-  return (gate / (1.0f + e)) * up;
-}
 
 template <int MR, int NP, bool kBf16>
 void tile(const GemmProblem& p, int m0, int panel0) {
@@ -62,32 +43,7 @@ void tile(const GemmProblem& p, int m0, int panel0) {
     }
   }
 
-  const int valid_rows = std::min(MR, p.m - m0);
-  for (int r = 0; r < valid_rows; ++r) {
-    float* y_row = p.y + static_cast<int64_t>(m0 + r) * p.ldy;
-    for (int q = 0; q < NP; ++q) {
-      if (!p.gate_up) {
-        const int c0 = (panel0 + q) * 16;
-        const int n = std::min(16, p.out_cols - c0);
-        for (int j = 0; j < n; ++j) {
-          float v = acc[r][q * 16 + j];
-          if (p.bias != nullptr) v = v + p.bias[c0 + j];
-          if (p.residual != nullptr)
-            v = v + p.residual[static_cast<int64_t>(m0 + r) * p.ldr + c0 + j];
-          y_row[c0 + j] = v;
-        }
-      } else {
-        const int c0 = (panel0 + q) * 8;
-        const int n = std::min(8, p.out_cols - c0);
-        for (int j = 0; j < n; ++j) {
-          float g = acc[r][q * 16 + j], u = acc[r][q * 16 + 8 + j];
-          if (p.bias != nullptr) g = g + p.bias[c0 + j];
-          if (p.bias_up != nullptr) u = u + p.bias_up[c0 + j];
-          y_row[c0 + j] = silu_mul(g, u);
-        }
-      }
-    }
-  }
+  store_tile_scalar(p, m0, panel0, MR, NP, &acc[0][0]);
 }
 
 template <bool kBf16>

@@ -6,6 +6,11 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "kernels/cpu/packed_weight.h"
+
+namespace xy::cpu {
+struct GemmArgs;  // smooth_gemm.h
+}
 
 namespace xy::cpu::detail {
 
@@ -30,6 +35,12 @@ struct GemmProblem {
   const uint32_t* x_bf16 = nullptr;
   int64_t ldx_bf16 = 0;
 };
+
+// The problem of `args` over a packed weight of inner size k, layout and out_cols whose panels
+// start at `panels`: strides defaulted, bias split for gate-up weights, and the argument rules
+// of smooth_gemm.h checked (XY_CHECK).
+GemmProblem gemm_problem(const GemmArgs& args, int k, WeightLayout layout, int out_cols,
+                         const void* panels);
 
 // Computes rows [m0, m0 + MR) x panels [panel0, panel0 + NP) and writes the valid part of it
 // through the epilogue. Rows >= m read row m-1 (virtual padding) and are never stored; columns

@@ -19,48 +19,27 @@ float load_f16(const uint8_t* p) {
   return f16_to_f32(h);
 }
 
-void dequantize_q8_0(const uint8_t* b, float* y) {
-  const float d = load_f16(b);
-  const auto* q = reinterpret_cast<const int8_t*>(b + 2);
-  for (int i = 0; i < kQK; ++i) y[i] = d * float(q[i]);
+void codes_q8_0(const uint8_t* b, CodeGroup* g) {
+  g->d = load_f16(b);
+  g->offset = 128;
+  for (int i = 0; i < kQK; ++i) g->code[i] = uint8_t(int(int8_t(b[2 + i])) + 128);
 }
 
-void dequantize_q4_0(const uint8_t* b, float* y) {
-  const float d = load_f16(b);
-  const uint8_t* qs = b + 2;
+// Q4_0 / Q4_1: low nibbles of qs are elements 0..15, high nibbles 16..31.
+void unpack_nibbles(const uint8_t* qs, uint8_t* code) {
   for (int i = 0; i < kQK / 2; ++i) {
-    y[i] = d * float(int(qs[i] & 0x0F) - 8);
-    y[i + kQK / 2] = d * float(int(qs[i] >> 4) - 8);
-  }
-}
-
-void dequantize_q4_1(const uint8_t* b, float* y) {
-  const float d = load_f16(b);
-  const float m = load_f16(b + 2);
-  const uint8_t* qs = b + 4;
-  for (int i = 0; i < kQK / 2; ++i) {
-    y[i] = d * float(qs[i] & 0x0F) + m;
-    y[i + kQK / 2] = d * float(qs[i] >> 4) + m;
+    code[i] = qs[i] & 0x0F;
+    code[i + kQK / 2] = qs[i] >> 4;
   }
 }
 
 // The 5-bit formats: element i's low four bits are a nibble of qs (as Q4_0), its fifth bit is
 // bit i of the little-endian 32-bit qh.
-void dequantize_q5(const uint8_t* qh_bytes, const uint8_t* qs, float d, float m, bool offset,
-                   float* y) {
+void unpack_q5(const uint8_t* qh_bytes, const uint8_t* qs, uint8_t* code) {
   uint32_t qh;
   std::memcpy(&qh, qh_bytes, 4);
-  for (int i = 0; i < kQK / 2; ++i) {
-    const int lo = int(qs[i] & 0x0F) | int(((qh >> i) & 1u) << 4);
-    const int hi = int(qs[i] >> 4) | int(((qh >> (i + kQK / 2)) & 1u) << 4);
-    if (offset) {
-      y[i] = d * float(lo - 16);
-      y[i + kQK / 2] = d * float(hi - 16);
-    } else {
-      y[i] = d * float(lo) + m;
-      y[i + kQK / 2] = d * float(hi) + m;
-    }
-  }
+  unpack_nibbles(qs, code);
+  for (int i = 0; i < kQK; ++i) code[i] = uint8_t(code[i] | (((qh >> i) & 1u) << 4));
 }
 
 // The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K super-block. Sub-blocks 0..3
@@ -79,25 +58,20 @@ void k_scale_min(int j, const uint8_t* scales, int* sc, int* m) {
 // Q4_K and Q5_K: four chunks of 64 elements; in chunk c the low nibbles of qs[32c, 32c+32) are
 // sub-block 2c and the high nibbles sub-block 2c+1. Q5_K's fifth bits: bit 2c (sub-block 2c) and
 // bit 2c+1 (sub-block 2c+1) of qh[l] for element l of the sub-block.
-void dequantize_k4(const uint8_t* b, const uint8_t* qh, const uint8_t* qs, float* y) {
+void codes_k(const uint8_t* b, const uint8_t* qh, const uint8_t* qs, CodeGroup* g) {
   const float d = load_f16(b);
   const float dmin = load_f16(b + 2);
   const uint8_t* scales = b + 4;
-  for (int c = 0; c < 4; ++c) {
-    int sc0, m0, sc1, m1;
-    k_scale_min(2 * c, scales, &sc0, &m0);
-    k_scale_min(2 * c + 1, scales, &sc1, &m1);
-    const float d0 = d * float(sc0), min0 = dmin * float(m0);
-    const float d1 = d * float(sc1), min1 = dmin * float(m1);
+  for (int j = 0; j < 8; ++j) {
+    int sc, mn;
+    k_scale_min(j, scales, &sc, &mn);
+    g[j].d = d * float(sc);
+    g[j].m = dmin * float(mn);
+    const int c = j / 2, shift = 4 * (j % 2);
     for (int l = 0; l < 32; ++l) {
-      int lo = qs[32 * c + l] & 0x0F;
-      int hi = qs[32 * c + l] >> 4;
-      if (qh) {
-        lo |= ((qh[l] >> (2 * c)) & 1) << 4;
-        hi |= ((qh[l] >> (2 * c + 1)) & 1) << 4;
-      }
-      y[64 * c + l] = d0 * float(lo) - min0;
-      y[64 * c + 32 + l] = d1 * float(hi) - min1;
+      int q = (qs[32 * c + l] >> shift) & 0x0F;
+      if (qh) q |= ((qh[l] >> j) & 1) << 4;
+      g[j].code[l] = uint8_t(q);
     }
   }
 }
@@ -149,6 +123,60 @@ size_t block_format_row_bytes(BlockFormat format, int64_t n) {
   return size_t(n / info->block_elems) * size_t(info->block_bytes);
 }
 
+int code_bits(BlockFormat format) {
+  switch (format) {
+    case BlockFormat::kQ4_0:
+    case BlockFormat::kQ4_1:
+    case BlockFormat::kQ4_K:
+      return 4;
+    case BlockFormat::kQ5_0:
+    case BlockFormat::kQ5_1:
+    case BlockFormat::kQ5_K:
+      return 5;
+    case BlockFormat::kQ8_0:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+int decode_code_groups(BlockFormat format, const uint8_t* b, CodeGroup* g) {
+  switch (format) {
+    case BlockFormat::kQ8_0:
+      codes_q8_0(b, g);
+      return 1;
+    case BlockFormat::kQ4_0:
+      g->d = load_f16(b);
+      g->offset = 8;
+      unpack_nibbles(b + 2, g->code);
+      return 1;
+    case BlockFormat::kQ4_1:
+      g->d = load_f16(b);
+      g->m = 0.0f - load_f16(b + 2);
+      unpack_nibbles(b + 4, g->code);
+      return 1;
+    case BlockFormat::kQ5_0:
+      g->d = load_f16(b);
+      g->offset = 16;
+      unpack_q5(b + 2, b + 6, g->code);
+      return 1;
+    case BlockFormat::kQ5_1:
+      g->d = load_f16(b);
+      g->m = 0.0f - load_f16(b + 2);
+      unpack_q5(b + 4, b + 8, g->code);
+      return 1;
+    case BlockFormat::kQ4_K:
+      codes_k(b, nullptr, b + 16, g);
+      return 8;
+    case BlockFormat::kQ5_K:
+      codes_k(b, b + 16, b + 48, g);
+      return 8;
+    default:
+      XY_CHECK(false && "format without a code form");
+      return 0;
+  }
+}
+
 void dequantize_row(BlockFormat format, const uint8_t* blocks, float* out, int64_t n) {
   const BlockFormatInfo* info = block_format_info(uint32_t(format));
   XY_CHECK(info != nullptr && info->dequantizable);
@@ -171,26 +199,26 @@ void dequantize_row(BlockFormat format, const uint8_t* blocks, float* out, int64
         break;
       }
       case BlockFormat::kQ8_0:
-        dequantize_q8_0(b, y);
-        break;
       case BlockFormat::kQ4_0:
-        dequantize_q4_0(b, y);
-        break;
       case BlockFormat::kQ4_1:
-        dequantize_q4_1(b, y);
-        break;
       case BlockFormat::kQ5_0:
-        dequantize_q5(b + 2, b + 6, load_f16(b), 0.0f, /*offset=*/true, y);
-        break;
       case BlockFormat::kQ5_1:
-        dequantize_q5(b + 4, b + 8, load_f16(b), load_f16(b + 2), /*offset=*/false, y);
-        break;
       case BlockFormat::kQ4_K:
-        dequantize_k4(b, nullptr, b + 16, y);
+      case BlockFormat::kQ5_K: {
+        CodeGroup groups[8];
+        const int n_groups = decode_code_groups(format, b, groups);
+        for (int g = 0; g < n_groups; ++g) {
+          const CodeGroup& cg = groups[g];
+          float* yg = y + g * kQK;
+          // value = d*(code-offset) for the symmetric formats, d*code - m for the others: the
+          // products and differences the formats' definitions write, so bit for bit theirs.
+          for (int i = 0; i < kQK; ++i) {
+            yg[i] = cg.offset >= 0 ? cg.d * float(int(cg.code[i]) - cg.offset)
+                                   : cg.d * float(cg.code[i]) - cg.m;
+          }
+        }
         break;
-      case BlockFormat::kQ5_K:
-        dequantize_k4(b, b + 16, b + 48, y);
-        break;
+      }
       case BlockFormat::kQ6_K:
         dequantize_q6_k(b, y);
         break;

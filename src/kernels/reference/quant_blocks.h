@@ -62,6 +62,26 @@ size_t block_format_row_bytes(BlockFormat format, int64_t n);
 // n must be a multiple of the block length and the format dequantizable (both checked).
 void dequantize_row(BlockFormat format, const uint8_t* blocks, float* out, int64_t n);
 
+// The "code form" of the 32-element groups of the integer formats, which quantized kernels compute
+// with: group element i is d * (code[i] - offset) for the symmetric formats (Q8_0: code = q + 128,
+// offset 128; Q4_0: offset 8; Q5_0: offset 16) and d * code[i] - m for the ones with a minimum
+// (Q4_1: m = -min; Q4_K / Q5_K: d = d_super * sc, m = dmin * mn, one group per sub-block). Every
+// value is then exactly what dequantize_row() gives (it is computed from this form).
+struct CodeGroup {
+  uint8_t code[32];
+  float d = 0.0f;
+  float m = 0.0f;   // formats with a minimum
+  int offset = -1;  // symmetric formats; -1 for those with a minimum
+};
+
+// Bits of a code of `format`'s code form (4: Q4_0, Q4_1, Q4_K; 5: Q5_0, Q5_1, Q5_K; 8: Q8_0), or 0
+// when the format has none (F32, F16, BF16, Q6_K with its 16-element sub-blocks, ...).
+int code_bits(BlockFormat format);
+
+// Decodes the block at `block` (code_bits(format) > 0, checked) into out[0, n) and returns n:
+// 1 group for the 32-element formats, 8 for the 256-element K formats.
+int decode_code_groups(BlockFormat format, const uint8_t* block, CodeGroup* out);
+
 // Quantizes n floats (a multiple of 32) into Q8_0 / Q4_0 blocks at `blocks` (the inverse of
 // dequantize_row, as llama.cpp's reference quantizers define it):
 //   Q8_0: d = max|x| / 127, q = round(x / d)
