@@ -2,8 +2,9 @@
 // qwen2.5-0.5b and llama-3.2-1b presets, M in {1, 4, 16, 64, 256, 512, 1024, 4096}, same threads.
 // Names: gemm/<impl>/<model>/<op>/M:<m>; counters FLOPs (rate) and Bytes (weights + x + y,
 // rate). scripts/bench_kernels.sh turns them into GFLOP/s, GB/s, ratios and % of ceiling.
-//   impl: smooth_bf16, smooth_f32 (ours), dnnl_bf16 (bf16 x bf16 -> f32), dnnl_f32,
-//         openblas_f32 (sgemm, x · Wᵀ with W row-major [N, K]).
+//   impl: smooth_bf16, smooth_f32 (ours), quant_q8_0 / quant_q4_0 (ours: QuantGEMM on the weight
+//         quantized to Q8_0 / Q4_0), dnnl_bf16 (bf16 x bf16 -> f32), dnnl_f32, dnnl_s8 (u8 x s8 ->
+//         s32), openblas_f32 (sgemm, x · Wᵀ with W row-major [N, K]).
 // Weights are packed / reordered once outside the timed loop for every library; oneDNN also
 // gets one primitive per M, created outside the loop. Threads: XY_BENCH_THREADS or all CPUs.
 // XY_BENCH_IMPLS selects implementations (see impl_selected).
@@ -19,7 +20,9 @@
 #include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "core/worker_pool.h"
+#include "kernels/cpu/quant_gemm.h"
 #include "kernels/cpu/smooth_gemm.h"
+#include "kernels/reference/quant_blocks.h"
 
 #ifdef XY_BENCH_HAVE_DNNL
 #include <omp.h>
@@ -121,18 +124,63 @@ void run_smooth(benchmark::State& state, const OpShape& s, int m, DType storage)
   set_counters(state, s, m, static_cast<double>(s.rows) * s.k * dtype_size(storage));
 }
 
+// QuantGEMM on the source weight quantized to Q8_0 / Q4_0 blocks (the files' formats), packed once.
+void run_quant(benchmark::State& state, const OpShape& s, int m, ref::BlockFormat format) {
+  static std::string key;
+  static cpu::QuantWeight packed;
+  const std::string k = s.model + "/" + s.op + "/" + std::to_string(int(format));
+  if (k != key) {
+    packed = {};
+    const std::vector<float>& w = source_weight(s);
+    const size_t row_bytes = ref::block_format_row_bytes(format, s.k);
+    std::vector<uint8_t> blocks(row_bytes * s.rows);
+    for (int r = 0; r < s.rows; ++r) {
+      const float* src = w.data() + static_cast<size_t>(r) * s.k;
+      if (format == ref::BlockFormat::kQ8_0) {
+        ref::quantize_row_q8_0(src, blocks.data() + r * row_bytes, s.k);
+      } else {
+        ref::quantize_row_q4_0(src, blocks.data() + r * row_bytes, s.k);
+      }
+    }
+    const cpu::QuantSource part{blocks.data(), format, s.rows};
+    auto r = cpu::QuantWeight::pack({&part, 1}, s.k, s.layout, k);
+    if (!r.is_ok()) {
+      state.SkipWithError(r.status().to_string().c_str());
+      return;
+    }
+    packed = std::move(r).value();
+    key = k;
+  }
+  std::vector<float> x(static_cast<size_t>(m) * s.k), y(static_cast<size_t>(m) * s.out_cols());
+  fill_random(x.data(), x.size(), 99);
+  const cpu::GemmArgs args{.m = m, .x = x.data(), .y = y.data()};
+  for (auto _ : state) {
+    cpu::quant_gemm(packed, args, pool());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(std::string(cpu::quant_gemm_isa_name(cpu::quant_gemm_isa_for(
+                     cpu::default_gemm_isa()))) +
+                 " " + cpu::default_quant_gemm_config(m, s.k).to_string());
+  set_counters(state, s, m, static_cast<double>(packed.bytes()));
+}
+
 #ifdef XY_BENCH_HAVE_DNNL
-void run_dnnl(benchmark::State& state, const OpShape& s, int m, bool bf16) {
+enum class DnnlType { kF32, kBf16, kInt8 };
+
+// kInt8 is oneDNN's u8 x s8 -> s32 matmul (the integer kernel QuantGEMM is compared with).
+void run_dnnl(benchmark::State& state, const OpShape& s, int m, DnnlType type) {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
   try {
     static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
     dnnl::stream stream(eng);
-    const dt wdt = bf16 ? dt::bf16 : dt::f32;
+    const dt wdt = type == DnnlType::kBf16 ? dt::bf16 : type == DnnlType::kInt8 ? dt::s8 : dt::f32;
+    const dt xdt = type == DnnlType::kInt8 ? dt::u8 : wdt;
     const dnnl::memory::dim M = m, K = s.k, N = s.rows;
-    dnnl::memory::desc src_md({M, K}, wdt, tag::ab);
+    dnnl::memory::desc src_md({M, K}, xdt, tag::ab);
     dnnl::memory::desc wei_any({K, N}, wdt, tag::any);
-    dnnl::memory::desc dst_md({M, N}, dt::f32, tag::ab);
+    dnnl::memory::desc dst_md({M, N}, type == DnnlType::kInt8 ? dt::s32 : dt::f32, tag::ab);
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, wei_any, dst_md), eng);
     // W[N, K] row-major is the [K, N] matrix in "ba" order; reorder once into oneDNN's layout.
     const std::vector<float>& w = source_weight(s);
@@ -156,7 +204,9 @@ void run_dnnl(benchmark::State& state, const OpShape& s, int m, bool bf16) {
     state.SkipWithError((std::string("oneDNN: ") + e.what()).c_str());
     return;
   }
-  set_counters(state, s, m, static_cast<double>(s.rows) * s.k * (bf16 ? 2 : 4));
+  set_counters(state, s, m,
+               static_cast<double>(s.rows) * s.k *
+                   (type == DnnlType::kF32 ? 4 : type == DnnlType::kBf16 ? 2 : 1));
 }
 #endif
 
@@ -203,9 +253,14 @@ void register_all() {
       };
       reg("smooth_bf16", [s, m](benchmark::State& st) { run_smooth(st, s, m, DType::kBF16); });
       reg("smooth_f32", [s, m](benchmark::State& st) { run_smooth(st, s, m, DType::kF32); });
+      for (ref::BlockFormat f : {ref::BlockFormat::kQ8_0, ref::BlockFormat::kQ4_0}) {
+        const std::string name = f == ref::BlockFormat::kQ8_0 ? "quant_q8_0" : "quant_q4_0";
+        reg(name, [s, m, f](benchmark::State& st) { run_quant(st, s, m, f); });
+      }
 #ifdef XY_BENCH_HAVE_DNNL
-      reg("dnnl_bf16", [s, m](benchmark::State& st) { run_dnnl(st, s, m, true); });
-      reg("dnnl_f32", [s, m](benchmark::State& st) { run_dnnl(st, s, m, false); });
+      reg("dnnl_bf16", [s, m](benchmark::State& st) { run_dnnl(st, s, m, DnnlType::kBf16); });
+      reg("dnnl_f32", [s, m](benchmark::State& st) { run_dnnl(st, s, m, DnnlType::kF32); });
+      reg("dnnl_s8", [s, m](benchmark::State& st) { run_dnnl(st, s, m, DnnlType::kInt8); });
 #endif
 #ifdef XY_BENCH_HAVE_OPENBLAS
       reg("openblas_f32", [s, m](benchmark::State& st) { run_openblas(st, s, m); });

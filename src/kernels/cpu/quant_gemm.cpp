@@ -1,0 +1,110 @@
+#include "kernels/cpu/quant_gemm.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/check.h"
+#include "core/cpu_features.h"
+#include "kernels/cpu/gemm_task_table.h"
+#include "kernels/cpu/quant_gemm_tiles.h"
+#include "kernels/cpu/row_split.h"
+
+namespace xy::cpu {
+
+const char* quant_gemm_isa_name(QuantGemmIsa isa) {
+  return isa == QuantGemmIsa::kAvx512Vnni ? "avx512vnni" : "scalar";
+}
+
+bool quant_gemm_isa_supported(QuantGemmIsa isa) {
+  if (isa == QuantGemmIsa::kScalar) return true;
+  const CpuFeatures& f = cpu_features();
+  return f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.has_avx2_fma_f16c();
+}
+
+QuantGemmIsa quant_gemm_isa_for(GemmIsa isa) {
+  const bool avx512 = isa == GemmIsa::kAvx512 || isa == GemmIsa::kAvx512Bf16;
+  return avx512 && quant_gemm_isa_supported(QuantGemmIsa::kAvx512Vnni) ? QuantGemmIsa::kAvx512Vnni
+                                                                        : QuantGemmIsa::kScalar;
+}
+
+bool is_supported_quant_gemm_kernel(int mr, int np) {
+  return std::any_of(kQuantGemmKernelShapes.begin(), kQuantGemmKernelShapes.end(),
+                     [&](const std::array<int, 2>& s) { return s[0] == mr && s[1] == np; });
+}
+
+GemmTileConfig default_quant_gemm_config(int m, int k) {
+  GemmTileConfig c;
+  if (m <= 2) {
+    c.mr = m <= 1 ? 1 : 2;
+    c.np = 4;
+  } else {
+    // 4 or 6 rows: fewer virtual (padded) rows wins, 6 on a tie (more reuse per weight load).
+    const int waste6 = (m + 5) / 6 * 6 - m, waste4 = (m + 3) / 4 * 4 - m;
+    c.mr = waste6 <= waste4 ? 6 : 4;
+    c.np = 2;
+  }
+  // An m-block's activation codes (mr rows of k bytes each) stay in ~128 KiB of L2 while the
+  // block's weight panels stream past them.
+  c.m_block = std::max(1, (128 << 10) / std::max(1, c.mr * k));
+  return c;
+}
+
+void quant_gemm(const QuantWeight& w, const GemmArgs& args, WorkerPool& pool,
+                std::optional<QuantGemmIsa> isa) {
+  quant_gemm_with(w, args, pool, isa.value_or(quant_gemm_isa_for(default_gemm_isa())),
+                  default_quant_gemm_config(args.m, w.k()));
+}
+
+void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& pool,
+                     QuantGemmIsa isa, const GemmTileConfig& config) {
+  XY_CHECK(args.m >= 0);
+  if (args.m == 0) return;
+  XY_CHECK_MSG(!w.empty(), "quant_gemm on an empty QuantWeight");
+  XY_CHECK(args.x != nullptr && args.y != nullptr);
+  XY_CHECK_MSG(quant_gemm_isa_supported(isa), "quant_gemm: ISA not supported by this CPU");
+  XY_CHECK_MSG(is_supported_quant_gemm_kernel(config.mr, config.np) && config.m_block >= 1,
+               "quant_gemm: no such micro-kernel");
+
+  detail::QuantGemmProblem p;
+  p.out = detail::gemm_problem(args, w.k(), w.layout(), w.out_cols(), w.data());
+  p.panels = w.data();
+  p.panel_bytes = w.panel_bytes();
+  p.block_bytes = w.block_bytes();
+  p.groups = w.num_groups();
+  p.offset = w.has_min() ? 0 : w.code_offset();
+  const detail::QuantTileFn tile =
+      isa == QuantGemmIsa::kAvx512Vnni
+          ? detail::avx512_vnni_quant_tile_fn(config.mr, config.np, w.bits(), w.has_min())
+          : detail::scalar_quant_tile_fn(config.mr, config.np, w.bits(), w.has_min());
+  XY_CHECK(tile != nullptr);
+
+  // x quantized once per call into per-thread buffers reused across calls. Plain pointers into
+  // them go to the workers: inside a lambda the thread_local names would be each worker's own.
+  thread_local std::vector<int8_t> codes;
+  thread_local std::vector<float> scales, scaled_sums;
+  thread_local std::vector<int32_t> sums;
+  const int m = args.m, k = w.k(), groups = w.num_groups();
+  codes.resize(static_cast<size_t>(m) * k);
+  scales.resize(static_cast<size_t>(m) * groups);
+  scaled_sums.resize(scales.size());
+  sums.resize(scales.size());
+  p.a = {codes.data(), k, scales.data(), sums.data(), scaled_sums.data(), groups};
+  const detail::QuantizedRows a = p.a;
+  const float* x = p.out.x;
+  const int64_t ldx = p.out.ldx;
+  for_row_ranges(pool, m, /*min_rows=*/8, [&](int begin, int end) {
+    const detail::QuantizedRows part{a.q + int64_t(begin) * a.ldq, a.ldq,
+                                     a.scale + int64_t(begin) * a.lds, a.sum + int64_t(begin) * a.lds,
+                                     a.scaled_sum + int64_t(begin) * a.lds, a.lds};
+    if (isa == QuantGemmIsa::kAvx512Vnni) {
+      detail::quantize_rows_avx512(x + begin * ldx, ldx, end - begin, k, part);
+    } else {
+      detail::quantize_rows_scalar(x + begin * ldx, ldx, end - begin, k, part);
+    }
+  });
+
+  detail::run_task_table(pool, m, w.num_panels(), w.num_panels_padded(), config,
+                         [&](int m0, int panel0) { tile(p, m0, panel0); });
+}
+
+}  // namespace xy::cpu

@@ -1,0 +1,208 @@
+// QuantGEMM micro-kernels for AVX-512 VNNI (compiled with -mavx512f/bw/vl/vnni; called only after
+// cpu_features() confirmed them). One 16-column panel row of 4 k is one zmm of u8 codes; vpdpbusd
+// multiplies it by the broadcast 4 s8 activation codes of a row and adds the 4 products per
+// column to a 32-bit lane. A tile keeps MR x NP integer accumulators for the current 32-k group
+// and MR x NP f32 accumulators across groups; the group's f32 step and the epilogue are those of
+// the scalar path (quant_gemm_scalar.cpp), so both write the same bits.
+// GCC 12's AVX-512 intrinsics pass _mm512_undefined_*() as unused merge sources, which
+// -Wuninitialized flags once inlined (a known false positive; see smooth_gemm_avx512.cpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/cpu/gemm_epilogue_avx512.h"
+#include "kernels/cpu/quant_gemm_tiles.h"
+
+#define XY_UNROLL_TILE _Pragma("GCC unroll 32")
+
+namespace xy::cpu::detail {
+
+namespace {
+
+inline __m512i broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// Prefetch distance along a panel: a few 32-k blocks ahead of the one being multiplied.
+constexpr int kPrefetchBlocks = 4;
+
+template <int MR, int NP, int BITS, bool MIN>
+void tile(const QuantGemmProblem& p, int m0, int panel0) {
+  const int m = p.out.m;
+  const int8_t* xq[MR];
+  const float* scale[MR];
+  const int32_t* sum[MR];
+  const float* scaled_sum[MR];
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) {
+    const int64_t row = std::min(m0 + r, m - 1);  // virtual padding
+    xq[r] = p.a.q + row * p.a.ldq;
+    scale[r] = p.a.scale + row * p.a.lds;
+    sum[r] = p.a.sum + row * p.a.lds;
+    scaled_sum[r] = p.a.scaled_sum + row * p.a.lds;
+  }
+  const uint8_t* pan[NP];
+  XY_UNROLL_TILE
+  for (int q = 0; q < NP; ++q) pan[q] = p.panels + static_cast<size_t>(panel0 + q) * p.panel_bytes;
+  const size_t block = p.block_bytes;
+  const int groups = p.groups;
+  const __m512i nibble = _mm512_set1_epi8(0x0F);
+
+  __m512 acc[MR][NP];
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) {
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_setzero_ps();
+  }
+  for (int g = 0; g < groups; ++g) {
+    __m512i dot[MR][NP];
+    XY_UNROLL_TILE
+    for (int r = 0; r < MR; ++r) {
+      const __m512i start = MIN ? _mm512_setzero_si512() : _mm512_set1_epi32(-p.offset * sum[r][g]);
+      XY_UNROLL_TILE
+      for (int q = 0; q < NP; ++q) dot[r][q] = start;
+    }
+    const uint8_t* blk[NP];
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) {
+      blk[q] = pan[q] + g * block;
+      // Through uintptr_t: the address may lie past the panel, where a pointer may not point.
+      const uintptr_t ahead = reinterpret_cast<uintptr_t>(blk[q]) + kPrefetchBlocks * block;
+      for (size_t line = 0; line < block; line += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + line), _MM_HINT_T0);
+    }
+    if constexpr (BITS == 8) {
+      XY_UNROLL_TILE
+      for (int s = 0; s < 8; ++s) {
+        __m512i w[NP];
+        XY_UNROLL_TILE
+        for (int q = 0; q < NP; ++q) w[q] = _mm512_loadu_si512(blk[q] + 64 * s);
+        XY_UNROLL_TILE
+        for (int r = 0; r < MR; ++r) {
+          const __m512i xb = broadcast4(xq[r] + 32 * g + 4 * s);
+          XY_UNROLL_TILE
+          for (int q = 0; q < NP; ++q) dot[r][q] = _mm512_dpbusd_epi32(dot[r][q], w[q], xb);
+        }
+      }
+    } else {
+      XY_UNROLL_TILE
+      for (int h = 0; h < 4; ++h) {
+        __m512i lo[NP], hi[NP];
+        XY_UNROLL_TILE
+        for (int q = 0; q < NP; ++q) {
+          const __m512i v = _mm512_loadu_si512(blk[q] + 64 * h);
+          lo[q] = _mm512_and_si512(v, nibble);
+          hi[q] = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
+        }
+        XY_UNROLL_TILE
+        for (int r = 0; r < MR; ++r) {
+          const __m512i x0 = broadcast4(xq[r] + 32 * g + 8 * h);
+          const __m512i x1 = broadcast4(xq[r] + 32 * g + 8 * h + 4);
+          XY_UNROLL_TILE
+          for (int q = 0; q < NP; ++q) {
+            dot[r][q] = _mm512_dpbusd_epi32(dot[r][q], lo[q], x0);
+            dot[r][q] = _mm512_dpbusd_epi32(dot[r][q], hi[q], x1);
+          }
+        }
+      }
+    }
+    __m512 d[NP], mn[NP];
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) {
+      d[q] = _mm512_cvtph_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + BITS * 64)));
+      if constexpr (MIN) {
+        mn[q] = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + BITS * 64 + 32)));
+      }
+    }
+    XY_UNROLL_TILE
+    for (int r = 0; r < MR; ++r) {
+      const __m512 s = _mm512_set1_ps(scale[r][g]);
+      XY_UNROLL_TILE
+      for (int q = 0; q < NP; ++q) {
+        acc[r][q] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[r][q]), _mm512_mul_ps(d[q], s), acc[r][q]);
+        if constexpr (MIN) {
+          acc[r][q] = _mm512_fnmadd_ps(mn[q], _mm512_set1_ps(scaled_sum[r][g]), acc[r][q]);
+        }
+      }
+    }
+  }
+
+  alignas(64) float out[MR][NP * 16];
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) {
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) _mm512_store_ps(&out[r][16 * q], acc[r][q]);
+  }
+  store_tile<MR, NP>(p.out, m0, panel0, out);
+}
+
+template <int BITS, bool MIN>
+QuantTileFn pick(int mr, int np) {
+  switch (mr * 8 + np) {
+    case 1 * 8 + 4:
+      return &tile<1, 4, BITS, MIN>;
+    case 2 * 8 + 4:
+      return &tile<2, 4, BITS, MIN>;
+    case 4 * 8 + 2:
+      return &tile<4, 2, BITS, MIN>;
+    case 6 * 8 + 2:
+      return &tile<6, 2, BITS, MIN>;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+QuantTileFn avx512_vnni_quant_tile_fn(int mr, int np, int bits, bool has_min) {
+  if (bits == 8) return has_min ? pick<8, true>(mr, np) : pick<8, false>(mr, np);
+  if (bits == 4) return has_min ? pick<4, true>(mr, np) : pick<4, false>(mr, np);
+  return nullptr;
+}
+
+void quantize_rows_avx512(const float* x, int64_t ldx, int m, int k, const QuantizedRows& out) {
+  const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+  for (int r = 0; r < m; ++r) {
+    const float* xr = x + r * ldx;
+    for (int g = 0; g < k / 32; ++g) {
+      const __m512 a = _mm512_loadu_ps(xr + 32 * g), b = _mm512_loadu_ps(xr + 32 * g + 16);
+      const float amax = _mm512_reduce_max_ps(
+          _mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      const __m512 vinv = _mm512_set1_ps(inv);
+      // Round to nearest even (the default MXCSR mode, as std::nearbyint), then clamp: max with
+      // -127 first, so a NaN becomes -127 as in the scalar path.
+      const __m512 ra = _mm512_min_ps(
+          hi, _mm512_max_ps(_mm512_roundscale_ps(_mm512_mul_ps(a, vinv), _MM_FROUND_TO_NEAREST_INT |
+                                                                              _MM_FROUND_NO_EXC),
+                            lo));
+      const __m512 rb = _mm512_min_ps(
+          hi, _mm512_max_ps(_mm512_roundscale_ps(_mm512_mul_ps(b, vinv), _MM_FROUND_TO_NEAREST_INT |
+                                                                              _MM_FROUND_NO_EXC),
+                            lo));
+      const __m512i qa = _mm512_cvttps_epi32(ra), qb = _mm512_cvttps_epi32(rb);
+      int8_t* q = out.q + r * out.ldq + 32 * g;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi32_epi8(qa));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), _mm512_cvtepi32_epi8(qb));
+      const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
+      const float scale = amax / 127.0f;
+      out.scale[r * out.lds + g] = scale;
+      out.sum[r * out.lds + g] = sum;
+      out.scaled_sum[r * out.lds + g] = scale * float(sum);
+    }
+  }
+}
+
+}  // namespace xy::cpu::detail

@@ -1,0 +1,104 @@
+// Portable QuantGEMM micro-kernels and activation quantizer: the fallback for CPUs without
+// AVX-512 VNNI and the bitwise oracle of the vector path (the same integer sums and the same f32
+// operation sequence per group; see quant_gemm.h).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/cpu/gemm_epilogue_scalar.h"
+#include "kernels/cpu/quant_gemm_tiles.h"
+
+namespace xy::cpu::detail {
+
+namespace {
+
+float load_f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return f16_to_f32(h);
+}
+
+template <int MR, int NP, int BITS, bool MIN>
+void tile(const QuantGemmProblem& p, int m0, int panel0) {
+  constexpr int NC = 16 * NP;
+  const int m = p.out.m;
+  int64_t row[MR];
+  for (int r = 0; r < MR; ++r) row[r] = std::min(m0 + r, m - 1);  // virtual padding
+  float acc[MR][NC] = {};
+  for (int g = 0; g < p.groups; ++g) {
+    for (int q = 0; q < NP; ++q) {
+      const uint8_t* blk =
+          p.panels + static_cast<size_t>(panel0 + q) * p.panel_bytes + g * p.block_bytes;
+      for (int lane = 0; lane < 16; ++lane) {
+        const float d = load_f16(blk + BITS * 64 + 2 * lane);
+        const float mn = MIN ? load_f16(blk + BITS * 64 + 32 + 2 * lane) : 0.0f;
+        for (int r = 0; r < MR; ++r) {
+          const int8_t* xq = p.a.q + row[r] * p.a.ldq + 32 * g;
+          const int64_t s = row[r] * p.a.lds + g;
+          int32_t dot = MIN ? 0 : -p.offset * p.a.sum[s];
+          for (int i = 0; i < 32; ++i) {
+            const int four = i / 4, t = i % 4;
+            const int code = BITS == 8 ? blk[four * 64 + 4 * lane + t]
+                                       : (blk[(four / 2) * 64 + 4 * lane + t] >> (4 * (four % 2))) & 15;
+            dot += code * xq[i];
+          }
+          float& out = acc[r][q * 16 + lane];
+          out = std::fma(float(dot), d * p.a.scale[s], out);
+          if (MIN) out = std::fma(0.0f - mn, p.a.scaled_sum[s], out);
+        }
+      }
+    }
+  }
+  store_tile_scalar(p.out, m0, panel0, MR, NP, &acc[0][0]);
+}
+
+template <int BITS, bool MIN>
+QuantTileFn pick(int mr, int np) {
+  switch (mr * 8 + np) {
+    case 1 * 8 + 4:
+      return &tile<1, 4, BITS, MIN>;
+    case 2 * 8 + 4:
+      return &tile<2, 4, BITS, MIN>;
+    case 4 * 8 + 2:
+      return &tile<4, 2, BITS, MIN>;
+    case 6 * 8 + 2:
+      return &tile<6, 2, BITS, MIN>;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+QuantTileFn scalar_quant_tile_fn(int mr, int np, int bits, bool has_min) {
+  if (bits == 8) return has_min ? pick<8, true>(mr, np) : pick<8, false>(mr, np);
+  if (bits == 4) return has_min ? pick<4, true>(mr, np) : pick<4, false>(mr, np);
+  return nullptr;
+}
+
+void quantize_rows_scalar(const float* x, int64_t ldx, int m, int k, const QuantizedRows& out) {
+  for (int r = 0; r < m; ++r) {
+    const float* xr = x + r * ldx;
+    for (int g = 0; g < k / 32; ++g) {
+      const float* xg = xr + 32 * g;
+      int8_t* q = out.q + r * out.ldq + 32 * g;
+      float amax = 0.0f;
+      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xg[i]));
+      int32_t sum = 0;
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      for (int i = 0; i < 32; ++i) {
+        // max(-127, NaN) is -127: a NaN input becomes a code, never an out-of-range cast.
+        const float v = std::min(127.0f, std::max(-127.0f, std::nearbyint(xg[i] * inv)));
+        q[i] = static_cast<int8_t>(v);
+        sum += q[i];
+      }
+      const float scale = amax / 127.0f;
+      out.scale[r * out.lds + g] = scale;
+      out.sum[r * out.lds + g] = sum;
+      out.scaled_sum[r * out.lds + g] = scale * float(sum);
+    }
+  }
+}
+
+}  // namespace xy::cpu::detail

@@ -1,0 +1,44 @@
+// Internal interface between the QuantGEMM driver (quant_gemm.cpp) and its per-ISA files
+// (quant_gemm_scalar.cpp, quant_gemm_avx512.cpp). Not for use outside src/kernels/cpu.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu/smooth_gemm_tiles.h"
+
+namespace xy::cpu::detail {
+
+// x quantized per row and per 32 k (see quant_gemm.h). Row r, group g: codes
+// q[r * ldq + 32 g ...], scale[r * lds + g], sum[...] = Σ codes, scaled_sum[...] = scale * sum.
+struct QuantizedRows {
+  int8_t* q = nullptr;
+  int64_t ldq = 0;
+  float* scale = nullptr;
+  int32_t* sum = nullptr;
+  float* scaled_sum = nullptr;
+  int64_t lds = 0;
+};
+
+struct QuantGemmProblem {
+  GemmProblem out;  // m, k, y, strides, bias, residual, gate_up, out_cols (x unused)
+  const uint8_t* panels = nullptr;
+  size_t panel_bytes = 0;
+  size_t block_bytes = 0;
+  int groups = 0;  // k / 32
+  int offset = 0;  // symmetric weights: code offset
+  QuantizedRows a;
+};
+
+using QuantTileFn = void (*)(const QuantGemmProblem& problem, int m0, int panel0);
+
+// nullptr when (mr, np) is not in kQuantGemmKernelShapes or bits is not 4/8.
+QuantTileFn scalar_quant_tile_fn(int mr, int np, int bits, bool has_min);
+QuantTileFn avx512_vnni_quant_tile_fn(int mr, int np, int bits, bool has_min);
+
+// Quantizes rows [0, m) of x (row stride ldx, k a multiple of 32) into `out` (rows 0..m-1).
+// Both give the same bits (same operations; vector rounding as std::nearbyint's default mode).
+void quantize_rows_scalar(const float* x, int64_t ldx, int m, int k, const QuantizedRows& out);
+void quantize_rows_avx512(const float* x, int64_t ldx, int m, int k, const QuantizedRows& out);
+
+}  // namespace xy::cpu::detail
