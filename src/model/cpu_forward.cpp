@@ -21,6 +21,7 @@
 #include "kernels/cpu/gemm_tune_table.h"
 #include "kernels/cpu/meta_attention.h"
 #include "kernels/cpu/packed_weight.h"
+#include "kernels/cpu/quant_gemm.h"
 #include "kernels/cpu/rms_norm_cpu.h"
 #include "kernels/cpu/rope_kv_cpu.h"
 #include "kernels/cpu/smooth_gemm.h"
@@ -31,11 +32,19 @@ namespace xy {
 
 namespace {
 
+// A linear layer's weight in the form its GEMM streams: SmoothGEMM panels (f32/bf16), or
+// QuantGEMM panels when any of its source matrices is a quantized GGUF matrix.
+struct Linear {
+  cpu::PackedWeight dense;
+  cpu::QuantWeight quant;
+  bool quantized() const { return !quant.empty(); }
+};
+
 struct PackedLayer {
-  cpu::PackedWeight qkv;            // [q_size + 2 kv_size, hidden] q, k, v rows
-  cpu::PackedWeight o;              // [hidden, q_size]
-  cpu::PackedWeight gate_up;        // [2 intermediate, hidden] gate rows then up rows (kGateUp)
-  cpu::PackedWeight down;           // [hidden, intermediate]
+  Linear qkv;                       // [q_size + 2 kv_size, hidden] q, k, v rows
+  Linear o;                         // [hidden, q_size]
+  Linear gate_up;                   // [2 intermediate, hidden] gate rows then up rows (kGateUp)
+  Linear down;                      // [hidden, intermediate]
   std::vector<float> qkv_bias;      // [q_size + 2 kv_size] or empty
   std::vector<float> gate_up_bias;  // [2 intermediate] or empty
 };
@@ -44,12 +53,12 @@ DType panel_dtype(const CpuBackendOptions& o, DType loaded) {
   return o.storage.value_or(loaded) == DType::kBF16 ? DType::kBF16 : DType::kF32;
 }
 
-// Packs the row-wise concatenation of `parts` (same column count) as one weight. A single part
-// is packed in place; several are first copied into one temporary [rows, k] matrix (in their
-// common dtype, or f32 when they differ), which is freed before returning.
-Result<cpu::PackedWeight> pack_rows(std::initializer_list<const WeightMatrix*> parts,
-                                    const CpuBackendOptions& options, cpu::WeightLayout layout,
-                                    const std::string& name) {
+// SmoothGEMM panels of the parts stacked: a single part is packed in place; several are first
+// copied into one temporary [rows, k] matrix (in their common dtype, or f32 when they differ),
+// which is freed before returning.
+Result<cpu::PackedWeight> pack_dense(std::initializer_list<const WeightMatrix*> parts,
+                                     const CpuBackendOptions& options, cpu::WeightLayout layout,
+                                     const std::string& name) {
   const WeightMatrix& first = **parts.begin();
   const DType storage = panel_dtype(options, first.dtype);
   if (parts.size() == 1) {
@@ -83,6 +92,31 @@ Result<cpu::PackedWeight> pack_rows(std::initializer_list<const WeightMatrix*> p
   return cpu::PackedWeight::pack(joined.data(), dtype, rows, first.cols, storage, layout, name);
 }
 
+ref::BlockFormat block_format_of(const WeightMatrix& m) {
+  if (m.blocks) return *m.blocks;
+  return m.dtype == DType::kF32   ? ref::BlockFormat::kF32
+         : m.dtype == DType::kF16 ? ref::BlockFormat::kF16
+                                  : ref::BlockFormat::kBF16;
+}
+
+// Packs the row-wise concatenation of `parts` (same column count) as one weight: QuantGEMM panels
+// when any part is quantized (plain parts are then requantized to 8 bits, see quant_weight.h),
+// else SmoothGEMM panels.
+Result<Linear> pack_rows(std::initializer_list<const WeightMatrix*> parts,
+                         const CpuBackendOptions& options, cpu::WeightLayout layout,
+                         const std::string& name) {
+  const WeightMatrix& first = **parts.begin();
+  Linear out;
+  if (std::any_of(parts.begin(), parts.end(), [](const WeightMatrix* m) { return m->blocks; })) {
+    std::vector<cpu::QuantSource> sources;
+    for (const WeightMatrix* m : parts) sources.push_back({m->data, block_format_of(*m), m->rows});
+    XY_ASSIGN_OR_RETURN(out.quant, cpu::QuantWeight::pack(sources, first.cols, layout, name));
+    return out;
+  }
+  XY_ASSIGN_OR_RETURN(out.dense, pack_dense(parts, options, layout, name));
+  return out;
+}
+
 std::vector<float> concat(std::initializer_list<const std::vector<float>*> parts) {
   std::vector<float> out;
   for (const std::vector<float>* p : parts) out.insert(out.end(), p->begin(), p->end());
@@ -103,6 +137,7 @@ class CpuBackend final : public ForwardBackend {
         pool_(std::move(pool)),
         tune_(std::move(tune)),
         gemm_isa_(gemm_isa),
+        quant_isa_(cpu::quant_gemm_isa_for(gemm_isa)),
         rope_inv_freq_(rope_inv_freq_for(config)) {}
 
   Status pack(ModelWeights& w, const CpuBackendOptions& options) {
@@ -125,10 +160,11 @@ class CpuBackend final : public ForwardBackend {
     const WeightMatrix& head = w.lm_head();
     XY_ASSIGN_OR_RETURN(lm_head_,
                         pack_rows({&head}, options, cpu::WeightLayout::kPlain, "lm_head"));
-    // Tied embeddings are gathered from lm_head's panels; otherwise the embedding stays as a
-    // row-major copy in the panel dtype (the values the reference path would use).
-    tied_ = config_.tie_word_embeddings;
-    return w.release_matrices(/*keep_embedding=*/!tied_,
+    // Tied embeddings are gathered from lm_head's SmoothGEMM panels; otherwise the embedding
+    // stays as a row-major copy in the panel dtype (the values the reference path would use), or
+    // as its GGUF blocks (gathered by dequantizing: the file's values).
+    gather_from_head_ = config_.tie_word_embeddings && !lm_head_.quantized();
+    return w.release_matrices(/*keep_embedding=*/!gather_from_head_,
                               panel_dtype(options, w.embed_tokens().dtype));
   }
 
@@ -143,10 +179,12 @@ class CpuBackend final : public ForwardBackend {
     const int n = table.num_tokens();
     const int hidden = c.hidden_size;
     s.hidden.resize(static_cast<size_t>(n) * hidden);
-    if (tied_) {
-      cpu::embedding_from_packed(lm_head_, table.token_ids.data(), n, s.hidden.data(), pool);
+    if (gather_from_head_) {
+      cpu::embedding_from_packed(lm_head_.dense, table.token_ids.data(), n, s.hidden.data(), pool);
+    } else if (const WeightMatrix& e = weights_.embed_tokens(); e.blocks) {
+      cpu::embedding_blocks(e.data, *e.blocks, e.rows, hidden, table.token_ids.data(), n,
+                            s.hidden.data(), pool);
     } else {
-      const WeightMatrix& e = weights_.embed_tokens();
       cpu::embedding(e.data, e.dtype, e.rows, hidden, table.token_ids.data(), n, s.hidden.data(),
                      pool);
     }
@@ -202,8 +240,12 @@ class CpuBackend final : public ForwardBackend {
     return Status::ok();
   }
 
-  void gemm(const cpu::PackedWeight& w, const cpu::GemmArgs& args) const {
-    cpu::smooth_gemm(w, args, *pool_, tune_.get(), gemm_isa_);
+  void gemm(const Linear& w, const cpu::GemmArgs& args) const {
+    if (w.quantized()) {
+      cpu::quant_gemm(w.quant, args, *pool_, quant_isa_);
+    } else {
+      cpu::smooth_gemm(w.dense, args, *pool_, tune_.get(), gemm_isa_);
+    }
   }
 
   void run_layer(int l, const TokenTable& table, const cpu::AttentionPlan& plan, KvCache& cache,
@@ -259,10 +301,11 @@ class CpuBackend final : public ForwardBackend {
   std::shared_ptr<WorkerPool> pool_;  // a pointer: forward() is const but runs regions
   std::shared_ptr<const cpu::GemmTuneTable> tune_;
   cpu::GemmIsa gemm_isa_;
+  cpu::QuantGemmIsa quant_isa_;       // for quantized weights: the ISA that goes with gemm_isa_
   std::vector<float> rope_inv_freq_;  // [head_dim / 2]
   std::vector<PackedLayer> layers_;   // [num_hidden_layers]
-  cpu::PackedWeight lm_head_;         // [vocab, hidden]; also the embedding when tied
-  bool tied_ = false;
+  Linear lm_head_;                    // [vocab, hidden]
+  bool gather_from_head_ = false;     // tied dense embedding: gathered from lm_head_'s panels
 };
 
 }  // namespace

@@ -100,9 +100,11 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
 
 Result<std::unique_ptr<Model>> Model::load_gguf(const std::string& path,
                                                 const LoadOptions& options) {
-  // Quantized tensors become bf16 unless f32 weights were asked for (then exactly as encoded).
+  // With the CPU kernels and no --dtype, quantized matrices run quantized (QuantGEMM). Otherwise
+  // they become bf16, or f32 when f32 weights were asked for (then exactly as encoded).
+  const bool keep_blocks = options.kernels == KernelSet::kCpu && !options.weight_dtype;
   const DType dequant = options.weight_dtype == DType::kF32 ? DType::kF32 : DType::kBF16;
-  XY_ASSIGN_OR_RETURN(gguf::GgufModel g, gguf::open_gguf_model(path, dequant));
+  XY_ASSIGN_OR_RETURN(gguf::GgufModel g, gguf::open_gguf_model(path, dequant, keep_blocks));
   XY_RETURN_IF_ERROR(check_config(g.config));
   std::shared_ptr<const cpu::GemmTuneTable> tune;
   LoadOptions weight_options = options;

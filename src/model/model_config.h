@@ -36,6 +36,9 @@ struct ModelConfig {
   float rms_norm_eps = 1e-6f;
   float rope_theta = 10000.0f;
   RopeScaling rope_scaling;
+  // Per-frequency divisors of inv_freq, as GGUF files store llama3-style scaling (the tensor
+  // rope_freqs.weight, [head_dim / 2]); empty when the schedule is rope_scaling's alone.
+  std::vector<float> rope_freq_factors;
   bool tie_word_embeddings = false;
   bool attention_bias = false;  // q/k/v (and o for Llama's attention_bias) biases; Qwen2: q/k/v only
   bool o_proj_bias = false;

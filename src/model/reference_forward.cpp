@@ -138,7 +138,12 @@ std::vector<float> rope_inv_freq_for(const ModelConfig& c) {
       p.scaling = ref::RopeFrequencyParams::Scaling::kLlama3;
       break;
   }
-  return ref::rope_inv_freq(c.head_dim, p);
+  std::vector<float> inv_freq = ref::rope_inv_freq(c.head_dim, p);
+  // GGUF's rope_freqs: theta_i / factor_i, as llama.cpp applies them.
+  for (size_t i = 0; i < c.rope_freq_factors.size() && i < inv_freq.size(); ++i) {
+    inv_freq[i] = inv_freq[i] / c.rope_freq_factors[i];
+  }
+  return inv_freq;
 }
 
 std::unique_ptr<ForwardBackend> make_reference_backend(const ModelConfig& config,

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/dtype.h"
 #include "core/status.h"
+#include "kernels/reference/quant_blocks.h"
 
 namespace xy {
 
@@ -18,6 +20,9 @@ struct TensorInfo {
   DType dtype = DType::kF32;
   std::vector<int64_t> shape;
   const void* data = nullptr;  // points into the mapping; valid while the owning archive lives
+  // Set for a GGUF matrix kept in its file's block format: `data` is then rows of blocks
+  // (block_format_row_bytes(*blocks, cols) each, in Hugging Face row order) and `dtype` unused.
+  std::optional<ref::BlockFormat> blocks;
   size_t num_bytes = 0;
   std::string file;            // file name the tensor came from (for error messages)
 

@@ -1,6 +1,7 @@
 #include "model/weights.h"
 
 #include <cstdint>
+#include <cstring>
 #include <new>
 #include <sstream>
 
@@ -40,6 +41,12 @@ class TensorReader {
     WeightMatrix m;
     m.rows = rows;
     m.cols = cols;
+    if (t->blocks) {  // the archive kept this matrix quantized because the loader asked for it
+      m.blocks = t->blocks;
+      m.dtype = DType::kBF16;
+      m.data = t->data;
+      return m;
+    }
     m.dtype = options.weight_dtype.value_or(t->dtype);
     const bool aligned = reinterpret_cast<uintptr_t>(t->data) % dtype_size(t->dtype) == 0;
     if (m.dtype == t->dtype && aligned) {
@@ -183,7 +190,20 @@ size_t ModelWeights::size_bytes() const {
 }
 
 Status ModelWeights::release_matrices(bool keep_embedding, DType embed_dtype) {
-  if (keep_embedding && (embed_tokens_.dtype != embed_dtype || embed_tokens_.owned.empty())) {
+  if (keep_embedding && embed_tokens_.blocks) {
+    // Quantized rows stay quantized (gathered by dequantizing); only the mapping goes.
+    if (embed_tokens_.owned.empty()) {
+      try {
+        AlignedBuffer copy(embed_tokens_.size_bytes());
+        std::memcpy(copy.data(), embed_tokens_.data, copy.size());
+        embed_tokens_.owned = std::move(copy);
+      } catch (const std::bad_alloc&) {
+        return resource_exhausted("out of memory copying the token embedding");
+      }
+      embed_tokens_.data = embed_tokens_.owned.data();
+    }
+  } else if (keep_embedding &&
+             (embed_tokens_.dtype != embed_dtype || embed_tokens_.owned.empty())) {
     const size_t n = static_cast<size_t>(embed_tokens_.rows) * embed_tokens_.cols;
     WeightMatrix copy;
     copy.rows = embed_tokens_.rows;

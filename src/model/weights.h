@@ -48,13 +48,20 @@ struct LoadOptions {
 // A row-major [rows, cols] matrix: either owned (converted at load) or pointing into the
 // checkpoint's memory mapping, which the owning ModelWeights keeps alive.
 struct WeightMatrix {
-  const void* data = nullptr;  // [rows, cols] in dtype
+  const void* data = nullptr;  // [rows, cols] in dtype, or rows of blocks when `blocks` is set
   DType dtype = DType::kF32;
+  // A GGUF matrix kept quantized (LoadOptions: GGUF file, auto dtype, KernelSet::kCpu): each row
+  // is block_format_row_bytes(*blocks, cols) bytes of the file's blocks; `dtype` is unused.
+  std::optional<ref::BlockFormat> blocks;
   int rows = 0;
   int cols = 0;
   AlignedBuffer owned;  // empty when data points into the mapping
 
-  size_t size_bytes() const { return static_cast<size_t>(rows) * cols * dtype_size(dtype); }
+  size_t row_bytes() const {
+    return blocks ? ref::block_format_row_bytes(*blocks, cols)
+                  : static_cast<size_t>(cols) * dtype_size(dtype);
+  }
+  size_t size_bytes() const { return static_cast<size_t>(rows) * row_bytes(); }
 };
 
 // Optional 1-D parameters are empty vectors when the architecture has none.
@@ -94,7 +101,8 @@ class ModelWeights {
 
   // After a backend has packed the matrices into its own layout: drops every layer matrix and
   // lm_head and unmaps the checkpoint, so no second copy stays resident. keep_embedding: the
-  // embedding stays (as an owned copy in embed_dtype, f32/bf16/f16); else it is dropped too.
+  // embedding stays (as an owned copy in embed_dtype, f32/bf16/f16; a quantized embedding as an
+  // owned copy of its blocks); else it is dropped too.
   // Norms and biases stay. Errors: kResourceExhausted when the embedding copy cannot be made.
   Status release_matrices(bool keep_embedding, DType embed_dtype);
   bool matrices_released() const { return released_; }

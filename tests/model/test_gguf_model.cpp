@@ -146,6 +146,71 @@ TEST(GgufModel, Q4_0FilesLoadAndStayCloseToTheF32Model) {
   EXPECT_LT(rel_l2(logits_of(c.gguf, o), logits_of(c.hf, o)), 0.35);
 }
 
+// llama-3.1+ rope scaling travels as GGUF's rope_freqs tensor (per-frequency divisors): the
+// converter writes it, the reader applies it; inv_freq / divisor vs transformers' blend differs
+// only in f32 rounding.
+TEST(GgufModel, Llama3RopeScalingRoundTripsThroughRopeFreqs) {
+  Converted c;
+  ModelConfig config = tiny_config(Architecture::kLlama);
+  config.rope_theta = 500000.0f;
+  config.rope_scaling.type = RopeScaling::Type::kLlama3;
+  config.rope_scaling.factor = 32.0f;
+  config.rope_scaling.low_freq_factor = 1.0f;
+  config.rope_scaling.high_freq_factor = 4.0f;
+  config.rope_scaling.original_max_position_embeddings = 64;  // puts all three bands in reach
+  c.hf = c.dir.path() + "/hf";
+  c.gguf = c.dir.path() + "/model.gguf";
+  RandomCheckpointOptions o;
+  o.dtype = DType::kF32;
+  o.seed = 5;
+  ASSERT_TRUE(write_random_checkpoint(config, c.hf, o).is_ok());
+  Status st = gguf::convert_checkpoint_to_gguf(c.hf, c.gguf, gguf::OutType::kF32);
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  LoadOptions f32;
+  f32.threads = 1;
+  Result<std::unique_ptr<Model>> m = Model::load(c.gguf, f32);
+  ASSERT_TRUE(m.is_ok()) << m.status().to_string();
+  const std::vector<float>& factors = (*m)->config().rope_freq_factors;
+  ASSERT_EQ(factors.size(), size_t(config.head_dim / 2));
+  EXPECT_EQ(factors.front(), 1.0f);   // highest frequency: unscaled
+  EXPECT_EQ(factors.back(), 32.0f);   // lowest: fully scaled
+  const std::vector<float> got = logits_of(c.gguf, f32), want = logits_of(c.hf, f32);
+  EXPECT_LT(rel_l2(got, want), 1e-5);
+}
+
+// With the CPU kernels and no weight dtype asked for (the CLI's --dtype auto), quantized matrices
+// run as stored, on QuantGEMM: the logits stay within the bound of the f32 model, and
+// the only difference from the same file dequantized to f32 is the activations' 8-bit rounding.
+TEST(GgufModel, QuantizedMatricesRunOnQuantGemmWithinBoundsOfTheF32Model) {
+  struct Case {
+    Architecture arch;
+    gguf::OutType type;
+    double vs_hf, vs_dequantized;
+  };
+  // qwen3 ties its embedding: lm_head is packed quantized and the embedding gathered from blocks.
+  for (const Case& k : {Case{Architecture::kLlama, gguf::OutType::kQ8_0, 2e-2, 2e-2},
+                        Case{Architecture::kQwen3, gguf::OutType::kQ8_0, 2e-2, 2e-2},
+                        Case{Architecture::kQwen2, gguf::OutType::kQ4_0, 0.35, 2e-2}}) {
+    Converted c;
+    convert(c, k.arch, k.type, DType::kF32);
+    LoadOptions f32;
+    f32.weight_dtype = DType::kF32;
+    f32.threads = 1;
+    LoadOptions quantized = f32;
+    quantized.weight_dtype = std::nullopt;
+    const std::vector<float> q = logits_of(c.gguf, quantized);
+    const std::vector<float> dequantized = logits_of(c.gguf, f32);
+    const double err_dq = rel_l2(q, dequantized);
+    EXPECT_LT(rel_l2(q, logits_of(c.hf, f32)), k.vs_hf) << int(k.arch);
+    EXPECT_LT(err_dq, k.vs_dequantized) << int(k.arch);
+    EXPECT_GT(err_dq, 0.0) << "the quantized kernels did not run";
+    // Two threads give the same bits (batch/worker invariance of QuantGEMM).
+    LoadOptions two = quantized;
+    two.threads = 2;
+    EXPECT_EQ(logits_of(c.gguf, two), q);
+  }
+}
+
 TEST(GgufModel, TheTokenizerFromGgufMetadataEncodesAsTokenizerJson) {
   Converted c;
   convert(c, Architecture::kLlama, gguf::OutType::kF16, DType::kBF16);

@@ -26,6 +26,22 @@ void embedding(const void* table, DType table_dtype, int vocab, int hidden, cons
   });
 }
 
+void embedding_blocks(const void* table, ref::BlockFormat format, int vocab, int hidden,
+                      const int32_t* ids, int n_tokens, float* out, WorkerPool& pool) {
+  XY_CHECK(vocab > 0 && hidden > 0 && n_tokens >= 0);
+  if (n_tokens == 0) return;
+  XY_CHECK(table != nullptr && ids != nullptr && out != nullptr);
+  const size_t row_bytes = ref::block_format_row_bytes(format, hidden);
+  for_row_ranges(pool, n_tokens, 16, [&](int begin, int end) {
+    for (int t = begin; t < end; ++t) {
+      XY_CHECK_MSG(ids[t] >= 0 && ids[t] < vocab, "token id outside the vocabulary");
+      ref::dequantize_row(format,
+                          static_cast<const uint8_t*>(table) + static_cast<size_t>(ids[t]) * row_bytes,
+                          out + static_cast<size_t>(t) * hidden, hidden);
+    }
+  });
+}
+
 void embedding_from_packed(const PackedWeight& table, const int32_t* ids, int n_tokens, float* out,
                            WorkerPool& pool) {
   XY_CHECK(n_tokens >= 0);

@@ -9,6 +9,7 @@
 #include "core/dtype.h"
 #include "core/worker_pool.h"
 #include "kernels/cpu/packed_weight.h"
+#include "kernels/reference/quant_blocks.h"
 
 namespace xy::cpu {
 
@@ -18,6 +19,11 @@ namespace xy::cpu {
 //   out:   [n_tokens, hidden] f32
 void embedding(const void* table, DType table_dtype, int vocab, int hidden, const int32_t* ids,
                int n_tokens, float* out, WorkerPool& pool);
+
+// Same from a table of quantized rows (a GGUF matrix kept in its blocks: each row
+// block_format_row_bytes(format, hidden) bytes), dequantized as ref::dequantize_row does.
+void embedding_blocks(const void* table, ref::BlockFormat format, int vocab, int hidden,
+                      const int32_t* ids, int n_tokens, float* out, WorkerPool& pool);
 
 // Same from a plain-layout PackedWeight of W[vocab, hidden] (row n of W is lane n % 16 of panel
 // n / 16, stride 16 along k). Values are the packed (storage-dtype) weights widened to f32.

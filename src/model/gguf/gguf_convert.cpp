@@ -1,11 +1,14 @@
 #include "model/gguf/gguf_convert.h"
 
+#include <cstring>
 #include <fstream>
+#include <numbers>
 #include <sstream>
 #include <vector>
 
 #include "core/dtype.h"
 #include "kernels/reference/quant_blocks.h"
+#include "kernels/reference/rope.h"
 #include "model/gguf/gguf_names.h"
 #include "model/gguf/gguf_tokenizer.h"
 #include "model/gguf/gguf_writer.h"
@@ -82,16 +85,42 @@ void encode_row(BlockFormat f, const float* x, uint8_t* out, int64_t n) {
   }
 }
 
+// llama3 rope scaling as GGUF stores it: a divisor per frequency (tensor rope_freqs.weight), from
+// the same wavelength bands transformers uses: 1 for short wavelengths, `factor` for long ones,
+// and the smooth blend's equivalent divisor between.
+void add_rope_freqs(Writer& w, const ModelConfig& c) {
+  ref::RopeFrequencyParams base;
+  base.theta = c.rope_theta;
+  const std::vector<float> inv_freq = ref::rope_inv_freq(c.head_dim, base);
+  const RopeScaling& s = c.rope_scaling;
+  const float old_context = float(s.original_max_position_embeddings);
+  const float low_freq_wavelen = old_context / s.low_freq_factor;
+  const float high_freq_wavelen = old_context / s.high_freq_factor;
+  std::vector<float> factors;
+  for (float f : inv_freq) {
+    const float wavelen = float(2.0 * std::numbers::pi) / f;
+    if (wavelen < high_freq_wavelen) {
+      factors.push_back(1.0f);
+    } else if (wavelen > low_freq_wavelen) {
+      factors.push_back(s.factor);
+    } else {
+      const float smooth = (old_context / wavelen - s.low_freq_factor) /
+                           (s.high_freq_factor - s.low_freq_factor);
+      factors.push_back(1.0f / ((1.0f - smooth) / s.factor + smooth));
+    }
+  }
+  std::vector<uint8_t> bytes(factors.size() * 4);
+  std::memcpy(bytes.data(), factors.data(), bytes.size());
+  w.add_tensor("rope_freqs.weight", {int64_t(factors.size())}, uint32_t(BlockFormat::kF32),
+               std::move(bytes));
+}
+
 Status add_config(Writer& w, const ModelConfig& c, const std::string& arch, OutType type,
                   const std::string& name) {
-  if (c.rope_scaling.type == RopeScaling::Type::kLlama3) {
-    return unsupported(name +
-                       ": llama3 rope scaling is stored as a rope_freqs tensor in GGUF, "
-                       "which xyserve does not read or write yet");
-  }
   if (c.sliding_window) {
     return unsupported(name + ": sliding-window attention cannot be written to GGUF yet");
   }
+  if (c.rope_scaling.type == RopeScaling::Type::kLlama3) add_rope_freqs(w, c);
   w.add_string("general.architecture", arch);
   w.add_string("general.name", name);
   w.add_uint32("general.file_type", uint32_t(file_type_of(type)));

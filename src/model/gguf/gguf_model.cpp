@@ -1,5 +1,7 @@
 #include "model/gguf/gguf_model.h"
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -52,7 +54,7 @@ class GgufArchive : public SafetensorsArchive {
 };
 
 Status add_tensor(GgufArchive& a, const gguf::TensorInfo& t, const ModelConfig& config,
-                  DType dequant_dtype, const std::string& source) {
+                  DType dequant_dtype, bool keep_blocks, const std::string& source) {
   const std::string name = hf_tensor_name(t.name);
   if (name.empty()) return Status::ok();
   const ref::BlockFormatInfo* format = ref::block_format_info(t.ggml_type);
@@ -87,6 +89,27 @@ Status add_tensor(GgufArchive& a, const gguf::TensorInfo& t, const ModelConfig& 
     info.dtype = stored;
     info.data = t.data;
     info.num_bytes = t.size;
+    a.tensors_.emplace(name, std::move(info));
+    return Status::ok();
+  }
+  if (keep_blocks && !plain && !is_vector) {
+    // Quantized matrices stay in their blocks; llama's q/k rows are put back in HF order by
+    // moving whole block rows (a row's blocks never mix rows).
+    info.blocks = BlockFormat(t.ggml_type);
+    info.dtype = DType::kBF16;
+    info.num_bytes = t.size;
+    if (permute_heads == 0) {
+      info.data = t.data;
+    } else {
+      const size_t row_bytes = ref::block_format_row_bytes(BlockFormat(t.ggml_type), cols);
+      AlignedBuffer buf(size_t(rows) * row_bytes);
+      for (int64_t r = 0; r < rows; ++r) {
+        std::memcpy(buf.as<uint8_t>() + size_t(hf_row_of(r, config.head_dim)) * row_bytes,
+                    t.data + size_t(r) * row_bytes, row_bytes);
+      }
+      info.data = buf.data();
+      a.owned.push_back(std::move(buf));
+    }
     a.tensors_.emplace(name, std::move(info));
     return Status::ok();
   }
@@ -176,11 +199,21 @@ Result<ModelConfig> model_config_from_gguf(const File& f, const std::string& sou
                          "' (none and linear are supported)");
     }
   }
-  if (f.find_tensor("rope_freqs.weight")) {
-    return unsupported(source +
-                       ": per-frequency rope factors (tensor rope_freqs.weight, llama-3.1+ rope "
-                       "scaling) are not supported in GGUF files yet; load the Hugging Face "
-                       "checkpoint instead");
+  if (const gguf::TensorInfo* freqs = f.find_tensor("rope_freqs.weight")) {
+    // llama-3.1+ rope scaling: one divisor per frequency (head_dim / 2 of them, f32).
+    if (freqs->ggml_type != uint32_t(BlockFormat::kF32) || freqs->dims.size() != 1 ||
+        freqs->dims[0] != c.head_dim / 2) {
+      return format_error(source + ": tensor 'rope_freqs.weight' must be F32 [" +
+                          std::to_string(c.head_dim / 2) + "] (head_dim / 2)");
+    }
+    c.rope_freq_factors.resize(size_t(c.head_dim / 2));
+    std::memcpy(c.rope_freq_factors.data(), freqs->data, c.rope_freq_factors.size() * 4);
+    for (float v : c.rope_freq_factors) {
+      if (!(v > 0.0f) || !std::isfinite(v)) {
+        return format_error(source + ": tensor 'rope_freqs.weight' holds a factor that is not a "
+                                     "positive finite number");
+      }
+    }
   }
   // The embedding's rows are the vocabulary (a token list can be shorter, never longer).
   const gguf::TensorInfo* embd = f.find_tensor("token_embd.weight");
@@ -216,12 +249,12 @@ Result<ModelConfig> model_config_from_gguf(const File& f, const std::string& sou
 
 Result<std::unique_ptr<SafetensorsArchive>> gguf_archive(const File& file,
                                                          const ModelConfig& config,
-                                                         DType dequant_dtype,
+                                                         DType dequant_dtype, bool keep_blocks,
                                                          const std::string& source) {
   auto a = std::make_unique<GgufArchive>();
   for (const gguf::TensorInfo& t : file.tensors) {
     try {
-      XY_RETURN_IF_ERROR(add_tensor(*a, t, config, dequant_dtype, source));
+      XY_RETURN_IF_ERROR(add_tensor(*a, t, config, dequant_dtype, keep_blocks, source));
     } catch (const std::bad_alloc&) {
       return resource_exhausted(source + ": out of memory dequantizing tensor '" + t.name + "'");
     }
@@ -229,12 +262,13 @@ Result<std::unique_ptr<SafetensorsArchive>> gguf_archive(const File& file,
   return std::unique_ptr<SafetensorsArchive>(std::move(a));
 }
 
-Result<GgufModel> open_gguf_model(const std::string& path, DType dequant_dtype) {
+Result<GgufModel> open_gguf_model(const std::string& path, DType dequant_dtype,
+                                 bool keep_blocks) {
   XY_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> map, MappedFile::open(path));
   GgufModel m;
   XY_ASSIGN_OR_RETURN(m.file, parse_file(map->data(), map->size(), path));
   XY_ASSIGN_OR_RETURN(m.config, model_config_from_gguf(m.file, path));
-  XY_ASSIGN_OR_RETURN(m.archive, gguf_archive(m.file, m.config, dequant_dtype, path));
+  XY_ASSIGN_OR_RETURN(m.archive, gguf_archive(m.file, m.config, dequant_dtype, keep_blocks, path));
   static_cast<GgufArchive&>(*m.archive).mapping = std::move(map);
   return m;
 }

@@ -10,7 +10,8 @@
 //     rotate-half order (pairs i, i + d/2) to interleaved pairs (2i, 2i + 1); the rows are put
 //     back so the model's RoPE is the same as for the safetensors checkpoint;
 //   * quantized blocks (Q8_0, Q4_K, ...) are dequantized at load into `dequant_dtype` (bf16 or
-//     f32); F32/F16/BF16 tensors stay in the mapping, uncopied.
+//     f32), or, with keep_blocks, their matrices stay blocks (TensorInfo::blocks) for the
+//     quantized CPU kernels; F32/F16/BF16 tensors stay in the mapping, uncopied.
 #pragma once
 
 #include <memory>
@@ -37,12 +38,13 @@ struct GgufModel {
 };
 
 // Maps and parses `path`. Errors name the file, key and tensor.
-Result<GgufModel> open_gguf_model(const std::string& path, DType dequant_dtype);
+Result<GgufModel> open_gguf_model(const std::string& path, DType dequant_dtype,
+                                 bool keep_blocks = false);
 
 // The same over an already parsed file whose bytes the caller keeps alive.
 Result<std::unique_ptr<SafetensorsArchive>> gguf_archive(const File& file,
                                                          const ModelConfig& config,
-                                                         DType dequant_dtype,
+                                                         DType dequant_dtype, bool keep_blocks,
                                                          const std::string& source);
 
 // The block type holding most of the file's matrix bytes, e.g. "Q4_K" for a Q4_K_M file (which
