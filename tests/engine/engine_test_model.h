@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "core/check.h"
 #include "engine/engine.h"
+#include "model/gguf/gguf_convert.h"
 #include "model/model.h"
 #include "model/model_presets.h"
 #include "model/random_checkpoint.h"
@@ -64,6 +66,57 @@ inline const TinyModel& tiny_model() {
   return m;
 }
 
+// The tiny preset widened to whole K-quant super-blocks (hidden 256, intermediate 512, 8 heads of
+// 32), written as a GGUF file of `type` (xyserve quantize) and loaded as users run it: matrices
+// kept quantized on QuantGEMM. Same tokenizer and vocabulary as tiny_model(), so the draft
+// models and workloads of the engine tests apply unchanged. One per type, loaded on first use.
+inline const TinyModel& quantized_tiny_model(gguf::OutType type) {
+  static std::map<int, std::unique_ptr<TinyModel>> models;
+  std::unique_ptr<TinyModel>& slot = models[static_cast<int>(type)];
+  if (slot) return *slot;
+  auto t = std::make_unique<TinyModel>();
+  t->dir = (std::filesystem::temp_directory_path() /
+            ("xy_engine_test_q" + std::to_string(static_cast<int>(type)) + "_" +
+             std::to_string(::getpid())))
+               .string();
+  std::filesystem::remove_all(t->dir);
+  Result<ModelPreset> preset = find_model_preset("tiny");
+  XY_CHECK(preset.is_ok());
+  ModelConfig config = preset->config;
+  config.hidden_size = 256;
+  config.intermediate_size = 512;
+  config.num_attention_heads = 8;
+  config.num_key_value_heads = 2;
+  config.head_dim = 32;
+  RandomCheckpointOptions opts;
+  opts.dtype = DType::kF32;
+  opts.seed = 13;
+  opts.tokenizer_vocab_size = 512;
+  XY_CHECK(write_random_checkpoint(config, t->dir + "/hf", opts).is_ok());
+  const std::string file = t->dir + "/model.gguf";
+  const Status st = gguf::convert_checkpoint_to_gguf(t->dir + "/hf", file, type);
+  XY_CHECK_MSG(st.is_ok(), st.to_string().c_str());
+  LoadOptions load;
+  load.weight_dtype = std::nullopt;  // as stored: quantized matrices stay quantized
+  Result<std::unique_ptr<Model>> model = Model::load(file, load);
+  XY_CHECK_MSG(model.is_ok(), model.status().to_string().c_str());
+  t->model = std::shared_ptr<const Model>(std::move(*model));
+  Result<std::unique_ptr<Tokenizer>> tok = Tokenizer::load_dir(t->dir + "/hf");
+  XY_CHECK_MSG(tok.is_ok(), tok.status().to_string().c_str());
+  t->tokenizer = std::shared_ptr<const Tokenizer>(std::move(*tok));
+  if (auto eos = t->tokenizer->eos_id()) t->eos_ids.push_back(*eos);
+  t->tokenizer_vocab = 512;
+  static struct Cleanup {
+    std::vector<std::string> dirs;
+    ~Cleanup() {
+      for (const std::string& d : dirs) std::filesystem::remove_all(d);
+    }
+  } cleanup;
+  cleanup.dirs.push_back(t->dir);
+  slot = std::move(t);
+  return *slot;
+}
+
 // An engine config with an explicit budget and pool (no calibration, no RAM probing).
 inline EngineConfig test_engine_config(int budget = 64, int block_size = 16, int num_blocks = 256,
                                        bool prefix_caching = true, bool loop_thread = false) {
@@ -78,8 +131,9 @@ inline EngineConfig test_engine_config(int budget = 64, int block_size = 16, int
 }
 
 inline std::unique_ptr<Engine> make_engine(const EngineConfig& config,
-                                           std::unique_ptr<spec::Proposer> proposer = nullptr) {
-  const TinyModel& m = tiny_model();
+                                           std::unique_ptr<spec::Proposer> proposer = nullptr,
+                                           const TinyModel* model = nullptr) {
+  const TinyModel& m = model != nullptr ? *model : tiny_model();
   EngineParts parts;
   parts.model = m.model;
   parts.tokenizer = m.tokenizer;

@@ -145,8 +145,9 @@ Workload make_workload(int num_requests, uint64_t seed, bool sampled) {
 }
 
 // Each request alone on a roomy engine.
-std::vector<std::vector<int32_t>> run_alone(const Workload& w) {
-  auto engine = make_engine(test_engine_config(512, 16, 1024, /*prefix=*/false));
+std::vector<std::vector<int32_t>> run_alone(const Workload& w,
+                                            const testing::TinyModel* model = nullptr) {
+  auto engine = make_engine(test_engine_config(512, 16, 1024, /*prefix=*/false), nullptr, model);
   std::vector<std::vector<int32_t>> out;
   for (const EngineRequest& r : w.requests) {
     Result<std::vector<StreamDelta>> res = engine->generate({r});
@@ -162,7 +163,8 @@ struct BatchedRun {
 };
 
 // All requests on one engine, each added at its arrival step, the pool checked after each step.
-BatchedRun run_batched(const Workload& w, const DeterminismCase& c) {
+BatchedRun run_batched(const Workload& w, const DeterminismCase& c,
+                       const testing::TinyModel* model = nullptr) {
   int num_blocks = c.num_kv_blocks;
   if (c.tiny_pool) {
     num_blocks = 0;
@@ -173,7 +175,7 @@ BatchedRun run_batched(const Workload& w, const DeterminismCase& c) {
   }
   EngineConfig cfg = test_engine_config(c.budget, c.block_size, num_blocks, c.prefix_caching);
   cfg.num_speculative_tokens = c.num_speculative_tokens;
-  auto engine = make_engine(cfg, c.make_proposer ? c.make_proposer() : nullptr);
+  auto engine = make_engine(cfg, c.make_proposer ? c.make_proposer() : nullptr, model);
   std::vector<RequestHandle> handles(w.requests.size());
   size_t added = 0;
   for (int step = 0; added < w.requests.size() || engine->has_unfinished(); ++step) {
@@ -202,17 +204,20 @@ BatchedRun run_batched(const Workload& w, const DeterminismCase& c) {
   return out;
 }
 
-const std::vector<std::vector<int32_t>>& greedy_reference(const Workload& w, int num_requests) {
-  static std::map<int, std::vector<std::vector<int32_t>>> cache;
-  auto it = cache.find(num_requests);
-  if (it == cache.end()) it = cache.emplace(num_requests, run_alone(w)).first;
+const std::vector<std::vector<int32_t>>& greedy_reference(const Workload& w, int num_requests,
+                                                          const testing::TinyModel* model) {
+  static std::map<std::pair<const void*, int>, std::vector<std::vector<int32_t>>> cache;
+  const std::pair<const void*, int> key{model, num_requests};
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, run_alone(w, model)).first;
   return it->second;
 }
 
-void expect_same_as_alone(const DeterminismCase& c, int num_requests) {
+void expect_same_as_alone(const DeterminismCase& c, int num_requests,
+                          const testing::TinyModel* model = nullptr) {
   const Workload w = make_workload(num_requests, /*seed=*/42, /*sampled=*/false);
-  const std::vector<std::vector<int32_t>>& alone = greedy_reference(w, num_requests);
-  const BatchedRun batched = run_batched(w, c);
+  const std::vector<std::vector<int32_t>>& alone = greedy_reference(w, num_requests, model);
+  const BatchedRun batched = run_batched(w, c, model);
   for (size_t i = 0; i < alone.size(); ++i) {
     EXPECT_EQ(batched.tokens[i], alone[i]) << c.name << ": request " << i;
     EXPECT_EQ(static_cast<int>(batched.tokens[i].size()), w.requests[i].max_tokens);
@@ -243,6 +248,26 @@ TEST(EngineDeterminism, SmallMatrix) {
         c.name == "tinypool_block16_prefix") {
       expect_same_as_alone(c, 8);
     }
+  }
+}
+
+// The same invariant on quantized GGUF models running on QuantGEMM (issue 11): Q8_0 and Q4_K_M
+// (Q4_K with Q6_K for attn_v / ffn_down / lm_head), over corners of the matrix that cover
+// budgets, block sizes, prefix hits, preemption and both speculation families.
+TEST(EngineDeterminism, QuantizedModels) {
+  for (gguf::OutType type : {gguf::OutType::kQ8_0, gguf::OutType::kQ4_K_M}) {
+    const testing::TinyModel& model = testing::quantized_tiny_model(type);
+    int ran = 0;
+    for (const DeterminismCase& c : matrix_cases()) {
+      if (c.name == "budget16_block1_prefix" || c.name == "budget512_block16_noprefix" ||
+          c.name == "tinypool_block16_prefix" || c.name == "spec_ngram_budget64_block16_prefix" ||
+          c.name == "spec_draft_budget16_block1_noprefix") {
+        SCOPED_TRACE(type == gguf::OutType::kQ8_0 ? "q8_0" : "q4_k_m");
+        expect_same_as_alone(c, 8, &model);
+        ++ran;
+      }
+    }
+    EXPECT_EQ(ran, 5) << "a case name above no longer exists";
   }
 }
 

@@ -283,5 +283,48 @@ TEST(QuantBlocks, QuantizersRoundTripWithinTheirStep) {
   for (float v : dequant(BlockFormat::kQ8_0, q, 64)) EXPECT_EQ(v, 0.0f);
 }
 
+// The K-quant and Q5_0 quantizers: each sub-block's values come back within about one step of
+// that sub-block's scale (the 6-bit / int8 scale quantization adds a few percent), judged per
+// sub-block so a mistake in one sub-block's packing cannot hide behind its neighbours.
+TEST(QuantBlocks, KQuantAndQ5_0QuantizersRoundTrip) {
+  std::mt19937 rng(12);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  struct F {
+    BlockFormat format;
+    int block_bytes, group;
+    void (*quantize)(const float*, uint8_t*, int64_t);
+    float steps;  // levels across a group's range
+  };
+  for (const F& f : {F{BlockFormat::kQ4_K, 144, 32, quantize_row_q4_k, 15.0f},
+                     F{BlockFormat::kQ6_K, 210, 16, quantize_row_q6_k, 63.0f},
+                     F{BlockFormat::kQ5_0, 22, 32, quantize_row_q5_0, 31.0f}}) {
+    for (float spread : {1e-3f, 1.0f, 40.0f}) {
+      const int n = 768;
+      std::vector<float> x(n);
+      for (float& v : x) v = normal(rng) * spread;
+      std::vector<uint8_t> q(n / (f.format == BlockFormat::kQ5_0 ? 32 : 256) * f.block_bytes);
+      f.quantize(x.data(), q.data(), n);
+      const std::vector<float> y = dequant(f.format, q, n);
+      double err2 = 0, ref2 = 0;
+      for (int g = 0; g < n / f.group; ++g) {
+        float lo = 0, hi = 0;
+        for (int i = g * f.group; i < (g + 1) * f.group; ++i) {
+          lo = std::min(lo, x[i]);
+          hi = std::max(hi, x[i]);
+        }
+        const float step = (hi - lo) / f.steps;
+        for (int i = g * f.group; i < (g + 1) * f.group; ++i) {
+          ASSERT_LE(std::fabs(y[i] - x[i]), 1.2f * step + 1e-6f * spread)
+              << ref::block_format_info(uint32_t(f.format))->name << " element " << i;
+          err2 += double(y[i] - x[i]) * (y[i] - x[i]);
+          ref2 += double(x[i]) * x[i];
+        }
+      }
+      EXPECT_LT(std::sqrt(err2 / ref2), f.steps > 40 ? 0.03 : 0.12)
+          << ref::block_format_info(uint32_t(f.format))->name;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace xy::ref

@@ -178,6 +178,54 @@ TEST(GgufModel, Llama3RopeScalingRoundTripsThroughRopeFreqs) {
   EXPECT_LT(rel_l2(got, want), 1e-5);
 }
 
+// `xyserve quantize --type q4_k_m`: llama.cpp's mix (Q4_K, with Q6_K for attn_v / ffn_down in
+// the first and last eighth of the layers and every third between, and for the output), read
+// back by the reader, and the model runs quantized close to its f32 self.
+TEST(GgufModel, Q4_K_MFilesMixQ4_KAndQ6_KAsLlamaCppDoes) {
+  Converted c;
+  ModelConfig config = tiny_config(Architecture::kLlama);
+  config.hidden_size = 256;
+  config.intermediate_size = 512;
+  config.num_attention_heads = 8;
+  config.num_key_value_heads = 2;
+  config.head_dim = 32;
+  config.num_hidden_layers = 8;
+  c.hf = c.dir.path() + "/hf";
+  c.gguf = c.dir.path() + "/model.gguf";
+  RandomCheckpointOptions o;
+  o.dtype = DType::kF32;
+  o.seed = 9;
+  ASSERT_TRUE(write_random_checkpoint(config, c.hf, o).is_ok());
+  Status st = gguf::convert_checkpoint_to_gguf(c.hf, c.gguf, gguf::OutType::kQ4_K_M);
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  Result<gguf::GgufModel> g = gguf::open_gguf_model(c.gguf, DType::kF32);
+  ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+  auto type_of = [&](const std::string& name) {
+    const gguf::TensorInfo* t = g->file.find_tensor(name);
+    return t ? std::string(ref::block_format_info(t->ggml_type)->name) : std::string("missing");
+  };
+  // 8 layers: more bits for i < 1, i >= 7, and (i - 1) % 3 == 2, i.e. layers 0, 3, 6, 7.
+  for (int i = 0; i < 8; ++i) {
+    const std::string want = (i == 0 || i == 3 || i == 6 || i == 7) ? "Q6_K" : "Q4_K";
+    EXPECT_EQ(type_of("blk." + std::to_string(i) + ".attn_v.weight"), want) << i;
+    EXPECT_EQ(type_of("blk." + std::to_string(i) + ".ffn_down.weight"), want) << i;
+    EXPECT_EQ(type_of("blk." + std::to_string(i) + ".attn_q.weight"), "Q4_K") << i;
+    EXPECT_EQ(type_of("blk." + std::to_string(i) + ".ffn_gate.weight"), "Q4_K") << i;
+  }
+  EXPECT_EQ(type_of("output.weight"), "Q6_K");
+  EXPECT_EQ(type_of("token_embd.weight"), "Q4_K");
+  EXPECT_EQ(type_of("blk.0.attn_norm.weight"), "F32");
+  EXPECT_EQ(gguf::dominant_tensor_type(g->file), "Q4_K");
+  LoadOptions f32;
+  f32.weight_dtype = DType::kF32;
+  f32.threads = 1;
+  LoadOptions quantized = f32;
+  quantized.weight_dtype = std::nullopt;
+  const std::vector<float> hf = logits_of(c.hf, f32);
+  EXPECT_LT(rel_l2(logits_of(c.gguf, f32), hf), 0.35);
+  EXPECT_LT(rel_l2(logits_of(c.gguf, quantized), logits_of(c.gguf, f32)), 2e-2);
+}
+
 // With the CPU kernels and no weight dtype asked for (the CLI's --dtype auto), quantized matrices
 // run as stored, on QuantGEMM: the logits stay within the bound of the f32 model, and
 // the only difference from the same file dequantized to f32 is the activations' 8-bit rounding.

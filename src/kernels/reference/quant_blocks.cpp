@@ -268,4 +268,129 @@ void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n) {
   }
 }
 
+namespace {
+
+void store_f16(uint8_t* p, float v) {
+  const uint16_t h = f32_to_f16(v);
+  std::memcpy(p, &h, 2);
+}
+
+// The value of largest magnitude, with its sign.
+float signed_absmax(const float* x, int n) {
+  float amax = 0.0f, max = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  return max;
+}
+
+int nearest_clamped(float v, int lo, int hi) {
+  if (!(v == v)) return lo;
+  return std::clamp(int(std::lround(std::clamp(v, float(lo) - 1.0f, float(hi) + 1.0f))), lo, hi);
+}
+
+}  // namespace
+
+void quantize_row_q5_0(const float* x, uint8_t* blocks, int64_t n) {
+  XY_CHECK(n % kQK == 0);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* xb = x + b * kQK;
+    uint8_t* out = blocks + b * 22;
+    const float d = signed_absmax(xb, kQK) / -16.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    store_f16(out, d);
+    uint32_t qh = 0;
+    for (int i = 0; i < kQK / 2; ++i) {
+      const int lo = std::min(31, int(xb[i] * id + 16.5f));
+      const int hi = std::min(31, int(xb[i + kQK / 2] * id + 16.5f));
+      out[6 + i] = uint8_t((lo & 0x0F) | ((hi & 0x0F) << 4));
+      qh |= uint32_t((lo >> 4) & 1) << i;
+      qh |= uint32_t((hi >> 4) & 1) << (i + kQK / 2);
+    }
+    std::memcpy(out + 2, &qh, 4);
+  }
+}
+
+void quantize_row_q4_k(const float* x, uint8_t* blocks, int64_t n) {
+  XY_CHECK(n % kQKK == 0);
+  for (int64_t b = 0; b < n / kQKK; ++b) {
+    const float* xb = x + b * kQKK;
+    uint8_t* out = blocks + b * 144;
+    float scale[8], min[8], max_scale = 0.0f, max_min = 0.0f;
+    for (int j = 0; j < 8; ++j) {
+      float lo = 0.0f, hi = xb[32 * j];
+      for (int l = 0; l < 32; ++l) {
+        lo = std::min(lo, xb[32 * j + l]);
+        hi = std::max(hi, xb[32 * j + l]);
+      }
+      scale[j] = std::max(0.0f, hi - lo) / 15.0f;
+      min[j] = -lo;
+      max_scale = std::max(max_scale, scale[j]);
+      max_min = std::max(max_min, min[j]);
+    }
+    store_f16(out, max_scale / 63.0f);
+    store_f16(out + 2, max_min / 63.0f);
+    const float d = load_f16(out), dmin = load_f16(out + 2);
+    int sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) {
+      sc[j] = d > 0.0f ? nearest_clamped(scale[j] / d, 0, 63) : 0;
+      mn[j] = dmin > 0.0f ? nearest_clamped(min[j] / dmin, 0, 63) : 0;
+    }
+    uint8_t* scales = out + 4;
+    for (int j = 0; j < 4; ++j) {
+      scales[j] = uint8_t((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+      scales[j + 4] = uint8_t((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
+      scales[j + 8] = uint8_t((sc[j + 4] & 0x0F) | ((mn[j + 4] & 0x0F) << 4));
+    }
+    uint8_t q[kQKK];
+    for (int j = 0; j < 8; ++j) {
+      // The values the decoder will use: d*sc and dmin*m as f32 products of the stored parts.
+      const float dd = d * float(sc[j]), mm = dmin * float(mn[j]);
+      for (int l = 0; l < 32; ++l) {
+        q[32 * j + l] = uint8_t(dd > 0.0f ? nearest_clamped((xb[32 * j + l] + mm) / dd, 0, 15) : 0);
+      }
+    }
+    uint8_t* qs = out + 16;
+    for (int c = 0; c < 4; ++c) {
+      for (int l = 0; l < 32; ++l)
+        qs[32 * c + l] = uint8_t(q[64 * c + l] | (q[64 * c + 32 + l] << 4));
+    }
+  }
+}
+
+void quantize_row_q6_k(const float* x, uint8_t* blocks, int64_t n) {
+  XY_CHECK(n % kQKK == 0);
+  for (int64_t b = 0; b < n / kQKK; ++b) {
+    const float* xb = x + b * kQKK;
+    uint8_t* out = blocks + b * 210;
+    std::memset(out, 0, 210);
+    float scale[16], max_abs = 0.0f;
+    for (int s = 0; s < 16; ++s) {
+      scale[s] = signed_absmax(xb + 16 * s, 16) / 31.0f;
+      max_abs = std::max(max_abs, std::fabs(scale[s]));
+    }
+    store_f16(out + 208, max_abs / 127.0f);
+    const float d = load_f16(out + 208);
+    auto* scales = reinterpret_cast<int8_t*>(out + 192);
+    for (int s = 0; s < 16; ++s) scales[s] = int8_t(d > 0.0f ? nearest_clamped(scale[s] / d, -128, 127) : 0);
+    uint8_t* ql = out;
+    uint8_t* qh = out + 128;
+    for (int h = 0; h < 2; ++h) {
+      for (int k = 0; k < 4; ++k) {
+        for (int l = 0; l < 32; ++l) {
+          const int e = 128 * h + 32 * k + l;
+          const float dd = d * float(scales[8 * h + 2 * k + l / 16]);
+          const int q = (dd != 0.0f ? nearest_clamped(xb[e] / dd, -32, 31) : 0) + 32;
+          uint8_t& low = ql[64 * h + l + 32 * (k & 1)];
+          low = uint8_t(low | ((k < 2 ? (q & 0x0F) : ((q & 0x0F) << 4))));
+          qh[32 * h + l] = uint8_t(qh[32 * h + l] | (((q >> 4) & 3) << (2 * k)));
+        }
+      }
+    }
+  }
+}
+
 }  // namespace xy::ref

@@ -89,5 +89,16 @@ int decode_code_groups(BlockFormat format, const uint8_t* block, CodeGroup* out)
 // so every value is within d/2 (Q8_0) or d (Q4_0's edge) of its reconstruction.
 void quantize_row_q8_0(const float* x, uint8_t* blocks, int64_t n);
 void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n);
+// Q5_0 as Q4_0 with 32 levels: d = m / -16, q = min(31, trunc(x / d + 16.5)).
+void quantize_row_q5_0(const float* x, uint8_t* blocks, int64_t n);
+// The K formats (n a multiple of 256), by direct min/max fits (not llama.cpp's iterative search):
+//   Q4_K: per 32-element sub-block, min = min(0, min x) and scale = (max x - min) / 15; the eight
+//         scales and mins are stored as 6-bit multiples of d = max scale / 63 and
+//         dmin = max -min / 63, and q = round((x + dmin*m) / (d*sc)) in 0..15.
+//   Q6_K: per 16-element sub-block, scale = (largest |x|) / 31 signed as that value; the sixteen
+//         scales are int8 multiples of d = max |scale| / 127, and q = round(x / (d*sc)) in
+//         -32..31.
+void quantize_row_q4_k(const float* x, uint8_t* blocks, int64_t n);
+void quantize_row_q6_k(const float* x, uint8_t* blocks, int64_t n);
 
 }  // namespace xy::ref

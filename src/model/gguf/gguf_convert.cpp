@@ -1,5 +1,6 @@
 #include "model/gguf/gguf_convert.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <numbers>
@@ -31,6 +32,8 @@ int file_type_of(OutType t) {
       return 2;
     case OutType::kQ8_0:
       return 7;
+    case OutType::kQ4_K_M:
+      return 15;
     case OutType::kBF16:
       return 32;
   }
@@ -48,9 +51,29 @@ Result<std::string> read_text(const std::string& path, bool required) {
   return ss.str();
 }
 
+// Q4_K_M's choice, as llama.cpp makes it: 6 bits for the output projection (the embedding when
+// tied) and for attn_v / ffn_down in the first and last eighth of the layers and every third
+// layer between; 4-bit K blocks elsewhere. Rows that are not whole 256-element super-blocks fall
+// back to the 32-element formats (Q4_K -> Q5_0, Q6_K -> Q8_0).
+BlockFormat q4_k_m_format(int64_t cols, const std::string& name, bool is_output, int n_layers) {
+  bool more_bits = is_output;
+  const bool sensitive = name.find(".attn_v.") != std::string::npos ||
+                         name.find(".ffn_down.") != std::string::npos;
+  if (sensitive && name.rfind("blk.", 0) == 0) {
+    const int i = std::atoi(name.c_str() + 4), n = n_layers;
+    more_bits = i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+  }
+  if (cols % 256 == 0) return more_bits ? BlockFormat::kQ6_K : BlockFormat::kQ4_K;
+  return more_bits ? BlockFormat::kQ8_0 : BlockFormat::kQ5_0;
+}
+
 // The block format a matrix of `cols` columns is written in.
-BlockFormat matrix_format(OutType t, int64_t cols, bool is_output) {
+BlockFormat matrix_format(OutType t, int64_t cols, const std::string& name, bool is_output,
+                          int n_layers) {
   switch (t) {
+    case OutType::kQ4_K_M:
+      if (cols % 32 != 0) return BlockFormat::kF16;
+      return q4_k_m_format(cols, name, is_output, n_layers);
     case OutType::kF32:
       return BlockFormat::kF32;
     case OutType::kF16:
@@ -73,6 +96,15 @@ void encode_row(BlockFormat f, const float* x, uint8_t* out, int64_t n) {
       break;
     case BlockFormat::kQ4_0:
       ref::quantize_row_q4_0(x, out, n);
+      break;
+    case BlockFormat::kQ5_0:
+      ref::quantize_row_q5_0(x, out, n);
+      break;
+    case BlockFormat::kQ4_K:
+      ref::quantize_row_q4_k(x, out, n);
+      break;
+    case BlockFormat::kQ6_K:
+      ref::quantize_row_q6_k(x, out, n);
       break;
     case BlockFormat::kF16:
       convert_from_f32(DType::kF16, x, out, size_t(n));
@@ -153,7 +185,8 @@ Result<OutType> parse_out_type(const std::string& name) {
   if (name == "bf16") return OutType::kBF16;
   if (name == "q8_0") return OutType::kQ8_0;
   if (name == "q4_0") return OutType::kQ4_0;
-  return invalid_argument("unknown GGUF type '" + name + "' (f32, f16, bf16, q8_0, q4_0)");
+  if (name == "q4_k_m") return OutType::kQ4_K_M;
+  return invalid_argument("unknown GGUF type '" + name + "' (f32, f16, bf16, q8_0, q4_0, q4_k_m)");
 }
 
 Status convert_checkpoint_to_gguf(const std::string& hf_dir, const std::string& out_path,
@@ -195,8 +228,12 @@ Status convert_checkpoint_to_gguf(const std::string& hf_dir, const std::string& 
     const bool is_vector = t.shape.size() == 1;
     const int permute_heads = permuted_heads(name, config);
     XY_RETURN_IF_ERROR(check_permuted_rows(name, is_vector ? cols : rows, config, hf_dir));
-    const BlockFormat f =
-        is_vector ? BlockFormat::kF32 : matrix_format(type, cols, name == "output.weight");
+    const bool is_output = name == "output.weight" ||
+                           (config.tie_word_embeddings && name == "token_embd.weight" &&
+                            type == OutType::kQ4_K_M);
+    const BlockFormat f = is_vector ? BlockFormat::kF32
+                                    : matrix_format(type, cols, name, is_output,
+                                                    config.num_hidden_layers);
     const size_t out_row = ref::block_format_row_bytes(f, cols);
     std::vector<uint8_t> data(size_t(rows) * out_row);
     std::vector<float> row(static_cast<size_t>(cols));

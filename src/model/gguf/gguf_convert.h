@@ -11,9 +11,11 @@
 
 namespace xy::gguf {
 
-enum class OutType { kF32, kF16, kBF16, kQ8_0, kQ4_0 };
+// kQ4_K_M: llama.cpp's mix of Q4_K with Q6_K for the sensitive matrices (see gguf_convert.cpp).
+enum class OutType { kF32, kF16, kBF16, kQ8_0, kQ4_0, kQ4_K_M };
 
-// "f32" | "f16" | "bf16" | "q8_0" | "q4_0"; kInvalidArgument naming the choices otherwise.
+// "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_k_m"; kInvalidArgument naming the choices
+// otherwise.
 Result<OutType> parse_out_type(const std::string& name);
 
 Status convert_checkpoint_to_gguf(const std::string& hf_dir, const std::string& out_path,
