@@ -49,7 +49,8 @@ void add_model_flags(CLI::App& cmd, ModelSessionOptions& opts) {
   cmd.add_option("--dtype", opts.weight_dtype, "Weights in memory: auto|f32|bf16|f16")
       ->capture_default_str();
   cmd.add_option("--kv-dtype", opts.kv_dtype,
-                 "KV cache dtype: auto (the weights' dtype) | f32 | bf16 | f16")
+                 "KV cache dtype: auto (the weights' dtype) | f32 | bf16 | f16 | int8 (per "
+                 "token-and-head scale)")
       ->capture_default_str();
   cmd.add_option("--block-size", opts.block_size, "KV cache block size (tokens)")
       ->capture_default_str();
@@ -84,7 +85,9 @@ Result<std::unique_ptr<ModelSession>> ModelSession::open(const ModelSessionOptio
   load.gemm_isa = opts.gemm_isa;
   if (opts.block_size < 1) return invalid_argument("--block-size must be >= 1");
   s->block_size_ = opts.block_size;
-  if (opts.kv_dtype != "auto") {
+  if (opts.kv_dtype == "int8") {
+    s->kv_dtype_ = DType::kI8;  // a KV-only type: codes with a per-token-per-head scale
+  } else if (opts.kv_dtype != "auto") {
     XY_ASSIGN_OR_RETURN(s->kv_dtype_, parse_dtype_flag(opts.kv_dtype, "--kv-dtype"));
   }
   XY_ASSIGN_OR_RETURN(s->model_, Model::load(opts.model_dir, load));

@@ -8,11 +8,15 @@
 
 namespace xy {
 
-enum class DType : uint8_t { kF32, kF16, kBF16 };
+// kI8 is for KV caches only (int8 codes with a per-row scale kept beside them, see
+// kernels/reference/paged_kv.h); the element converters below do not take it.
+enum class DType : uint8_t { kF32, kF16, kBF16, kI8 };
 
-constexpr size_t dtype_size(DType t) { return t == DType::kF32 ? 4 : 2; }
+constexpr size_t dtype_size(DType t) {
+  return t == DType::kF32 ? 4 : (t == DType::kI8 ? 1 : 2);
+}
 constexpr std::string_view dtype_name(DType t) {
-  return t == DType::kF32 ? "f32" : (t == DType::kF16 ? "f16" : "bf16");
+  return t == DType::kF32 ? "f32" : (t == DType::kF16 ? "f16" : (t == DType::kI8 ? "int8" : "bf16"));
 }
 
 // bfloat16: the upper 16 bits of an IEEE float32.

@@ -12,8 +12,10 @@ namespace xy {
 Status EngineConfig::validate() const {
   auto bad = [](const std::string& what) { return invalid_argument(what); };
   if (block_size < 1) return bad("block_size must be >= 1, got " + std::to_string(block_size));
-  if (kv_dtype != DType::kF32 && kv_dtype != DType::kBF16 && kv_dtype != DType::kF16) {
-    return bad("kv_dtype must be f32, bf16 or f16");
+  // Every DType is a valid KV dtype (int8 is KV-only); the check documents that and guards casts.
+  if (kv_dtype != DType::kF32 && kv_dtype != DType::kBF16 && kv_dtype != DType::kF16 &&
+      kv_dtype != DType::kI8) {
+    return bad("kv_dtype must be f32, bf16, f16 or int8");
   }
   if (num_kv_blocks < 0) return bad("num_kv_blocks must be >= 0");
   if (kv_cache_bytes < 0) return bad("kv-cache-memory must be positive");

@@ -43,6 +43,11 @@ Result<KvCache> KvCache::create(const KvCacheShape& shape) {
     for (int l = 0; l < shape.num_layers; ++l) {
       cache.k_pools_.emplace_back(static_cast<size_t>(pool));
       cache.v_pools_.emplace_back(static_cast<size_t>(pool));
+      if (shape.dtype == DType::kI8) {
+        const size_t rows = static_cast<size_t>(pool) / static_cast<size_t>(shape.head_dim);
+        cache.k_scales_.emplace_back(rows * sizeof(float));
+        cache.v_scales_.emplace_back(rows * sizeof(float));
+      }
     }
   } catch (const std::bad_alloc&) {
     return resource_exhausted("KV cache: cannot allocate " +
@@ -54,8 +59,10 @@ Result<KvCache> KvCache::create(const KvCacheShape& shape) {
 }
 
 size_t KvCache::bytes_per_block() const {
-  return static_cast<size_t>(shape_.block_size) * shape_.n_kv_heads * shape_.head_dim *
-         dtype_size(shape_.dtype) * 2 * shape_.num_layers;
+  // An int8 row also carries its f32 scale.
+  const size_t row = static_cast<size_t>(shape_.head_dim) * dtype_size(shape_.dtype) +
+                     (shape_.dtype == DType::kI8 ? sizeof(float) : 0);
+  return static_cast<size_t>(shape_.block_size) * shape_.n_kv_heads * row * 2 * shape_.num_layers;
 }
 
 size_t KvCache::size_bytes() const {
@@ -65,9 +72,19 @@ size_t KvCache::size_bytes() const {
 ref::PagedKvLayer KvCache::layer(int layer) {
   XY_CHECK(layer >= 0 && layer < shape_.num_layers);
   const auto i = static_cast<size_t>(layer);
-  return ref::PagedKvLayer{k_pools_[i].data(), v_pools_[i].data(), shape_.dtype,
-                           shape_.num_blocks,  shape_.block_size,  shape_.n_kv_heads,
-                           shape_.head_dim};
+  ref::PagedKvLayer view;
+  view.k = k_pools_[i].data();
+  view.v = v_pools_[i].data();
+  view.dtype = shape_.dtype;
+  if (shape_.dtype == DType::kI8) {
+    view.k_scale = k_scales_[i].as<float>();
+    view.v_scale = v_scales_[i].as<float>();
+  }
+  view.num_blocks = shape_.num_blocks;
+  view.block_size = shape_.block_size;
+  view.n_kv_heads = shape_.n_kv_heads;
+  view.head_dim = shape_.head_dim;
+  return view;
 }
 
 Status KvCache::copy_block_prefix(int src_block, int dst_block, int num_tokens) {
@@ -90,6 +107,18 @@ Status KvCache::copy_block_prefix(int src_block, int dst_block, int num_tokens) 
       for (int h = 0; h < shape_.n_kv_heads; ++h) {
         std::memcpy(base + dst_block * block_bytes + h * head_bytes,
                     base + src_block * block_bytes + h * head_bytes, row_bytes * num_tokens);
+      }
+    }
+    if (shape_.dtype == DType::kI8) {  // the rows' scales, laid out like the rows
+      const size_t head_rows = static_cast<size_t>(shape_.block_size);
+      const size_t block_rows = head_rows * shape_.n_kv_heads;
+      for (AlignedBuffer* scales :
+           {&k_scales_[static_cast<size_t>(l)], &v_scales_[static_cast<size_t>(l)]}) {
+        float* base = scales->as<float>();
+        for (int h = 0; h < shape_.n_kv_heads; ++h) {
+          std::memcpy(base + dst_block * block_rows + h * head_rows,
+                      base + src_block * block_rows + h * head_rows, sizeof(float) * num_tokens);
+        }
       }
     }
   }

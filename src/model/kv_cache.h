@@ -21,7 +21,7 @@ struct KvCacheShape {
   int block_size = 16;  // tokens per block
   int n_kv_heads = 0;
   int head_dim = 0;
-  DType dtype = DType::kF32;  // f32, bf16 or f16
+  DType dtype = DType::kF32;  // f32, bf16, f16 or int8 (codes + one f32 scale per row)
 };
 
 class KvCache {
@@ -55,6 +55,9 @@ class KvCache {
   std::vector<AlignedBuffer>
       k_pools_;  // [num_layers] each [num_blocks][n_kv_heads][block_size][head_dim]
   std::vector<AlignedBuffer> v_pools_;  // [num_layers] same
+  // int8 caches only: [num_layers] each [num_blocks][n_kv_heads][block_size] f32 row scales.
+  std::vector<AlignedBuffer> k_scales_;
+  std::vector<AlignedBuffer> v_scales_;
 };
 
 }  // namespace xy

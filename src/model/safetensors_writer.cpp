@@ -44,6 +44,8 @@ const char* dtype_tag(DType t) {
       return "F16";
     case DType::kBF16:
       return "BF16";
+    case DType::kI8:
+      return "I8";
   }
   return "F32";
 }

@@ -13,6 +13,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <tuple>
 
 #include "engine/engine.h"
 #include "engine_test_model.h"
@@ -34,6 +35,7 @@ struct DeterminismCase {
   bool tiny_pool = false;  // instead: just enough blocks for the largest request alone (+1)
   int num_speculative_tokens = 0;
   std::function<std::unique_ptr<spec::Proposer>()> make_proposer;  // null = speculation off
+  DType kv_dtype = DType::kF32;  // the runs alone use the same KV dtype
 };
 
 // Speculation variants (n-gram, draft model, trees; spec_test_models.h), over budgets, block
@@ -146,8 +148,11 @@ Workload make_workload(int num_requests, uint64_t seed, bool sampled) {
 
 // Each request alone on a roomy engine.
 std::vector<std::vector<int32_t>> run_alone(const Workload& w,
-                                            const testing::TinyModel* model = nullptr) {
-  auto engine = make_engine(test_engine_config(512, 16, 1024, /*prefix=*/false), nullptr, model);
+                                            const testing::TinyModel* model = nullptr,
+                                            DType kv_dtype = DType::kF32) {
+  EngineConfig cfg = test_engine_config(512, 16, 1024, /*prefix=*/false);
+  cfg.kv_dtype = kv_dtype;
+  auto engine = make_engine(cfg, nullptr, model);
   std::vector<std::vector<int32_t>> out;
   for (const EngineRequest& r : w.requests) {
     Result<std::vector<StreamDelta>> res = engine->generate({r});
@@ -175,6 +180,7 @@ BatchedRun run_batched(const Workload& w, const DeterminismCase& c,
   }
   EngineConfig cfg = test_engine_config(c.budget, c.block_size, num_blocks, c.prefix_caching);
   cfg.num_speculative_tokens = c.num_speculative_tokens;
+  cfg.kv_dtype = c.kv_dtype;
   auto engine = make_engine(cfg, c.make_proposer ? c.make_proposer() : nullptr, model);
   std::vector<RequestHandle> handles(w.requests.size());
   size_t added = 0;
@@ -205,18 +211,20 @@ BatchedRun run_batched(const Workload& w, const DeterminismCase& c,
 }
 
 const std::vector<std::vector<int32_t>>& greedy_reference(const Workload& w, int num_requests,
-                                                          const testing::TinyModel* model) {
-  static std::map<std::pair<const void*, int>, std::vector<std::vector<int32_t>>> cache;
-  const std::pair<const void*, int> key{model, num_requests};
+                                                          const testing::TinyModel* model,
+                                                          DType kv_dtype) {
+  static std::map<std::tuple<const void*, int, DType>, std::vector<std::vector<int32_t>>> cache;
+  const std::tuple<const void*, int, DType> key{model, num_requests, kv_dtype};
   auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, run_alone(w, model)).first;
+  if (it == cache.end()) it = cache.emplace(key, run_alone(w, model, kv_dtype)).first;
   return it->second;
 }
 
 void expect_same_as_alone(const DeterminismCase& c, int num_requests,
                           const testing::TinyModel* model = nullptr) {
   const Workload w = make_workload(num_requests, /*seed=*/42, /*sampled=*/false);
-  const std::vector<std::vector<int32_t>>& alone = greedy_reference(w, num_requests, model);
+  const std::vector<std::vector<int32_t>>& alone =
+      greedy_reference(w, num_requests, model, c.kv_dtype);
   const BatchedRun batched = run_batched(w, c, model);
   for (size_t i = 0; i < alone.size(); ++i) {
     EXPECT_EQ(batched.tokens[i], alone[i]) << c.name << ": request " << i;
@@ -269,6 +277,22 @@ TEST(EngineDeterminism, QuantizedModels) {
     }
     EXPECT_EQ(ran, 5) << "a case name above no longer exists";
   }
+}
+
+// --kv-dtype int8 (codes + per-row scales): the scales must follow their rows through prefix-cache
+// copy-on-write, preemption and tree-verify compaction.
+TEST(EngineDeterminism, Int8KvCache) {
+  int ran = 0;
+  for (DeterminismCase c : matrix_cases()) {
+    if (c.name == "budget16_block1_prefix" || c.name == "budget64_block16_prefix" ||
+        c.name == "tinypool_block16_prefix" || c.name == "spec_ngramtree_budget64_block16_prefix" ||
+        c.name == "spec_drafttree_budget16_block1_noprefix") {
+      c.kv_dtype = DType::kI8;
+      expect_same_as_alone(c, 8);
+      ++ran;
+    }
+  }
+  EXPECT_EQ(ran, 5) << "a case name above no longer exists";
 }
 
 TEST(EngineDeterminism, SeededSamplingAloneEqualsBatched) {

@@ -81,18 +81,7 @@ void compact_accepted_kv(KvCache& cache, std::span<const int32_t> block_table, i
     if (src_row == dst_row) continue;
     const int64_t src = slot_of(kv_len + src_row);
     const int64_t dst = slot_of(kv_len + dst_row);
-    for (int l = 0; l < cache.shape().num_layers; ++l) {
-      const ref::PagedKvLayer layer = cache.layer(l);
-      const size_t bytes = static_cast<size_t>(layer.head_dim) * dtype_size(layer.dtype);
-      for (int h = 0; h < layer.n_kv_heads; ++h) {
-        const size_t from = layer.row_offset(src, h) * dtype_size(layer.dtype);
-        const size_t to = layer.row_offset(dst, h) * dtype_size(layer.dtype);
-        std::memcpy(static_cast<char*>(layer.k) + to, static_cast<const char*>(layer.k) + from,
-                    bytes);
-        std::memcpy(static_cast<char*>(layer.v) + to, static_cast<const char*>(layer.v) + from,
-                    bytes);
-      }
-    }
+    for (int l = 0; l < cache.shape().num_layers; ++l) ref::copy_kv_slot(cache.layer(l), src, dst);
   }
 }
 

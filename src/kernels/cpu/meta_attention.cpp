@@ -109,6 +109,24 @@ void reset_state(float* state, int hd) {
   state[hd + 1] = 0.0f;
 }
 
+// Rows [first_row, first_row + n_rows) of `pool` (consecutive rows of one head in one block)
+// widened to f32 at dst: an exact conversion for f32/bf16/f16, scale * code for int8.
+void widen_rows(const ref::PagedKvLayer& kv, const void* pool, size_t first_row, int n_rows,
+                float* dst, const detail::AttentionKernels& k) {
+  const size_t hd = static_cast<size_t>(kv.head_dim);
+  if (kv.dtype == DType::kI8) {
+    const float* scales = (pool == kv.k ? kv.k_scale : kv.v_scale) + first_row;
+    const int8_t* codes = static_cast<const int8_t*>(pool) + first_row * hd;
+    for (int r = 0; r < n_rows; ++r) {
+      ref::dequantize_kv_row(codes + r * hd, scales[r], kv.head_dim, dst + r * hd);
+    }
+    return;
+  }
+  k.widen(kv.dtype,
+          static_cast<const char*>(pool) + first_row * hd * dtype_size(kv.dtype), dst,
+          static_cast<size_t>(n_rows) * hd);
+}
+
 // Pointer to K or V rows [j0, j1) of head kvh (contiguous: one block run), widened into buf
 // (row j at buf + (j - base) * hd) when the pool is not f32.
 const float* kv_rows(const ref::PagedKvLayer& kv, const void* pool, const int32_t* blocks, int kvh,
@@ -119,8 +137,7 @@ const float* kv_rows(const ref::PagedKvLayer& kv, const void* pool, const int32_
   const size_t offset = kv.row_offset(slot, kvh);
   if (kv.dtype == DType::kF32) return static_cast<const float*>(pool) + offset;
   float* dst = buf + static_cast<size_t>(j0 - base) * kv.head_dim;
-  k.widen(kv.dtype, static_cast<const uint16_t*>(pool) + offset, dst,
-          static_cast<size_t>(j1 - j0) * kv.head_dim);
+  widen_rows(kv, pool, kv.row_index(slot, kvh), j1 - j0, dst, k);
   return dst;
 }
 
@@ -134,12 +151,8 @@ void gather_segment_rows(const ref::PagedKvLayer& kv, const void* pool, const in
     const int32_t block = blocks[j / kv.block_size];
     XY_CHECK(block >= 0 && block < kv.num_blocks);
     const int64_t slot = static_cast<int64_t>(block) * kv.block_size + j % kv.block_size;
-    const size_t offset = kv.row_offset(slot, kvh);
-    const void* src = kv.dtype == DType::kF32
-                          ? static_cast<const void*>(static_cast<const float*>(pool) + offset)
-                          : static_cast<const void*>(static_cast<const uint16_t*>(pool) + offset);
-    k.widen(kv.dtype, src, dst + static_cast<size_t>(e) * kv.head_dim,
-            static_cast<size_t>(kv.head_dim));
+    widen_rows(kv, pool, kv.row_index(slot, kvh), 1, dst + static_cast<size_t>(e) * kv.head_dim,
+               k);
   }
 }
 

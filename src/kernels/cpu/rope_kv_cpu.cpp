@@ -81,6 +81,13 @@ void rope_qk_write_kv(const RopeKvArgs& a, const ref::PagedKvLayer& kv, WorkerPo
           rotate(k_src, tmp.data(), c, s, half);
         }
         const size_t at = kv.row_offset(slot, h) * elem;
+        if (kv.dtype == DType::kI8) {  // codes + a per-row scale (paged_kv.h)
+          const size_t row = kv.row_index(slot, h);
+          ref::quantize_kv_row(tmp.data(), hd, static_cast<int8_t*>(kv.k) + at, kv.k_scale + row);
+          ref::quantize_kv_row(v_row + static_cast<size_t>(h) * hd, hd,
+                               static_cast<int8_t*>(kv.v) + at, kv.v_scale + row);
+          continue;
+        }
         store(tmp.data(), static_cast<char*>(kv.k) + at, kv.dtype, hd);
         store(v_row + static_cast<size_t>(h) * hd, static_cast<char*>(kv.v) + at, kv.dtype, hd);
       }

@@ -16,11 +16,15 @@ namespace xy::ref {
 struct PagedKvLayer {
   void* k = nullptr;          // [num_blocks][n_kv_heads][block_size][head_dim] in dtype
   void* v = nullptr;          // same shape
-  DType dtype = DType::kF32;  // f32, bf16 or f16
+  DType dtype = DType::kF32;  // f32, bf16, f16 or int8
   int num_blocks = 0;
   int block_size = 0;  // tokens per block
   int n_kv_heads = 0;
   int head_dim = 0;
+  // int8 pools only: the f32 scale of every (slot, head) row, [num_blocks][n_kv_heads][block_size]
+  // at row_index(slot, head); the row holds head_dim codes q with value scale * q.
+  float* k_scale = nullptr;
+  float* v_scale = nullptr;
 
   int64_t num_slots() const { return static_cast<int64_t>(num_blocks) * block_size; }
   // Element offset of (slot, head)'s head_dim-wide row inside the K (or V) pool.
@@ -29,10 +33,24 @@ struct PagedKvLayer {
     const int64_t in_block = slot % block_size;
     return static_cast<size_t>(((block * n_kv_heads + head) * block_size + in_block) * head_dim);
   }
+  // Index of (slot, head)'s row among all rows of the pool (its scale's index for int8 pools).
+  size_t row_index(int64_t slot, int head) const {
+    return row_offset(slot, head) / static_cast<size_t>(head_dim);
+  }
 };
 
+// The int8 KV row format: scale = max|x| / 127 and q = round-to-nearest-even(x * 127 / max|x|)
+// (all zero for a zero row), so every value is within scale / 2 of scale * q.
+void quantize_kv_row(const float* x, int n, int8_t* q, float* scale);
+inline void dequantize_kv_row(const int8_t* q, float scale, int n, float* out) {
+  for (int i = 0; i < n; ++i) out[i] = scale * float(q[i]);
+}
+
+// Copies every head's K and V row (and int8 scales) of slot `src` to slot `dst`.
+void copy_kv_slot(const PagedKvLayer& layer, int64_t src, int64_t dst);
+
 // Stores each token's K and V heads at its slot, converting f32 to the pool dtype (bf16/f16 round
-// to nearest even).
+// to nearest even; int8 as quantize_kv_row).
 //   k, v:         [n_tokens, n_kv_heads, head_dim] f32
 //   slot_mapping: [n_tokens], each in [0, layer.num_slots()) (checked: programmer error otherwise)
 void write_kv(const float* k, const float* v, const int64_t* slot_mapping, int n_tokens,

@@ -56,6 +56,7 @@ struct AttnStep {
   TokenTable table;
   std::vector<float> q;  // [n_tokens, n_heads, head_dim]
   std::vector<uint8_t> k_pool, v_pool;
+  std::vector<float> k_scale, v_scale;  // int8 pools: per-row scales
   ref::PagedKvLayer layer;
 };
 
@@ -106,11 +107,34 @@ inline AttnStep make_attn_step(const std::vector<SeqSpec>& specs, const AttnDims
   st.v_pool.assign(pool_elems * esize, 0);
   st.layer =
       ref::PagedKvLayer{st.k_pool.data(), st.v_pool.data(), dims.dtype, total_blocks, bs, nkv, hd};
+  if (dims.dtype == DType::kI8) {  // one f32 scale per (slot, head) row
+    st.k_scale.assign(pool_elems / static_cast<size_t>(hd), 0.0f);
+    st.v_scale.assign(pool_elems / static_cast<size_t>(hd), 0.0f);
+    st.layer.k_scale = st.k_scale.data();
+    st.layer.v_scale = st.v_scale.data();
+  }
+  // Row (slot, head) of K or V set to `x` in the pool's dtype.
+  auto put_row = [&](bool key, int64_t slot, int h, const float* x) {
+    const size_t off = st.layer.row_offset(slot, h);
+    uint8_t* pool = key ? st.k_pool.data() : st.v_pool.data();
+    if (dims.dtype == DType::kI8) {
+      float* scales = key ? st.layer.k_scale : st.layer.v_scale;
+      ref::quantize_kv_row(x, hd, reinterpret_cast<int8_t*>(pool) + off,
+                           scales + st.layer.row_index(slot, h));
+    } else {
+      ref::narrow_from_f32(dims.dtype, x, pool + off * esize, static_cast<size_t>(hd));
+    }
+  };
   {
-    std::vector<float> junk(pool_elems);
-    for (size_t i = 0; i < pool_elems; ++i) junk[i] = 1e3f * to_uniform(mix64(placement_seed + i));
-    ref::narrow_from_f32(dims.dtype, junk.data(), st.k_pool.data(), pool_elems);
-    ref::narrow_from_f32(dims.dtype, junk.data(), st.v_pool.data(), pool_elems);
+    std::vector<float> junk(static_cast<size_t>(hd));
+    for (int64_t slot = 0; slot < int64_t(total_blocks) * bs; ++slot) {
+      for (int h = 0; h < nkv; ++h) {
+        for (int i = 0; i < hd; ++i)
+          junk[size_t(i)] = 1e3f * to_uniform(mix64(placement_seed + uint64_t(slot * nkv + h) * hd + i));
+        put_row(true, slot, h, junk.data());
+        put_row(false, slot, h, junk.data());
+      }
+    }
   }
 
   size_t next_block = 0;
@@ -132,15 +156,12 @@ inline AttnStep make_attn_step(const std::vector<SeqSpec>& specs, const AttnDims
     for (int j = 0; j < n_keys; ++j) {
       const int64_t slot = static_cast<int64_t>(bt[j / bs]) * bs + j % bs;
       for (int h = 0; h < nkv; ++h) {
-        const size_t off = st.layer.row_offset(slot, h);
         hash_row(spec.seed, static_cast<uint64_t>(j), static_cast<uint64_t>(h), 1.0f, row.data(),
                  hd);
-        ref::narrow_from_f32(dims.dtype, row.data(), st.k_pool.data() + off * esize,
-                             static_cast<size_t>(hd));
+        put_row(true, slot, h, row.data());
         hash_row(spec.seed ^ 0x5555, static_cast<uint64_t>(j), static_cast<uint64_t>(h), 1.0f,
                  row.data(), hd);
-        ref::narrow_from_f32(dims.dtype, row.data(), st.v_pool.data() + off * esize,
-                             static_cast<size_t>(hd));
+        put_row(false, slot, h, row.data());
       }
     }
 

@@ -17,13 +17,20 @@ namespace {
 
 struct Pools {
   std::vector<uint8_t> k, v;
+  std::vector<float> k_scale, v_scale;  // int8 pools
   ref::PagedKvLayer layer;
   Pools(int num_blocks, int block_size, int n_kv, int hd, DType dtype) {
-    const size_t bytes =
-        static_cast<size_t>(num_blocks) * block_size * n_kv * hd * dtype_size(dtype);
+    const size_t rows = static_cast<size_t>(num_blocks) * block_size * n_kv;
+    const size_t bytes = rows * hd * dtype_size(dtype);
     k.assign(bytes, 0xab);  // garbage: only written slots may change
     v.assign(bytes, 0xcd);
     layer = ref::PagedKvLayer{k.data(), v.data(), dtype, num_blocks, block_size, n_kv, hd};
+    if (dtype == DType::kI8) {
+      k_scale.assign(rows, -1.0f);
+      v_scale.assign(rows, -2.0f);
+      layer.k_scale = k_scale.data();
+      layer.v_scale = v_scale.data();
+    }
   }
 };
 
@@ -72,7 +79,7 @@ TEST(RopeKvCpu, MatchesReferenceBitwise) {
         }
         ref::apply_rope(q.data(), n, sh.n_heads, hd, cos.data(), sin.data());
         ref::apply_rope(k.data(), n, sh.n_kv_heads, hd, cos.data(), sin.data());
-        for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+        for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16, DType::kI8}) {
           Pools want(num_blocks, block_size, sh.n_kv_heads, hd, dtype);
           ref::write_kv(k.data(), v.data(), slots.data(), n, want.layer);
           for (ElementwiseIsa isa : testing::runnable_isas()) {
@@ -102,6 +109,7 @@ TEST(RopeKvCpu, MatchesReferenceBitwise) {
               EXPECT_TRUE(testing::bitwise_equal(q_out.data(), q.data(), q.size() * 4)) << what;
               EXPECT_TRUE(got.k == want.k) << what;
               EXPECT_TRUE(got.v == want.v) << what;
+              EXPECT_TRUE(got.k_scale == want.k_scale && got.v_scale == want.v_scale) << what;
             }
           }
         }
