@@ -12,19 +12,39 @@
 namespace xy::cpu {
 
 const char* quant_gemm_isa_name(QuantGemmIsa isa) {
-  return isa == QuantGemmIsa::kAvx512Vnni ? "avx512vnni" : "scalar";
+  switch (isa) {
+    case QuantGemmIsa::kAvx512Vnni:
+      return "avx512vnni";
+    case QuantGemmIsa::kAvx2:
+      return "avx2";
+    case QuantGemmIsa::kScalar:
+      break;
+  }
+  return "scalar";
 }
 
 bool quant_gemm_isa_supported(QuantGemmIsa isa) {
-  if (isa == QuantGemmIsa::kScalar) return true;
   const CpuFeatures& f = cpu_features();
-  return f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.has_avx2_fma_f16c();
+  switch (isa) {
+    case QuantGemmIsa::kAvx512Vnni:
+      return f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.has_avx2_fma_f16c();
+    case QuantGemmIsa::kAvx2:
+      return f.has_avx2_fma_f16c();
+    case QuantGemmIsa::kScalar:
+      break;
+  }
+  return true;
 }
 
 QuantGemmIsa quant_gemm_isa_for(GemmIsa isa) {
   const bool avx512 = isa == GemmIsa::kAvx512 || isa == GemmIsa::kAvx512Bf16;
-  return avx512 && quant_gemm_isa_supported(QuantGemmIsa::kAvx512Vnni) ? QuantGemmIsa::kAvx512Vnni
-                                                                        : QuantGemmIsa::kScalar;
+  if (avx512 && quant_gemm_isa_supported(QuantGemmIsa::kAvx512Vnni)) {
+    return QuantGemmIsa::kAvx512Vnni;
+  }
+  if (isa != GemmIsa::kScalar && quant_gemm_isa_supported(QuantGemmIsa::kAvx2)) {
+    return QuantGemmIsa::kAvx2;
+  }
+  return QuantGemmIsa::kScalar;
 }
 
 bool is_supported_quant_gemm_kernel(int mr, int np) {
@@ -72,10 +92,18 @@ void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& poo
   p.block_bytes = w.block_bytes();
   p.groups = w.num_groups();
   p.offset = w.has_min() ? 0 : w.code_offset();
-  const detail::QuantTileFn tile =
-      isa == QuantGemmIsa::kAvx512Vnni
-          ? detail::avx512_vnni_quant_tile_fn(config.mr, config.np, w.bits(), w.has_min())
-          : detail::scalar_quant_tile_fn(config.mr, config.np, w.bits(), w.has_min());
+  detail::QuantTileFn tile = nullptr;
+  switch (isa) {
+    case QuantGemmIsa::kAvx512Vnni:
+      tile = detail::avx512_vnni_quant_tile_fn(config.mr, config.np, w.bits(), w.has_min());
+      break;
+    case QuantGemmIsa::kAvx2:
+      tile = detail::avx2_quant_tile_fn(config.mr, config.np, w.bits(), w.has_min());
+      break;
+    case QuantGemmIsa::kScalar:
+      tile = detail::scalar_quant_tile_fn(config.mr, config.np, w.bits(), w.has_min());
+      break;
+  }
   XY_CHECK(tile != nullptr);
 
   // x quantized once per call into per-thread buffers reused across calls. Plain pointers into

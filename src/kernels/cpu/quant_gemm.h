@@ -12,8 +12,8 @@
 //       acc = fma(float(Σ c·q), d·s, acc);  acc = fma(-m, s·Σq, acc)         (with a minimum)
 //   So, as in SmoothGEMM, a row's result is bit-identical whatever M, the tile, the config, the
 //   number of workers, or the ISA path (the scalar path runs the same operation sequence).
-// - ISAs: AVX-512 VNNI (vpdpbusd on zmm) when the CPU has avx512f+bw+vl+vnni, else the portable
-//   scalar path (XY_GEMM_ISA=scalar or avx2 selects it too: see quant_gemm_isa_for).
+// - ISAs: AVX-512 VNNI (vpdpbusd on zmm) when the CPU has avx512f+bw+vl+vnni; AVX2 (vpmaddubsw
+//   on nibbles, exact) on AVX2+FMA CPUs; else the portable scalar path (see quant_gemm_isa_for).
 #pragma once
 
 #include <array>
@@ -27,12 +27,12 @@
 
 namespace xy::cpu {
 
-enum class QuantGemmIsa : uint8_t { kScalar, kAvx512Vnni };
+enum class QuantGemmIsa : uint8_t { kScalar, kAvx2, kAvx512Vnni };
 
-const char* quant_gemm_isa_name(QuantGemmIsa isa);  // "scalar", "avx512vnni"
+const char* quant_gemm_isa_name(QuantGemmIsa isa);  // "scalar", "avx2", "avx512vnni"
 bool quant_gemm_isa_supported(QuantGemmIsa isa);
 // The quantized path that goes with the dense GEMM ISA `isa`: AVX-512 VNNI for the AVX-512 modes
-// when the CPU has VNNI, else scalar.
+// when the CPU has VNNI, else AVX2 unless `isa` is scalar, else scalar.
 QuantGemmIsa quant_gemm_isa_for(GemmIsa isa);
 
 // The register tiles (mr x np panels) QuantGEMM implements, on every ISA.

@@ -32,8 +32,10 @@ struct QuantGemmProblem {
 
 using QuantTileFn = void (*)(const QuantGemmProblem& problem, int m0, int panel0);
 
-// nullptr when (mr, np) is not in kQuantGemmKernelShapes or bits is not 4/8.
+// nullptr when (mr, np) is not in kQuantGemmKernelShapes or bits is not 4/8. The scalar
+// quantizer serves the scalar and AVX2 paths.
 QuantTileFn scalar_quant_tile_fn(int mr, int np, int bits, bool has_min);
+QuantTileFn avx2_quant_tile_fn(int mr, int np, int bits, bool has_min);
 QuantTileFn avx512_vnni_quant_tile_fn(int mr, int np, int bits, bool has_min);
 
 // Quantizes rows [0, m) of x (row stride ldx, k a multiple of 32) into `out` (rows 0..m-1).

@@ -4,7 +4,7 @@
 //   scales for Q4_K / Q5_K, within the 8-bit requantization step for Q6_K and plain floats;
 // - GEMM: y vs the dequantize-then-f32 reference (double accumulation) within rel. L2 1e-2 for
 //   8-bit and 5e-2 for 4-bit weights, over many shapes, both layouts and every epilogue;
-// - bitwise: AVX-512 VNNI == scalar, and a row's result is the same alone, in any batch, with any
+// - bitwise: AVX-512 VNNI == AVX2 == scalar, and a row's result is the same alone, in any batch, with any
 //   tile config and any number of workers.
 #include "kernels/cpu/quant_gemm.h"
 
@@ -222,6 +222,7 @@ std::vector<float> run(const QuantWeight& w, const Case& c, const std::vector<fl
 
 std::vector<QuantGemmIsa> isas() {
   std::vector<QuantGemmIsa> v{QuantGemmIsa::kScalar};
+  if (quant_gemm_isa_supported(QuantGemmIsa::kAvx2)) v.push_back(QuantGemmIsa::kAvx2);
   if (quant_gemm_isa_supported(QuantGemmIsa::kAvx512Vnni)) v.push_back(QuantGemmIsa::kAvx512Vnni);
   return v;
 }

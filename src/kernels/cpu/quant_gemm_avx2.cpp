@@ -1,0 +1,152 @@
+// QuantGEMM micro-kernels for AVX2 CPUs without AVX-512 VNNI (compiled with -mavx2 -mfma -mf16c).
+// AVX2 has no vpdpbusd; its u8 x s8 product, vpmaddubsw, sums pairs into saturating 16-bit lanes,
+// which is exact only while |code| * 127 * 2 < 2^15: true for 4-bit codes, not for 8-bit ones.
+// So 8-bit codes are split into nibbles, c = 16 hi + lo, each nibble's pairs summed by vpmaddubsw
+// (exact), widened to 32 bits by vpmaddwd with ones, and recombined (hi << 4) + lo. Every
+// integer sum therefore equals vpdpbusd's, and the per-group f32 step and the epilogue are the
+// scalar path's: all three paths write the same bits.
+//
+// Registers: a 16-column panel is two ymm of 8 columns. A tile walks its panel halves one at a
+// time ("strips" of 8 columns) over the whole k range, keeping MR integer and MR f32
+// accumulators of that strip in registers (16 ymm in all), and stores each finished strip to the
+// tile's column-order buffer for the shared epilogue.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/cpu/gemm_epilogue_scalar.h"
+#include "kernels/cpu/quant_gemm_tiles.h"
+
+#define XY_UNROLL_TILE _Pragma("GCC unroll 16")
+
+namespace xy::cpu::detail {
+
+namespace {
+
+inline __m256i broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Σ over each lane's 4 bytes of code * x, exactly (see the file comment). codes: u8, x: s8.
+template <int BITS>
+inline __m256i dot4(__m256i codes, __m256i x, __m256i ones16, __m256i nibble) {
+  if constexpr (BITS == 4) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(codes, x), ones16);
+  } else {
+    const __m256i lo = _mm256_and_si256(codes, nibble);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(codes, 4), nibble);
+    const __m256i slo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, x), ones16);
+    const __m256i shi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, x), ones16);
+    return _mm256_add_epi32(_mm256_slli_epi32(shi, 4), slo);
+  }
+}
+
+template <int MR, int NP, int BITS, bool MIN>
+void tile(const QuantGemmProblem& p, int m0, int panel0) {
+  const int m = p.out.m;
+  const int8_t* xq[MR];
+  const float* scale[MR];
+  const int32_t* sum[MR];
+  const float* scaled_sum[MR];
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) {
+    const int64_t row = std::min(m0 + r, m - 1);  // virtual padding
+    xq[r] = p.a.q + row * p.a.ldq;
+    scale[r] = p.a.scale + row * p.a.lds;
+    sum[r] = p.a.sum + row * p.a.lds;
+    scaled_sum[r] = p.a.scaled_sum + row * p.a.lds;
+  }
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  alignas(32) float out[MR * NP * 16];
+  for (int q = 0; q < NP; ++q) {
+    const uint8_t* pan = p.panels + static_cast<size_t>(panel0 + q) * p.panel_bytes;
+    for (int half = 0; half < 2; ++half) {
+      const int byte0 = 32 * half;  // columns 8 half .. 8 half + 7 of each 64-byte vector
+      __m256 acc[MR];
+      XY_UNROLL_TILE
+      for (int r = 0; r < MR; ++r) acc[r] = _mm256_setzero_ps();
+      for (int g = 0; g < p.groups; ++g) {
+        const uint8_t* blk = pan + g * p.block_bytes;
+        __m256i dot[MR];
+        XY_UNROLL_TILE
+        for (int r = 0; r < MR; ++r) {
+          dot[r] = MIN ? _mm256_setzero_si256() : _mm256_set1_epi32(-p.offset * sum[r][g]);
+        }
+        if constexpr (BITS == 8) {
+          XY_UNROLL_TILE
+          for (int s = 0; s < 8; ++s) {
+            const __m256i w =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * s + byte0));
+            XY_UNROLL_TILE
+            for (int r = 0; r < MR; ++r) {
+              dot[r] = _mm256_add_epi32(
+                  dot[r], dot4<8>(w, broadcast4(xq[r] + 32 * g + 4 * s), ones16, nibble));
+            }
+          }
+        } else {
+          XY_UNROLL_TILE
+          for (int h = 0; h < 4; ++h) {
+            const __m256i v =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * h + byte0));
+            const __m256i lo = _mm256_and_si256(v, nibble);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+            XY_UNROLL_TILE
+            for (int r = 0; r < MR; ++r) {
+              dot[r] = _mm256_add_epi32(
+                  dot[r], dot4<4>(lo, broadcast4(xq[r] + 32 * g + 8 * h), ones16, nibble));
+              dot[r] = _mm256_add_epi32(
+                  dot[r], dot4<4>(hi, broadcast4(xq[r] + 32 * g + 8 * h + 4), ones16, nibble));
+            }
+          }
+        }
+        const __m256 d = _mm256_cvtph_ps(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + BITS * 64 + 16 * half)));
+        __m256 mn = _mm256_setzero_ps();
+        if constexpr (MIN) {
+          mn = _mm256_cvtph_ps(
+              _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + BITS * 64 + 32 + 16 * half)));
+        }
+        XY_UNROLL_TILE
+        for (int r = 0; r < MR; ++r) {
+          const __m256 ds = _mm256_mul_ps(d, _mm256_set1_ps(scale[r][g]));
+          acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[r]), ds, acc[r]);
+          if constexpr (MIN) acc[r] = _mm256_fnmadd_ps(mn, _mm256_set1_ps(scaled_sum[r][g]), acc[r]);
+        }
+      }
+      XY_UNROLL_TILE
+      for (int r = 0; r < MR; ++r) _mm256_store_ps(out + r * NP * 16 + q * 16 + 8 * half, acc[r]);
+    }
+  }
+  store_tile_scalar(p.out, m0, panel0, MR, NP, out);
+}
+
+template <int BITS, bool MIN>
+QuantTileFn pick(int mr, int np) {
+  switch (mr * 8 + np) {
+    case 1 * 8 + 4:
+      return &tile<1, 4, BITS, MIN>;
+    case 2 * 8 + 4:
+      return &tile<2, 4, BITS, MIN>;
+    case 4 * 8 + 2:
+      return &tile<4, 2, BITS, MIN>;
+    case 6 * 8 + 2:
+      return &tile<6, 2, BITS, MIN>;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+QuantTileFn avx2_quant_tile_fn(int mr, int np, int bits, bool has_min) {
+  if (bits == 8) return has_min ? pick<8, true>(mr, np) : pick<8, false>(mr, np);
+  if (bits == 4) return has_min ? pick<4, true>(mr, np) : pick<4, false>(mr, np);
+  return nullptr;
+}
+
+}  // namespace xy::cpu::detail
