@@ -159,9 +159,9 @@ void run_quant(benchmark::State& state, const OpShape& s, int m, ref::BlockForma
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  state.SetLabel(std::string(cpu::quant_gemm_isa_name(cpu::quant_gemm_isa_for(
-                     cpu::default_gemm_isa()))) +
-                 " " + cpu::default_quant_gemm_config(m, s.k).to_string());
+  state.SetLabel(
+      std::string(cpu::quant_gemm_isa_name(cpu::quant_gemm_isa_for(cpu::default_gemm_isa()))) +
+      " " + cpu::default_quant_gemm_config(m, s.k).to_string());
   set_counters(state, s, m, static_cast<double>(packed.bytes()));
 }
 
@@ -206,7 +206,9 @@ void run_dnnl(benchmark::State& state, const OpShape& s, int m, DnnlType type) {
   }
   set_counters(state, s, m,
                static_cast<double>(s.rows) * s.k *
-                   (type == DnnlType::kF32 ? 4 : type == DnnlType::kBf16 ? 2 : 1));
+                   (type == DnnlType::kF32    ? 4
+                    : type == DnnlType::kBf16 ? 2
+                                              : 1));
 }
 #endif
 

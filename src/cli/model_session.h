@@ -22,7 +22,7 @@ namespace xy::cli {
 struct ModelSessionOptions {
   std::string model_dir;
   std::string weight_dtype = "auto";  // auto (as stored) | f32 | bf16 | f16
-  std::string kv_dtype = "auto";      // auto (the weights' dtype, as vLLM) | f32 | bf16 | f16 | int8
+  std::string kv_dtype = "auto";  // auto (the weights' dtype, as vLLM) | f32 | bf16 | f16 | int8
   int block_size = 16;
   bool load_tokenizer = true;
   std::string kernels = "cpu";  // cpu (meta-kernels) | reference (plain xy::ref, the oracle)

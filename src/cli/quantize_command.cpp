@@ -22,7 +22,8 @@ CommandRunner add_quantize_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "quantize", "Write a Hugging Face checkpoint as a GGUF file (f32|f16|bf16|q8_0|q4_0|q4_k_m)");
   cmd->add_option("--model", args->model, "Hugging Face checkpoint directory")->required();
-  cmd->add_option("--type", args->type, "Weight type of the matrices: f32, f16, bf16, q8_0, q4_0, q4_k_m")
+  cmd->add_option("--type", args->type,
+                  "Weight type of the matrices: f32, f16, bf16, q8_0, q4_0, q4_k_m")
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m"}));
   cmd->add_option("--out", args->out, "Output .gguf file")->required();
   return [args]() {

@@ -12,8 +12,11 @@
 
 #include "cli/commands.h"
 #include "cli/model_session.h"
+#include "core/mapped_file.h"
 #include "core/worker_pool.h"
 #include "kernels/cpu/gemm_tuner.h"
+#include "model/gguf/gguf_file.h"
+#include "model/gguf/gguf_model.h"
 #include "model/model_config.h"
 #include "model/safetensors.h"
 
@@ -43,8 +46,19 @@ std::vector<int> tune_ms(int max_tokens) {
   return ms;
 }
 
-// The packed panel dtype Model::load will choose for this checkpoint and --dtype.
-Result<DType> panel_dtype(const TuneArgs& a) {
+// The config of a checkpoint directory or of a GGUF file (`gguf_path` receives the file).
+Result<ModelConfig> config_of(const std::string& model, std::string* gguf_path) {
+  if (!gguf::find_gguf(model, gguf_path)) return load_model_config(model);
+  XY_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> map, MappedFile::open(*gguf_path));
+  XY_ASSIGN_OR_RETURN(gguf::File file, gguf::parse_file(map->data(), map->size(), *gguf_path));
+  return gguf::model_config_from_gguf(file, *gguf_path);
+}
+
+// The packed panel dtype Model::load will choose for this checkpoint and --dtype. A GGUF file's
+// quantized matrices run on QuantGEMM, whose fixed tiles take no table; its SmoothGEMM panels are
+// bf16 (a `--dtype bf16` load, or F16/BF16 matrices).
+Result<DType> panel_dtype(const TuneArgs& a, bool gguf) {
+  if (a.dtype == "auto" && gguf) return DType::kBF16;
   if (a.dtype == "auto") {
     XY_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsArchive> archive,
                         SafetensorsArchive::open_dir(a.model_dir));
@@ -58,7 +72,14 @@ Result<DType> panel_dtype(const TuneArgs& a) {
   return d == DType::kBF16 ? DType::kBF16 : DType::kF32;
 }
 
-std::string output_path(const TuneArgs& a) {
+// Where Model::load looks: beside config.json, or beside the .gguf file.
+std::string model_home(const TuneArgs& a, const std::string& gguf_path) {
+  if (gguf_path.empty()) return a.model_dir;
+  const std::string dir = std::filesystem::path(gguf_path).parent_path().string();
+  return dir.empty() ? "." : dir;
+}
+
+std::string output_path(const TuneArgs& a, const std::string& home) {
   if (!a.out.empty()) return a.out;
   if (!a.cache_dir.empty()) {
     // One file per model directory name, so several models can share a cache directory.
@@ -66,7 +87,7 @@ std::string output_path(const TuneArgs& a) {
         std::filesystem::path(a.model_dir).lexically_normal().filename().string();
     return a.cache_dir + "/" + (name.empty() ? "model" : name) + "-xyserve-gemm-tune.json";
   }
-  return a.model_dir + "/xyserve-gemm-tune.json";
+  return home + "/xyserve-gemm-tune.json";
 }
 
 int run_tune(const TuneArgs& a) {
@@ -74,9 +95,10 @@ int run_tune(const TuneArgs& a) {
     std::fprintf(stderr, "xyserve tune: %s\n", st.message().c_str());
     return 1;
   };
-  auto config = load_model_config(a.model_dir);
+  std::string gguf_path;
+  auto config = config_of(a.model_dir, &gguf_path);
   if (!config.is_ok()) return fail(config.status());
-  auto storage = panel_dtype(a);
+  auto storage = panel_dtype(a, !gguf_path.empty());
   if (!storage.is_ok()) return fail(storage.status());
   const ModelConfig& c = *config;
   const std::vector<cpu::GemmShapeKey> shapes =
@@ -101,7 +123,8 @@ int run_tune(const TuneArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   auto table = cpu::tune_smooth_gemm(shapes, options, pool);
   if (!table.is_ok()) return fail(table.status());
-  const std::string path = output_path(a);
+  const std::string home = model_home(a, gguf_path);
+  const std::string path = output_path(a, home);
   if (!a.cache_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(a.cache_dir, ec);
@@ -112,7 +135,12 @@ int run_tune(const TuneArgs& a) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fprintf(stderr, "wrote %zu entries to %s in %.1f s\n", table->entries.size(), path.c_str(),
                secs);
-  if (path != a.model_dir + "/xyserve-gemm-tune.json") {
+  if (!gguf_path.empty()) {
+    std::fprintf(stderr,
+                 "note: the file's quantized matrices run on QuantGEMM's fixed tiles; the table "
+                 "serves its SmoothGEMM (bf16) matrices and --dtype bf16 loads\n");
+  }
+  if (path != home + "/xyserve-gemm-tune.json") {
     std::fprintf(stderr, "use it with: --gemm-tune %s\n", path.c_str());
   }
   return 0;
@@ -124,7 +152,8 @@ CommandRunner add_tune_command(CLI::App& app) {
   auto a = std::make_shared<TuneArgs>();
   CLI::App* cmd = app.add_subcommand(
       "tune", "Profile SmoothGEMM on a model's shapes and write its GEMM tune table");
-  cmd->add_option("--model", a->model_dir, "Hugging Face checkpoint directory")->required();
+  cmd->add_option("--model", a->model_dir, "Hugging Face checkpoint directory or GGUF file")
+      ->required();
   cmd->add_option("--max-tokens", a->max_tokens, "Largest M (tokens per step) to profile")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--out", a->out, "Output file (default: <model>/xyserve-gemm-tune.json)");

@@ -16,7 +16,8 @@ constexpr size_t dtype_size(DType t) {
   return t == DType::kF32 ? 4 : (t == DType::kI8 ? 1 : 2);
 }
 constexpr std::string_view dtype_name(DType t) {
-  return t == DType::kF32 ? "f32" : (t == DType::kF16 ? "f16" : (t == DType::kI8 ? "int8" : "bf16"));
+  return t == DType::kF32 ? "f32"
+                          : (t == DType::kF16 ? "f16" : (t == DType::kI8 ? "int8" : "bf16"));
 }
 
 // bfloat16: the upper 16 bits of an IEEE float32.
@@ -74,10 +75,10 @@ inline uint16_t f32_to_f16(float f) {
   std::memcpy(&u, &f, 4);
   const uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
   const uint32_t absu = u & 0x7fffffffu;
-  if (absu > 0x7f800000u) return sign | 0x7e00u;               // NaN
-  if (absu >= 0x477ff000u) return sign | 0x7c00u;              // overflow -> inf
-  if (absu < 0x38800000u) {                                    // subnormal or zero in f16
-    if (absu < 0x33000000u) return sign;                       // underflow to 0
+  if (absu > 0x7f800000u) return sign | 0x7e00u;   // NaN
+  if (absu >= 0x477ff000u) return sign | 0x7c00u;  // overflow -> inf
+  if (absu < 0x38800000u) {                        // subnormal or zero in f16
+    if (absu < 0x33000000u) return sign;           // underflow to 0
     // f16 subnormal unit is 2^-24; value = mant * 2^(exp - 150) with the implicit bit in mant.
     const uint32_t exp = absu >> 23;
     const uint32_t mant = (absu & 0x7fffffu) | 0x800000u;

@@ -16,9 +16,9 @@ enum class Architecture { kLlama, kQwen2, kQwen3, kMistral };
 struct RopeScaling {
   enum class Type { kNone, kLinear, kLlama3 };
   Type type = Type::kNone;
-  float factor = 1.0f;                       // linear and llama3
-  float low_freq_factor = 1.0f;              // llama3
-  float high_freq_factor = 4.0f;             // llama3
+  float factor = 1.0f;                          // linear and llama3
+  float low_freq_factor = 1.0f;                 // llama3
+  float high_freq_factor = 4.0f;                // llama3
   int original_max_position_embeddings = 8192;  // llama3
 };
 
@@ -40,17 +40,18 @@ struct ModelConfig {
   // rope_freqs.weight, [head_dim / 2]); empty when the schedule is rope_scaling's alone.
   std::vector<float> rope_freq_factors;
   bool tie_word_embeddings = false;
-  bool attention_bias = false;  // q/k/v (and o for Llama's attention_bias) biases; Qwen2: q/k/v only
+  bool attention_bias =
+      false;  // q/k/v (and o for Llama's attention_bias) biases; Qwen2: q/k/v only
   bool o_proj_bias = false;
   bool mlp_bias = false;
-  bool qk_norm = false;  // Qwen3: per-head RMSNorm on q and k before RoPE
+  bool qk_norm = false;               // Qwen3: per-head RMSNorm on q and k before RoPE
   std::optional<int> sliding_window;  // only when active (Mistral/Qwen use_sliding_window)
   DType torch_dtype = DType::kF32;
   std::vector<int> bos_token_ids;
   std::vector<int> eos_token_ids;
 
-  int q_size() const { return num_attention_heads * head_dim; }    // width of Q projection
-  int kv_size() const { return num_key_value_heads * head_dim; }   // width of K (and V) projection
+  int q_size() const { return num_attention_heads * head_dim; }   // width of Q projection
+  int kv_size() const { return num_key_value_heads * head_dim; }  // width of K (and V) projection
   int gqa_group() const { return num_attention_heads / num_key_value_heads; }
 };
 
@@ -72,7 +73,8 @@ struct GenerationDefaults {
 Result<ModelConfig> load_model_config(const std::string& model_dir);
 Result<ModelConfig> parse_model_config(const std::string& json_text, const std::string& file_name);
 
-// Parses <dir>/generation_config.json; a missing file yields empty defaults, a malformed one an error.
+// Parses <dir>/generation_config.json; a missing file yields empty defaults, a malformed one an
+// error.
 Result<GenerationDefaults> load_generation_defaults(const std::string& model_dir);
 
 }  // namespace xy

@@ -24,7 +24,7 @@ struct TensorInfo {
   // (block_format_row_bytes(*blocks, cols) each, in Hugging Face row order) and `dtype` unused.
   std::optional<ref::BlockFormat> blocks;
   size_t num_bytes = 0;
-  std::string file;            // file name the tensor came from (for error messages)
+  std::string file;  // file name the tensor came from (for error messages)
 
   int64_t numel() const {
     int64_t n = 1;

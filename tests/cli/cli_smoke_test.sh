@@ -103,6 +103,17 @@ expect_error "malformed tune table is named" "xyserve-gemm-tune.json" logits --m
 rm -f "$model/xyserve-gemm-tune.json"
 expect_error "missing --gemm-tune file is named" "nope.json" logits --model "$model" --token-ids 1 --gemm-tune "$work/nope.json" --out "$work/x.f32"
 
+# GGUF files as users have them: written by quantize, run quantized (QuantGEMM), int8 KV, tuned.
+mkdir -p "$work/gguf"
+check "quantize --type q4_k_m" "$xyserve" quantize --model "$model" --type q4_k_m --out "$work/gguf/tiny-q4_k_m.gguf"
+check "quantize --type q8_0" "$xyserve" quantize --model "$model" --type q8_0 --out "$work/tiny-q8_0.gguf"
+check "generate on a Q4_K_M file with an int8 KV cache" bash -c "'$xyserve' generate --model '$work/gguf/tiny-q4_k_m.gguf' --prompt 'Hello there' --max-tokens 6 --ignore-eos --temperature 0 --kv-dtype int8 --threads 2 2>&1 | grep -q 'generated 6 tokens'"
+check "bench offline on a Q8_0 file" bash -c "'$xyserve' bench offline --model '$work/tiny-q8_0.gguf' --num-prompts 4 --input-len 24 --output-len 6 --max-num-batched-tokens 64 --kv-dtype int8 | grep -q 'output tokens/s'"
+check "tune on a GGUF file writes the table beside it" "$xyserve" tune --model "$work/gguf/tiny-q4_k_m.gguf" --max-tokens 4 --repeats 1 --threads 1
+check "GGUF tune table exists" test -s "$work/gguf/xyserve-gemm-tune.json"
+check "the GGUF model loads with its table" "$xyserve" logits --model "$work/gguf/tiny-q4_k_m.gguf" --token-ids 1,2,3 --out "$work/q.f32"
+expect_error "an unknown --kv-dtype is named" "--kv-dtype" generate --model "$work/tiny-q8_0.gguf" --prompt hi --max-tokens 1 --kv-dtype int4
+
 # bench serve: a short Poisson run and a trace replay against a live `xyserve serve` (tiny model).
 port=$((20000 + RANDOM % 20000))
 "$xyserve" serve --model "$model" --port "$port" --threads 1 >"$work/serve.log" 2>&1 &

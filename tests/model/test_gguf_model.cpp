@@ -172,8 +172,8 @@ TEST(GgufModel, Llama3RopeScalingRoundTripsThroughRopeFreqs) {
   ASSERT_TRUE(m.is_ok()) << m.status().to_string();
   const std::vector<float>& factors = (*m)->config().rope_freq_factors;
   ASSERT_EQ(factors.size(), size_t(config.head_dim / 2));
-  EXPECT_EQ(factors.front(), 1.0f);   // highest frequency: unscaled
-  EXPECT_EQ(factors.back(), 32.0f);   // lowest: fully scaled
+  EXPECT_EQ(factors.front(), 1.0f);  // highest frequency: unscaled
+  EXPECT_EQ(factors.back(), 32.0f);  // lowest: fully scaled
   const std::vector<float> got = logits_of(c.gguf, f32), want = logits_of(c.hf, f32);
   EXPECT_LT(rel_l2(got, want), 1e-5);
 }

@@ -35,9 +35,9 @@ void embedding_blocks(const void* table, ref::BlockFormat format, int vocab, int
   for_row_ranges(pool, n_tokens, 16, [&](int begin, int end) {
     for (int t = begin; t < end; ++t) {
       XY_CHECK_MSG(ids[t] >= 0 && ids[t] < vocab, "token id outside the vocabulary");
-      ref::dequantize_row(format,
-                          static_cast<const uint8_t*>(table) + static_cast<size_t>(ids[t]) * row_bytes,
-                          out + static_cast<size_t>(t) * hidden, hidden);
+      ref::dequantize_row(
+          format, static_cast<const uint8_t*>(table) + static_cast<size_t>(ids[t]) * row_bytes,
+          out + static_cast<size_t>(t) * hidden, hidden);
     }
   });
 }

@@ -122,8 +122,7 @@ void widen_rows(const ref::PagedKvLayer& kv, const void* pool, size_t first_row,
     }
     return;
   }
-  k.widen(kv.dtype,
-          static_cast<const char*>(pool) + first_row * hd * dtype_size(kv.dtype), dst,
+  k.widen(kv.dtype, static_cast<const char*>(pool) + first_row * hd * dtype_size(kv.dtype), dst,
           static_cast<size_t>(n_rows) * hd);
 }
 
@@ -151,8 +150,7 @@ void gather_segment_rows(const ref::PagedKvLayer& kv, const void* pool, const in
     const int32_t block = blocks[j / kv.block_size];
     XY_CHECK(block >= 0 && block < kv.num_blocks);
     const int64_t slot = static_cast<int64_t>(block) * kv.block_size + j % kv.block_size;
-    widen_rows(kv, pool, kv.row_index(slot, kvh), 1, dst + static_cast<size_t>(e) * kv.head_dim,
-               k);
+    widen_rows(kv, pool, kv.row_index(slot, kvh), 1, dst + static_cast<size_t>(e) * kv.head_dim, k);
   }
 }
 

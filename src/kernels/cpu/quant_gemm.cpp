@@ -75,8 +75,8 @@ void quant_gemm(const QuantWeight& w, const GemmArgs& args, WorkerPool& pool,
                   default_quant_gemm_config(args.m, w.k()));
 }
 
-void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& pool,
-                     QuantGemmIsa isa, const GemmTileConfig& config) {
+void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& pool, QuantGemmIsa isa,
+                     const GemmTileConfig& config) {
   XY_CHECK(args.m >= 0);
   if (args.m == 0) return;
   XY_CHECK_MSG(!w.empty(), "quant_gemm on an empty QuantWeight");
@@ -121,9 +121,10 @@ void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& poo
   const float* x = p.out.x;
   const int64_t ldx = p.out.ldx;
   for_row_ranges(pool, m, /*min_rows=*/8, [&](int begin, int end) {
-    const detail::QuantizedRows part{a.q + int64_t(begin) * a.ldq, a.ldq,
-                                     a.scale + int64_t(begin) * a.lds, a.sum + int64_t(begin) * a.lds,
-                                     a.scaled_sum + int64_t(begin) * a.lds, a.lds};
+    const detail::QuantizedRows part{
+        a.q + int64_t(begin) * a.ldq,          a.ldq,
+        a.scale + int64_t(begin) * a.lds,      a.sum + int64_t(begin) * a.lds,
+        a.scaled_sum + int64_t(begin) * a.lds, a.lds};
     if (isa == QuantGemmIsa::kAvx512Vnni) {
       detail::quantize_rows_avx512(x + begin * ldx, ldx, end - begin, k, part);
     } else {

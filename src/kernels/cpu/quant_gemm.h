@@ -50,7 +50,7 @@ void quant_gemm(const QuantWeight& w, const GemmArgs& args, WorkerPool& pool,
                 std::optional<QuantGemmIsa> isa = std::nullopt);
 // With an explicit ISA and config (tests, benchmarks); the config's tile must be one of
 // kQuantGemmKernelShapes.
-void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& pool,
-                     QuantGemmIsa isa, const GemmTileConfig& config);
+void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& pool, QuantGemmIsa isa,
+                     const GemmTileConfig& config);
 
 }  // namespace xy::cpu

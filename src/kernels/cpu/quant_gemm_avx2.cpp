@@ -115,7 +115,8 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
         for (int r = 0; r < MR; ++r) {
           const __m256 ds = _mm256_mul_ps(d, _mm256_set1_ps(scale[r][g]));
           acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[r]), ds, acc[r]);
-          if constexpr (MIN) acc[r] = _mm256_fnmadd_ps(mn, _mm256_set1_ps(scaled_sum[r][g]), acc[r]);
+          if constexpr (MIN)
+            acc[r] = _mm256_fnmadd_ps(mn, _mm256_set1_ps(scaled_sum[r][g]), acc[r]);
         }
       }
       XY_UNROLL_TILE

@@ -112,8 +112,8 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
     __m512 d[NP], mn[NP];
     XY_UNROLL_TILE
     for (int q = 0; q < NP; ++q) {
-      d[q] = _mm512_cvtph_ps(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + BITS * 64)));
+      d[q] =
+          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + BITS * 64)));
       if constexpr (MIN) {
         mn[q] = _mm512_cvtph_ps(
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + BITS * 64 + 32)));
@@ -172,19 +172,18 @@ void quantize_rows_avx512(const float* x, int64_t ldx, int m, int k, const Quant
     const float* xr = x + r * ldx;
     for (int g = 0; g < k / 32; ++g) {
       const __m512 a = _mm512_loadu_ps(xr + 32 * g), b = _mm512_loadu_ps(xr + 32 * g + 16);
-      const float amax = _mm512_reduce_max_ps(
-          _mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
+      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
       const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
       const __m512 vinv = _mm512_set1_ps(inv);
       // Round to nearest even (the default MXCSR mode, as std::nearbyint), then clamp: max with
       // -127 first, so a NaN becomes -127 as in the scalar path.
       const __m512 ra = _mm512_min_ps(
-          hi, _mm512_max_ps(_mm512_roundscale_ps(_mm512_mul_ps(a, vinv), _MM_FROUND_TO_NEAREST_INT |
-                                                                              _MM_FROUND_NO_EXC),
+          hi, _mm512_max_ps(_mm512_roundscale_ps(_mm512_mul_ps(a, vinv),
+                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
                             lo));
       const __m512 rb = _mm512_min_ps(
-          hi, _mm512_max_ps(_mm512_roundscale_ps(_mm512_mul_ps(b, vinv), _MM_FROUND_TO_NEAREST_INT |
-                                                                              _MM_FROUND_NO_EXC),
+          hi, _mm512_max_ps(_mm512_roundscale_ps(_mm512_mul_ps(b, vinv),
+                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
                             lo));
       const __m512i qa = _mm512_cvttps_epi32(ra), qb = _mm512_cvttps_epi32(rb);
       int8_t* q = out.q + r * out.ldq + 32 * g;

@@ -39,8 +39,9 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
           int32_t dot = MIN ? 0 : -p.offset * p.a.sum[s];
           for (int i = 0; i < 32; ++i) {
             const int four = i / 4, t = i % 4;
-            const int code = BITS == 8 ? blk[four * 64 + 4 * lane + t]
-                                       : (blk[(four / 2) * 64 + 4 * lane + t] >> (4 * (four % 2))) & 15;
+            const int code = BITS == 8
+                                 ? blk[four * 64 + 4 * lane + t]
+                                 : (blk[(four / 2) * 64 + 4 * lane + t] >> (4 * (four % 2))) & 15;
             dot += code * xq[i];
           }
           float& out = acc[r][q * 16 + lane];

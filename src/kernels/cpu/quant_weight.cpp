@@ -132,7 +132,8 @@ Result<QuantWeight> QuantWeight::pack(std::span<const QuantSource> parts, int k,
       const bool part_min = has_minimum(part->format);
       for (int g = 0; g < groups; ++g) {
         const CodeGroup& cg = row_groups[static_cast<size_t>(g)];
-        uint8_t* blk = out + static_cast<size_t>(p) * w.panel_bytes() + static_cast<size_t>(g) * block;
+        uint8_t* blk =
+            out + static_cast<size_t>(p) * w.panel_bytes() + static_cast<size_t>(g) * block;
         // Symmetric sources move to the packed offset (c - o == (c + 128 - o) - 128); with a
         // minimum, a symmetric source's m is offset * d (exact: the offsets are powers of two).
         const int shift = (!w.has_min_ && !part_min) ? w.offset_ - cg.offset : 0;
@@ -174,8 +175,8 @@ void QuantWeight::dequantize_row(int row, float* out) const {
   }
   const size_t codes_bytes = static_cast<size_t>(bits_) * 64;
   for (int g = 0; g < num_groups(); ++g) {
-    const uint8_t* blk = data() + static_cast<size_t>(p) * panel_bytes() +
-                         static_cast<size_t>(g) * block_bytes();
+    const uint8_t* blk =
+        data() + static_cast<size_t>(p) * panel_bytes() + static_cast<size_t>(g) * block_bytes();
     uint16_t d16, m16 = 0;
     std::memcpy(&d16, blk + codes_bytes + 2 * lane, 2);
     if (has_min_) std::memcpy(&m16, blk + codes_bytes + 32 + 2 * lane, 2);

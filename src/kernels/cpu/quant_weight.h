@@ -64,9 +64,9 @@ class QuantWeight {
   int k() const { return k_; }
   int out_cols() const { return layout_ == WeightLayout::kGateUp ? n_rows_ / 2 : n_rows_; }
   WeightLayout layout() const { return layout_; }
-  int bits() const { return bits_; }            // 4 or 8
-  bool has_min() const { return has_min_; }     // w = d*c - m (else d*(c - code_offset()))
-  int code_offset() const { return offset_; }   // 8 (4-bit) or 128 (8-bit) when !has_min()
+  int bits() const { return bits_; }           // 4 or 8
+  bool has_min() const { return has_min_; }    // w = d*c - m (else d*(c - code_offset()))
+  int code_offset() const { return offset_; }  // 8 (4-bit) or 128 (8-bit) when !has_min()
   int num_groups() const { return k_ / kQuantGroup; }
   int num_panels() const { return num_panels_; }
   int num_panels_padded() const { return num_panels_padded_; }

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kernels/cpu/packed_weight.h"
 #include "kernels/cpu/gemm_epilogue_scalar.h"
+#include "kernels/cpu/packed_weight.h"
 #include "kernels/cpu/smooth_gemm_tiles.h"
 
 namespace xy::cpu::detail {

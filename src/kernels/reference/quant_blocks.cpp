@@ -375,7 +375,8 @@ void quantize_row_q6_k(const float* x, uint8_t* blocks, int64_t n) {
     store_f16(out + 208, max_abs / 127.0f);
     const float d = load_f16(out + 208);
     auto* scales = reinterpret_cast<int8_t*>(out + 192);
-    for (int s = 0; s < 16; ++s) scales[s] = int8_t(d > 0.0f ? nearest_clamped(scale[s] / d, -128, 127) : 0);
+    for (int s = 0; s < 16; ++s)
+      scales[s] = int8_t(d > 0.0f ? nearest_clamped(scale[s] / d, -128, 127) : 0);
     uint8_t* ql = out;
     uint8_t* qh = out + 128;
     for (int h = 0; h < 2; ++h) {

@@ -57,8 +57,8 @@ Result<std::string> read_text(const std::string& path, bool required) {
 // back to the 32-element formats (Q4_K -> Q5_0, Q6_K -> Q8_0).
 BlockFormat q4_k_m_format(int64_t cols, const std::string& name, bool is_output, int n_layers) {
   bool more_bits = is_output;
-  const bool sensitive = name.find(".attn_v.") != std::string::npos ||
-                         name.find(".ffn_down.") != std::string::npos;
+  const bool sensitive =
+      name.find(".attn_v.") != std::string::npos || name.find(".ffn_down.") != std::string::npos;
   if (sensitive && name.rfind("blk.", 0) == 0) {
     const int i = std::atoi(name.c_str() + 4), n = n_layers;
     more_bits = i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
@@ -136,8 +136,8 @@ void add_rope_freqs(Writer& w, const ModelConfig& c) {
     } else if (wavelen > low_freq_wavelen) {
       factors.push_back(s.factor);
     } else {
-      const float smooth = (old_context / wavelen - s.low_freq_factor) /
-                           (s.high_freq_factor - s.low_freq_factor);
+      const float smooth =
+          (old_context / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
       factors.push_back(1.0f / ((1.0f - smooth) / s.factor + smooth));
     }
   }
@@ -228,12 +228,12 @@ Status convert_checkpoint_to_gguf(const std::string& hf_dir, const std::string& 
     const bool is_vector = t.shape.size() == 1;
     const int permute_heads = permuted_heads(name, config);
     XY_RETURN_IF_ERROR(check_permuted_rows(name, is_vector ? cols : rows, config, hf_dir));
-    const bool is_output = name == "output.weight" ||
-                           (config.tie_word_embeddings && name == "token_embd.weight" &&
-                            type == OutType::kQ4_K_M);
-    const BlockFormat f = is_vector ? BlockFormat::kF32
-                                    : matrix_format(type, cols, name, is_output,
-                                                    config.num_hidden_layers);
+    const bool is_output =
+        name == "output.weight" ||
+        (config.tie_word_embeddings && name == "token_embd.weight" && type == OutType::kQ4_K_M);
+    const BlockFormat f =
+        is_vector ? BlockFormat::kF32
+                  : matrix_format(type, cols, name, is_output, config.num_hidden_layers);
     const size_t out_row = ref::block_format_row_bytes(f, cols);
     std::vector<uint8_t> data(size_t(rows) * out_row);
     std::vector<float> row(static_cast<size_t>(cols));

@@ -210,8 +210,9 @@ Result<ModelConfig> model_config_from_gguf(const File& f, const std::string& sou
     std::memcpy(c.rope_freq_factors.data(), freqs->data, c.rope_freq_factors.size() * 4);
     for (float v : c.rope_freq_factors) {
       if (!(v > 0.0f) || !std::isfinite(v)) {
-        return format_error(source + ": tensor 'rope_freqs.weight' holds a factor that is not a "
-                                     "positive finite number");
+        return format_error(source +
+                            ": tensor 'rope_freqs.weight' holds a factor that is not a "
+                            "positive finite number");
       }
     }
   }
@@ -262,8 +263,7 @@ Result<std::unique_ptr<SafetensorsArchive>> gguf_archive(const File& file,
   return std::unique_ptr<SafetensorsArchive>(std::move(a));
 }
 
-Result<GgufModel> open_gguf_model(const std::string& path, DType dequant_dtype,
-                                 bool keep_blocks) {
+Result<GgufModel> open_gguf_model(const std::string& path, DType dequant_dtype, bool keep_blocks) {
   XY_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> map, MappedFile::open(path));
   GgufModel m;
   XY_ASSIGN_OR_RETURN(m.file, parse_file(map->data(), map->size(), path));

@@ -39,7 +39,7 @@ struct GgufModel {
 
 // Maps and parses `path`. Errors name the file, key and tensor.
 Result<GgufModel> open_gguf_model(const std::string& path, DType dequant_dtype,
-                                 bool keep_blocks = false);
+                                  bool keep_blocks = false);
 
 // The same over an already parsed file whose bytes the caller keeps alive.
 Result<std::unique_ptr<SafetensorsArchive>> gguf_archive(const File& file,

@@ -130,7 +130,8 @@ inline AttnStep make_attn_step(const std::vector<SeqSpec>& specs, const AttnDims
     for (int64_t slot = 0; slot < int64_t(total_blocks) * bs; ++slot) {
       for (int h = 0; h < nkv; ++h) {
         for (int i = 0; i < hd; ++i)
-          junk[size_t(i)] = 1e3f * to_uniform(mix64(placement_seed + uint64_t(slot * nkv + h) * hd + i));
+          junk[size_t(i)] =
+              1e3f * to_uniform(mix64(placement_seed + uint64_t(slot * nkv + h) * hd + i));
         put_row(true, slot, h, junk.data());
         put_row(false, slot, h, junk.data());
       }

@@ -4,7 +4,8 @@
 //   scales for Q4_K / Q5_K, within the 8-bit requantization step for Q6_K and plain floats;
 // - GEMM: y vs the dequantize-then-f32 reference (double accumulation) within rel. L2 1e-2 for
 //   8-bit and 5e-2 for 4-bit weights, over many shapes, both layouts and every epilogue;
-// - bitwise: AVX-512 VNNI == AVX2 == scalar, and a row's result is the same alone, in any batch, with any
+// - bitwise: AVX-512 VNNI == AVX2 == scalar, and a row's result is the same alone, in any batch,
+// with any
 //   tile config and any number of workers.
 #include "kernels/cpu/quant_gemm.h"
 
@@ -89,10 +90,10 @@ std::vector<float> file_values(BlockFormat format, const std::vector<uint8_t>& r
   return w;
 }
 
-constexpr BlockFormat kAllFormats[] = {
-    BlockFormat::kQ8_0, BlockFormat::kQ4_0, BlockFormat::kQ4_1, BlockFormat::kQ5_0,
-    BlockFormat::kQ5_1, BlockFormat::kQ4_K, BlockFormat::kQ5_K, BlockFormat::kQ6_K,
-    BlockFormat::kF32,  BlockFormat::kF16,  BlockFormat::kBF16};
+constexpr BlockFormat kAllFormats[] = {BlockFormat::kQ8_0, BlockFormat::kQ4_0, BlockFormat::kQ4_1,
+                                       BlockFormat::kQ5_0, BlockFormat::kQ5_1, BlockFormat::kQ4_K,
+                                       BlockFormat::kQ5_K, BlockFormat::kQ6_K, BlockFormat::kF32,
+                                       BlockFormat::kF16,  BlockFormat::kBF16};
 
 bool kept_exactly(BlockFormat f) {
   return f == BlockFormat::kQ8_0 || f == BlockFormat::kQ4_0 || f == BlockFormat::kQ4_1 ||
@@ -151,7 +152,8 @@ TEST(QuantWeight, MixedPartsAndGateUpLayout) {
 
   const std::vector<uint8_t> gate = random_rows(BlockFormat::kQ4_0, 24, k, rng);
   const std::vector<uint8_t> up = random_rows(BlockFormat::kQ8_0, 24, k, rng);
-  const QuantSource gu[] = {{gate.data(), BlockFormat::kQ4_0, 24}, {up.data(), BlockFormat::kQ8_0, 24}};
+  const QuantSource gu[] = {{gate.data(), BlockFormat::kQ4_0, 24},
+                            {up.data(), BlockFormat::kQ8_0, 24}};
   Result<QuantWeight> g = QuantWeight::pack(gu, k, WeightLayout::kGateUp, "gate_up");
   ASSERT_TRUE(g.is_ok()) << g.status().message();
   EXPECT_EQ(g->bits(), 8);
@@ -184,8 +186,9 @@ struct Case {
 };
 
 // y = epilogue(x · Wᵀ) in double from the file's values.
-std::vector<float> reference(const Case& c, const std::vector<float>& w, const std::vector<float>& x,
-                             const std::vector<float>& bias, const std::vector<float>& residual) {
+std::vector<float> reference(const Case& c, const std::vector<float>& w,
+                             const std::vector<float>& x, const std::vector<float>& bias,
+                             const std::vector<float>& residual) {
   const int out_cols = c.gate_up ? c.n / 2 : c.n;
   std::vector<float> y(static_cast<size_t>(c.m) * out_cols);
   auto dot = [&](int r, int row) {
@@ -248,13 +251,14 @@ TEST(QuantGemm, MatchesTheDequantizedReferenceAcrossShapes) {
   for (const Case& c : cases) {
     const std::vector<uint8_t> src = random_rows(c.format, c.n, c.k, rng);
     const QuantSource part{src.data(), c.format, c.n};
-    Result<QuantWeight> w = QuantWeight::pack({&part, 1}, c.k, c.gate_up ? WeightLayout::kGateUp
-                                                                           : WeightLayout::kPlain);
+    Result<QuantWeight> w = QuantWeight::pack(
+        {&part, 1}, c.k, c.gate_up ? WeightLayout::kGateUp : WeightLayout::kPlain);
     ASSERT_TRUE(w.is_ok()) << w.status().message();
     const std::vector<float> x = testing::random_floats(size_t(c.m) * c.k, rng, 1.0f);
     const std::vector<float> bias = testing::random_floats(size_t(c.n), rng, 0.5f);
     const std::vector<float> res = testing::random_floats(size_t(c.m) * w->out_cols(), rng, 0.5f);
-    const std::vector<float> want = reference(c, file_values(c.format, src, c.n, c.k), x, bias, res);
+    const std::vector<float> want =
+        reference(c, file_values(c.format, src, c.n, c.k), x, bias, res);
     const std::string what = std::string(ref::block_format_info(uint32_t(c.format))->name) +
                              " m=" + std::to_string(c.m) + " n=" + std::to_string(c.n) +
                              " k=" + std::to_string(c.k) + (c.gate_up ? " gate_up" : "");
@@ -307,13 +311,15 @@ TEST(QuantGemm, ActivationQuantizersAgreeBitwise) {
   const int m = 9, k = 320;
   std::vector<float> x = testing::random_floats(size_t(m) * k, rng, 3.0f);
   for (int i = 0; i < 32; ++i) x[size_t(2) * k + i] = 0.0f;  // an all-zero group
-  x[5] = 1e-30f;                                              // a tiny one
+  x[5] = 1e-30f;                                             // a tiny one
   std::vector<int8_t> q1(size_t(m) * k), q2(q1.size());
   const size_t g = size_t(m) * (k / 32);
   std::vector<float> s1(g), s2(g), ss1(g), ss2(g);
   std::vector<int32_t> sum1(g), sum2(g);
-  cpu::detail::quantize_rows_scalar(x.data(), k, m, k, {q1.data(), k, s1.data(), sum1.data(), ss1.data(), k / 32});
-  cpu::detail::quantize_rows_avx512(x.data(), k, m, k, {q2.data(), k, s2.data(), sum2.data(), ss2.data(), k / 32});
+  cpu::detail::quantize_rows_scalar(x.data(), k, m, k,
+                                    {q1.data(), k, s1.data(), sum1.data(), ss1.data(), k / 32});
+  cpu::detail::quantize_rows_avx512(x.data(), k, m, k,
+                                    {q2.data(), k, s2.data(), sum2.data(), ss2.data(), k / 32});
   EXPECT_EQ(q1, q2);
   EXPECT_EQ(sum1, sum2);
   for (size_t i = 0; i < g; ++i) {
