@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <vector>
+
 namespace xy::gguf {
 namespace {
 
@@ -10,7 +13,10 @@ namespace {
 using json = nlohmann::json;
 
 // Token types as GGUF numbers them.
-constexpr int kNormal = 1, kControl = 3, kUserDefined = 4;
+constexpr int kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kByte = 6;
+
+// SentencePiece's word-start mark, U+2581 (UTF-8 E2 96 81).
+constexpr const char* kSpmSpace = "\xe2\x96\x81";
 
 // The pre-tokenizer regexes as Hugging Face's tokenizer.json files write them, by the name
 // llama.cpp's converter stores in tokenizer.ggml.pre.
@@ -18,6 +24,7 @@ struct PreTokenizer {
   const char* name;
   const char* regex;  // nullptr: ByteLevel's own (GPT-2) regex
   bool ignore_merges;
+  bool nfc = false;  // the family's tokenizer.json normalizes to NFC first (Qwen2 and its kin)
 };
 constexpr const char* kLlama3Regex =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
@@ -29,10 +36,14 @@ constexpr const char* kQwen2Regex =
 // llama.cpp's "default" is its own fallback (several regexes, not a tokenizer.json one), so it
 // is refused rather than guessed.
 constexpr PreTokenizer kPreTokenizers[] = {
-    {"llama-bpe", kLlama3Regex, true},        {"llama3", kLlama3Regex, true},
-    {"llama-v3", kLlama3Regex, true},         {"dbrx", kLlama3Regex, false},
-    {"smaug-bpe", kLlama3Regex, false},       {"qwen2", kQwen2Regex, false},
-    {"deepseek-r1-qwen", kQwen2Regex, false}, {"gpt-2", nullptr, false},
+    {"llama-bpe", kLlama3Regex, true},
+    {"llama3", kLlama3Regex, true},
+    {"llama-v3", kLlama3Regex, true},
+    {"dbrx", kLlama3Regex, false},
+    {"smaug-bpe", kLlama3Regex, false},
+    {"qwen2", kQwen2Regex, false, true},
+    {"deepseek-r1-qwen", kQwen2Regex, false, true},
+    {"gpt-2", nullptr, false},
 };
 
 json byte_level(bool use_regex) {
@@ -67,13 +78,118 @@ std::optional<std::string> split_regex(const json& pre) {
 
 }  // namespace
 
+// Code point boundaries of a UTF-8 string (byte offsets, the end included).
+std::vector<size_t> code_point_starts(const std::string& s) {
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+  starts.push_back(s.size());
+  return starts;
+}
+
+// SentencePiece BPE keeps no merge list: at each step it joins the adjacent pair whose joined
+// piece scores highest. As Hugging Face's converter does, the equivalent merge list is every split
+// (a, b) of every normal piece into two pieces of the vocabulary, ranked by the joined piece's
+// score (highest first), then by the ids of a and b.
+std::vector<std::string> merges_from_scores(const std::vector<std::string>& tokens,
+                                            const std::vector<int>& types,
+                                            const std::vector<float>& scores, const json& vocab) {
+  struct Merge {
+    float score;
+    int64_t left, right;
+    std::string text;
+  };
+  std::vector<Merge> merges;
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    if (types[id] != kNormal) continue;
+    const std::string& t = tokens[id];
+    const std::vector<size_t> cps = code_point_starts(t);
+    for (size_t c = 1; c + 1 < cps.size(); ++c) {
+      const std::string a = t.substr(0, cps[c]), b = t.substr(cps[c]);
+      auto ia = vocab.find(a), ib = vocab.find(b);
+      if (ia == vocab.end() || ib == vocab.end()) continue;
+      merges.push_back({scores[id], ia->get<int64_t>(), ib->get<int64_t>(), a + " " + b});
+    }
+  }
+  std::stable_sort(merges.begin(), merges.end(), [](const Merge& x, const Merge& y) {
+    if (x.score != y.score) return x.score > y.score;
+    return x.left != y.left ? x.left < y.left : x.right < y.right;
+  });
+  std::vector<std::string> out;
+  out.reserve(merges.size());
+  for (Merge& m : merges) out.push_back(std::move(m.text));
+  return out;
+}
+
+// tokenizer.json for a SentencePiece BPE vocabulary (tokenizer.ggml.model "llama": Llama 2,
+// Mistral, ...), in the form Hugging Face's converter gives it: spaces become U+2581 (with one
+// prepended when add_space_prefix), BPE with byte fallback over <0xXX> pieces, and the decoder
+// that undoes both.
+json spm_tokenizer_json(const File& f, const std::vector<std::string>& tokens,
+                        const std::vector<int>& types, json vocab, json added,
+                        const std::string& source, Status* error) {
+  std::vector<float> scores(tokens.size(), 0.0f);
+  if (const Value* s = f.find("tokenizer.ggml.scores")) {
+    if (s->type != ValueType::kArray || s->floats.size() != tokens.size()) {
+      *error = tokenizer_error(source, "tokenizer.ggml.scores must be one float per token");
+      return json();
+    }
+    for (size_t i = 0; i < tokens.size(); ++i) scores[i] = float(s->floats[i]);
+  }
+  bool add_space_prefix = true;
+  if (f.find("tokenizer.ggml.add_space_prefix")) {
+    Result<bool> b = f.get_bool("tokenizer.ggml.add_space_prefix");
+    if (!b.is_ok()) {
+      *error = tokenizer_error(source, b.status().message());
+      return json();
+    }
+    add_space_prefix = *b;
+  }
+  std::string unk;
+  if (Result<int64_t> id = f.get_int("tokenizer.ggml.unknown_token_id");
+      id.is_ok() && *id >= 0 && size_t(*id) < tokens.size()) {
+    unk = tokens[size_t(*id)];
+  }
+  json normalizers = json::array();
+  if (add_space_prefix) normalizers.push_back({{"type", "Prepend"}, {"prepend", kSpmSpace}});
+  normalizers.push_back(
+      {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", kSpmSpace}});
+  json decoders =
+      json::array({{{"type", "Replace"}, {"pattern", {{"String", kSpmSpace}}}, {"content", " "}},
+                   {{"type", "ByteFallback"}},
+                   {{"type", "Fuse"}}});
+  if (add_space_prefix) {
+    decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+  }
+  const std::vector<std::string> merges = merges_from_scores(tokens, types, scores, vocab);
+  return {{"version", "1.0"},
+          {"truncation", nullptr},
+          {"padding", nullptr},
+          {"added_tokens", added},
+          {"normalizer", {{"type", "Sequence"}, {"normalizers", normalizers}}},
+          {"pre_tokenizer", nullptr},
+          {"post_processor", nullptr},
+          {"decoder", {{"type", "Sequence"}, {"decoders", decoders}}},
+          {"model",
+           {{"type", "BPE"},
+            {"dropout", nullptr},
+            {"unk_token", unk.empty() ? json(nullptr) : json(unk)},
+            {"continuing_subword_prefix", nullptr},
+            {"end_of_word_suffix", nullptr},
+            {"fuse_unk", true},
+            {"byte_fallback", true},
+            {"vocab", std::move(vocab)},
+            {"merges", merges}}}};
+}
+
 static Result<TokenizerFiles> tokenizer_files_unchecked(const File& f, const std::string& source) {
   Result<std::string> model = f.get_string("tokenizer.ggml.model");
   if (!model.is_ok()) return tokenizer_error(source, model.status().message());
-  if (*model != "gpt2") {
+  if (*model != "gpt2" && *model != "llama") {
     return unsupported(source + ": tokenizer model '" + *model +
-                       "' (only byte-level BPE, 'gpt2', is supported in GGUF files yet)");
+                       "' (supported: 'gpt2' byte-level BPE and 'llama' SentencePiece BPE)");
   }
+  const bool spm = *model == "llama";
   std::string pre_name = "(none)";
   if (f.find("tokenizer.ggml.pre")) {
     Result<std::string> p = f.get_string("tokenizer.ggml.pre");
@@ -83,7 +199,7 @@ static Result<TokenizerFiles> tokenizer_files_unchecked(const File& f, const std
   const PreTokenizer* pre = nullptr;
   for (const PreTokenizer& p : kPreTokenizers)
     if (pre_name == p.name) pre = &p;
-  if (!pre) {
+  if (!pre && !spm) {
     return unsupported(source + ": pre-tokenizer '" + pre_name +
                        "' (supported: llama-bpe/llama3/llama-v3, dbrx, smaug-bpe, "
                        "qwen2/deepseek-r1-qwen, gpt-2)");
@@ -103,47 +219,56 @@ static Result<TokenizerFiles> tokenizer_files_unchecked(const File& f, const std
 
   json vocab = json::object();
   json added = json::array();
+  std::vector<int> type_of(tokens->strings.size(), kNormal);
   for (size_t id = 0; id < tokens->strings.size(); ++id) {
     const std::string& t = tokens->strings[id];
     const int type = types ? int(types->ints[id]) : kNormal;
-    if (type == kControl || type == kUserDefined) {
+    type_of[id] = type;
+    if (type == kControl || type == kUserDefined || (spm && type == kUnknown)) {
       added.push_back({{"id", id},
                        {"content", t},
                        {"single_word", false},
                        {"lstrip", false},
                        {"rstrip", false},
                        {"normalized", false},
-                       {"special", type == kControl}});
+                       {"special", type != kUserDefined}});
     }
     if (!vocab.contains(t)) vocab[t] = id;  // a duplicate keeps its first id, as HF does
   }
-  json pre_tokenizer =
-      pre->regex ? json{{"type", "Sequence"},
-                        {"pretokenizers", json::array({{{"type", "Split"},
-                                                        {"pattern", {{"Regex", pre->regex}}},
-                                                        {"behavior", "Isolated"},
-                                                        {"invert", false}},
-                                                       byte_level(false)})}}
-                 : byte_level(true);
-  json tok = {{"version", "1.0"},
-              {"truncation", nullptr},
-              {"padding", nullptr},
-              {"added_tokens", added},
-              {"normalizer", nullptr},
-              {"pre_tokenizer", pre_tokenizer},
-              {"post_processor", byte_level(false)},
-              {"decoder", byte_level(false)},
-              {"model",
-               {{"type", "BPE"},
-                {"dropout", nullptr},
-                {"unk_token", nullptr},
-                {"continuing_subword_prefix", nullptr},
-                {"end_of_word_suffix", nullptr},
-                {"fuse_unk", false},
-                {"byte_fallback", false},
-                {"ignore_merges", pre->ignore_merges},
-                {"vocab", vocab},
-                {"merges", merges ? json(merges->strings) : json::array()}}}};
+  json tok;
+  if (spm) {
+    Status error = Status::ok();
+    tok = spm_tokenizer_json(f, tokens->strings, type_of, std::move(vocab), added, source, &error);
+    XY_RETURN_IF_ERROR(error);
+  } else {
+    json pre_tokenizer =
+        pre->regex ? json{{"type", "Sequence"},
+                          {"pretokenizers", json::array({{{"type", "Split"},
+                                                          {"pattern", {{"Regex", pre->regex}}},
+                                                          {"behavior", "Isolated"},
+                                                          {"invert", false}},
+                                                         byte_level(false)})}}
+                   : byte_level(true);
+    tok = {{"version", "1.0"},
+           {"truncation", nullptr},
+           {"padding", nullptr},
+           {"added_tokens", added},
+           {"normalizer", pre->nfc ? json{{"type", "NFC"}} : json(nullptr)},
+           {"pre_tokenizer", pre_tokenizer},
+           {"post_processor", byte_level(false)},
+           {"decoder", byte_level(false)},
+           {"model",
+            {{"type", "BPE"},
+             {"dropout", nullptr},
+             {"unk_token", nullptr},
+             {"continuing_subword_prefix", nullptr},
+             {"end_of_word_suffix", nullptr},
+             {"fuse_unk", false},
+             {"byte_fallback", false},
+             {"ignore_merges", pre->ignore_merges},
+             {"vocab", vocab},
+             {"merges", merges ? json(merges->strings) : json::array()}}}};
+  }
 
   json cfg = json::object();
   auto token_of = [&](const char* key) -> std::optional<std::string> {
@@ -154,8 +279,9 @@ static Result<TokenizerFiles> tokenizer_files_unchecked(const File& f, const std
   if (auto bos = token_of("tokenizer.ggml.bos_token_id")) cfg["bos_token"] = *bos;
   if (auto eos = token_of("tokenizer.ggml.eos_token_id")) cfg["eos_token"] = *eos;
   if (auto pad = token_of("tokenizer.ggml.padding_token_id")) cfg["pad_token"] = *pad;
-  // llama.cpp adds BOS by default for llama-bpe vocabularies when the key is absent.
-  bool add_bos = pre_name == "llama-bpe";
+  // llama.cpp adds BOS by default for llama-bpe and SentencePiece vocabularies when the key is
+  // absent.
+  bool add_bos = pre_name == "llama-bpe" || spm;
   if (f.find("tokenizer.ggml.add_bos_token")) {
     Result<bool> b = f.get_bool("tokenizer.ggml.add_bos_token");
     if (!b.is_ok()) return tokenizer_error(source, b.status().message());
@@ -174,6 +300,30 @@ static Result<TokenizerFiles> tokenizer_files_unchecked(const File& f, const std
                         cfg.dump(-1, ' ', false, json::error_handler_t::strict)};
 }
 
+// The normalizers of a tokenizer.json as a list (a Sequence's members, or the one normalizer).
+std::vector<json> normalizer_list(const json& tok) {
+  const json n = tok.value("normalizer", json());
+  if (!n.is_object()) return {};
+  if (n.value("type", "") == "Sequence") return n.value("normalizers", json::array());
+  return {n};
+}
+
+// SentencePiece style: BPE with byte fallback whose normalizer turns spaces into U+2581.
+bool is_spm_style(const json& tok) {
+  if (!tok.value("model", json::object()).value("byte_fallback", false)) return false;
+  for (const json& n : normalizer_list(tok)) {
+    if (n.value("type", "") == "Replace" && n.value("content", "") == kSpmSpace) return true;
+  }
+  return false;
+}
+
+bool spm_prepends_space(const json& tok) {
+  for (const json& n : normalizer_list(tok)) {
+    if (n.value("type", "") == "Prepend" && n.value("prepend", "") == kSpmSpace) return true;
+  }
+  return false;
+}
+
 static Status add_tokenizer_unchecked(Writer& w, const TokenizerFiles& hf, int vocab_size,
                                       const std::string& source) {
   json tok = json::parse(hf.tokenizer_json, nullptr, /*allow_exceptions=*/false);
@@ -186,11 +336,13 @@ static Status add_tokenizer_unchecked(Writer& w, const TokenizerFiles& hf, int v
     return format_error(source + ": tokenizer_config.json does not parse");
   }
   const json& model = tok.value("model", json::object());
-  if (model.value("type", "") != "BPE" || model.value("byte_fallback", false) ||
-      tok.value("decoder", json::object()).value("type", "") != "ByteLevel") {
+  const bool spm = is_spm_style(tok);
+  if (model.value("type", "") != "BPE" ||
+      (!spm && (model.value("byte_fallback", false) ||
+                tok.value("decoder", json::object()).value("type", "") != "ByteLevel"))) {
     return unsupported(source +
-                       ": only byte-level BPE tokenizers can be written to GGUF yet (model BPE "
-                       "without byte_fallback, ByteLevel decoder)");
+                       ": only BPE tokenizers can be written to GGUF (byte-level, or SentencePiece "
+                       "style with byte fallback and U+2581 spaces)");
   }
   const std::optional<std::string> regex = split_regex(tok.value("pre_tokenizer", json()));
   const bool ignore_merges = model.value("ignore_merges", false);
@@ -204,7 +356,7 @@ static Status add_tokenizer_unchecked(Writer& w, const TokenizerFiles& hf, int v
       }
     }
   }
-  if (pre_name.empty()) {
+  if (pre_name.empty() && !spm) {
     return unsupported(source +
                        ": the tokenizer's pre-tokenizer matches none of GGUF's known ones "
                        "(llama-bpe, dbrx, qwen2, gpt-2)");
@@ -230,9 +382,23 @@ static Status add_tokenizer_unchecked(Writer& w, const TokenizerFiles& hf, int v
       return format_error(source + ": vocab id of '" + t + "' is not an integer");
     XY_RETURN_IF_ERROR(place(t, id.get<int64_t>(), kNormal));
   }
+  const std::string unk = model.value("unk_token", json()).is_string()
+                              ? model["unk_token"].get<std::string>()
+                              : std::string();
   for (const json& a : tok.value("added_tokens", json::array())) {
-    XY_RETURN_IF_ERROR(place(a.value("content", ""), a.value("id", int64_t(-1)),
-                             a.value("special", false) ? kControl : kUserDefined));
+    const std::string content = a.value("content", "");
+    const int type = spm && content == unk       ? kUnknown
+                     : a.value("special", false) ? kControl
+                                                 : kUserDefined;
+    XY_RETURN_IF_ERROR(place(content, a.value("id", int64_t(-1)), type));
+  }
+  if (spm) {  // byte-fallback pieces <0x00> .. <0xFF>
+    for (size_t id = 0; id < tokens.size(); ++id) {
+      const std::string& t = tokens[id];
+      if (types[id] == kNormal && t.size() == 6 && t.rfind("<0x", 0) == 0 && t[5] == '>') {
+        types[id] = kByte;
+      }
+    }
   }
   for (size_t id = 0; id < tokens.size(); ++id) {
     if (!seen[id]) {
@@ -250,11 +416,37 @@ static Status add_tokenizer_unchecked(Writer& w, const TokenizerFiles& hf, int v
       return format_error(source + ": a merge is neither \"a b\" nor [\"a\", \"b\"]");
     }
   }
-  w.add_string("tokenizer.ggml.model", "gpt2");
-  w.add_string("tokenizer.ggml.pre", pre_name);
-  w.add_string_array("tokenizer.ggml.tokens", tokens);
-  w.add_int32_array("tokenizer.ggml.token_type", types);
-  w.add_string_array("tokenizer.ggml.merges", merges);
+  if (spm) {
+    // SentencePiece files rank pieces by score instead of listing merges: a piece first built by
+    // merge r scores -r, so the reader's score order gives back the merge order.
+    std::vector<float> scores(n, 0.0f);
+    std::vector<bool> scored(n, false);
+    for (size_t r = 0; r < merges.size(); ++r) {
+      const size_t space = merges[r].find(' ');
+      if (space == std::string::npos) continue;
+      const std::string joined = merges[r].substr(0, space) + merges[r].substr(space + 1);
+      auto it = vocab.find(joined);
+      if (it == vocab.end() || !it->is_number_integer()) continue;
+      const int64_t id = it->get<int64_t>();
+      if (id < 0 || id >= vocab_size || scored[size_t(id)]) continue;
+      scores[size_t(id)] = -float(r);
+      scored[size_t(id)] = true;
+    }
+    w.add_string("tokenizer.ggml.model", "llama");
+    w.add_string_array("tokenizer.ggml.tokens", tokens);
+    w.add_float32_array("tokenizer.ggml.scores", scores);
+    w.add_int32_array("tokenizer.ggml.token_type", types);
+    w.add_bool("tokenizer.ggml.add_space_prefix", spm_prepends_space(tok));
+    for (size_t id = 0; id < n; ++id) {
+      if (types[id] == kUnknown) w.add_uint32("tokenizer.ggml.unknown_token_id", uint32_t(id));
+    }
+  } else {
+    w.add_string("tokenizer.ggml.model", "gpt2");
+    w.add_string("tokenizer.ggml.pre", pre_name);
+    w.add_string_array("tokenizer.ggml.tokens", tokens);
+    w.add_int32_array("tokenizer.ggml.token_type", types);
+    w.add_string_array("tokenizer.ggml.merges", merges);
+  }
   // Special tokens by content, as tokenizer_config.json names them (string or {"content": ...}).
   auto id_of = [&](const char* key) -> std::optional<uint32_t> {
     if (!cfg.contains(key)) return std::nullopt;
