@@ -336,9 +336,14 @@ TEST(GgufModel, TokenizerMetadataOutsideTheSupportedSetIsRefusedByName) {
     EXPECT_TRUE(f.is_ok());
     return gguf::tokenizer_files_from_gguf(*f, "t.gguf").status();
   };
-  gguf::Writer spm;
-  spm.add_string("tokenizer.ggml.model", "llama");
-  EXPECT_NE(convert_error(spm).message().find("tokenizer model 'llama'"), std::string::npos);
+  gguf::Writer wpm;  // BERT's WordPiece: not a generative vocabulary xyserve serves
+  wpm.add_string("tokenizer.ggml.model", "bert");
+  EXPECT_NE(convert_error(wpm).message().find("tokenizer model 'bert'"), std::string::npos);
+  gguf::Writer spm_scores;  // SentencePiece scores must be one per token
+  spm_scores.add_string("tokenizer.ggml.model", "llama");
+  spm_scores.add_string_array("tokenizer.ggml.tokens", {"a", "b", "ab"});
+  spm_scores.add_float32_array("tokenizer.ggml.scores", {0.0f, -1.0f});
+  EXPECT_NE(convert_error(spm_scores).message().find("tokenizer.ggml.scores"), std::string::npos);
   gguf::Writer no_pre;  // llama.cpp falls back to its own "default" regexes: not guessed here
   no_pre.add_string("tokenizer.ggml.model", "gpt2");
   no_pre.add_string_array("tokenizer.ggml.tokens", {"a", "b"});
