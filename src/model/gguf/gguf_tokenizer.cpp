@@ -101,7 +101,9 @@ std::vector<std::string> merges_from_scores(const std::vector<std::string>& toke
   };
   std::vector<Merge> merges;
   for (size_t id = 0; id < tokens.size(); ++id) {
-    if (types[id] != kNormal) continue;
+    // SentencePiece pieces are short (16 code points by default); a longer "piece" in a hostile
+    // file would cost quadratic time in its splits and is never a merge result anyway.
+    if (types[id] != kNormal || tokens[id].size() > 256) continue;
     const std::string& t = tokens[id];
     const std::vector<size_t> cps = code_point_starts(t);
     for (size_t c = 1; c + 1 < cps.size(); ++c) {
