@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "kernels/cpu/gemm_epilogue_avx512.h"
+#include "kernels/cpu/quant_gemm_tile_table.h"
 #include "kernels/cpu/quant_gemm_tiles.h"
 
 #define XY_UNROLL_TILE _Pragma("GCC unroll 32")
@@ -37,19 +38,11 @@ inline __m512i broadcast4(const int8_t* p) {
 
 template <int MR, int NP, int BITS, bool MIN>
 void tile(const QuantGemmProblem& p, int m0, int panel0) {
-  const int m = p.out.m;
-  const int8_t* xq[MR];
-  const float* scale[MR];
-  const int32_t* sum[MR];
-  const float* scaled_sum[MR];
-  XY_UNROLL_TILE
-  for (int r = 0; r < MR; ++r) {
-    const int64_t row = std::min(m0 + r, m - 1);  // virtual padding
-    xq[r] = p.a.q + row * p.a.ldq;
-    scale[r] = p.a.scale + row * p.a.lds;
-    sum[r] = p.a.sum + row * p.a.lds;
-    scaled_sum[r] = p.a.scaled_sum + row * p.a.lds;
-  }
+  const TileRows<MR> rows(p.a, p.out.m, m0);
+  const int8_t* const* xq = rows.q;
+  const float* const* scale = rows.scale;
+  const int32_t* const* sum = rows.sum;
+  const float* const* scaled_sum = rows.scaled_sum;
   const uint8_t* pan[NP];
   XY_UNROLL_TILE
   for (int q = 0; q < NP; ++q) pan[q] = p.panels + static_cast<size_t>(panel0 + q) * p.panel_bytes;
@@ -142,28 +135,17 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
   store_tile<MR, NP>(p.out, m0, panel0, out);
 }
 
-template <int BITS, bool MIN>
-QuantTileFn pick(int mr, int np) {
-  switch (mr * 8 + np) {
-    case 1 * 8 + 4:
-      return &tile<1, 4, BITS, MIN>;
-    case 2 * 8 + 4:
-      return &tile<2, 4, BITS, MIN>;
-    case 4 * 8 + 2:
-      return &tile<4, 2, BITS, MIN>;
-    case 6 * 8 + 2:
-      return &tile<6, 2, BITS, MIN>;
-    default:
-      return nullptr;
+struct Tiles {
+  template <int MR, int NP, int BITS, bool MIN>
+  static void run(const QuantGemmProblem& p, int m0, int panel0) {
+    tile<MR, NP, BITS, MIN>(p, m0, panel0);
   }
-}
+};
 
 }  // namespace
 
 QuantTileFn avx512_vnni_quant_tile_fn(int mr, int np, int bits, bool has_min) {
-  if (bits == 8) return has_min ? pick<8, true>(mr, np) : pick<8, false>(mr, np);
-  if (bits == 4) return has_min ? pick<4, true>(mr, np) : pick<4, false>(mr, np);
-  return nullptr;
+  return quant_tile_for<Tiles>(mr, np, bits, has_min);
 }
 
 void quantize_rows_avx512(const float* x, int64_t ldx, int m, int k, const QuantizedRows& out) {

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "kernels/cpu/gemm_epilogue_scalar.h"
+#include "kernels/cpu/quant_gemm_tile_table.h"
 #include "kernels/cpu/quant_gemm_tiles.h"
 
 namespace xy::cpu::detail {
@@ -54,28 +55,17 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
   store_tile_scalar(p.out, m0, panel0, MR, NP, &acc[0][0]);
 }
 
-template <int BITS, bool MIN>
-QuantTileFn pick(int mr, int np) {
-  switch (mr * 8 + np) {
-    case 1 * 8 + 4:
-      return &tile<1, 4, BITS, MIN>;
-    case 2 * 8 + 4:
-      return &tile<2, 4, BITS, MIN>;
-    case 4 * 8 + 2:
-      return &tile<4, 2, BITS, MIN>;
-    case 6 * 8 + 2:
-      return &tile<6, 2, BITS, MIN>;
-    default:
-      return nullptr;
+struct Tiles {
+  template <int MR, int NP, int BITS, bool MIN>
+  static void run(const QuantGemmProblem& p, int m0, int panel0) {
+    tile<MR, NP, BITS, MIN>(p, m0, panel0);
   }
-}
+};
 
 }  // namespace
 
 QuantTileFn scalar_quant_tile_fn(int mr, int np, int bits, bool has_min) {
-  if (bits == 8) return has_min ? pick<8, true>(mr, np) : pick<8, false>(mr, np);
-  if (bits == 4) return has_min ? pick<4, true>(mr, np) : pick<4, false>(mr, np);
-  return nullptr;
+  return quant_tile_for<Tiles>(mr, np, bits, has_min);
 }
 
 void quantize_rows_scalar(const float* x, int64_t ldx, int m, int k, const QuantizedRows& out) {

@@ -20,6 +20,25 @@ struct QuantizedRows {
   int64_t lds = 0;
 };
 
+// Row pointers of an MR-row tile into QuantizedRows; rows at or past m read row m - 1 (virtual
+// padding: computed, never stored).
+template <int MR>
+struct TileRows {
+  const int8_t* q[MR];
+  const float* scale[MR];
+  const int32_t* sum[MR];
+  const float* scaled_sum[MR];
+  TileRows(const QuantizedRows& a, int m, int m0) {
+    for (int r = 0; r < MR; ++r) {
+      const int64_t row = m0 + r < m ? m0 + r : m - 1;
+      q[r] = a.q + row * a.ldq;
+      scale[r] = a.scale + row * a.lds;
+      sum[r] = a.sum + row * a.lds;
+      scaled_sum[r] = a.scaled_sum + row * a.lds;
+    }
+  }
+};
+
 struct QuantGemmProblem {
   GemmProblem out;  // m, k, y, strides, bias, residual, gate_up, out_cols (x unused)
   const uint8_t* panels = nullptr;
