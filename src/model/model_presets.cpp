@@ -66,6 +66,15 @@ std::vector<ModelPreset> build_presets() {
     c.tie_word_embeddings = false;
     out.push_back({"tiny", "4-layer GQA Llama for tests (hidden 128)", c});
   }
+  {  // tiny widened to whole 256-element K-quant super-blocks, for quantized-weight tests.
+    ModelConfig c = llama_like("LlamaForCausalLM", Architecture::kLlama, 1024, 256, 512, 4, 8,
+                               2, 32);
+    c.max_position_embeddings = 4096;
+    c.rms_norm_eps = 1e-5f;
+    c.rope_theta = 10000.0f;
+    c.tie_word_embeddings = false;
+    out.push_back({"tiny-kquant", "4-layer GQA Llama, hidden 256 (whole K-quant blocks)", c});
+  }
   {
     ModelConfig c = llama_like("LlamaForCausalLM", Architecture::kLlama, 1024, 64, 160, 1, 2, 1,
                                32);

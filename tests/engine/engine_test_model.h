@@ -66,8 +66,8 @@ inline const TinyModel& tiny_model() {
   return m;
 }
 
-// The tiny preset widened to whole K-quant super-blocks (hidden 256, intermediate 512, 8 heads of
-// 32), written as a GGUF file of `type` (xyserve quantize) and loaded as users run it: matrices
+// The tiny-kquant preset (tiny widened to whole K-quant super-blocks: hidden 256, intermediate
+// 512, 8 heads of 32), written as a GGUF file of `type` (xyserve quantize) and loaded as users run it: matrices
 // kept quantized on QuantGEMM. Same tokenizer and vocabulary as tiny_model(), so the draft
 // models and workloads of the engine tests apply unchanged. One per type, loaded on first use.
 inline const TinyModel& quantized_tiny_model(gguf::OutType type) {
@@ -80,14 +80,9 @@ inline const TinyModel& quantized_tiny_model(gguf::OutType type) {
              std::to_string(::getpid())))
                .string();
   std::filesystem::remove_all(t->dir);
-  Result<ModelPreset> preset = find_model_preset("tiny");
+  Result<ModelPreset> preset = find_model_preset("tiny-kquant");
   XY_CHECK(preset.is_ok());
-  ModelConfig config = preset->config;
-  config.hidden_size = 256;
-  config.intermediate_size = 512;
-  config.num_attention_heads = 8;
-  config.num_key_value_heads = 2;
-  config.head_dim = 32;
+  const ModelConfig& config = preset->config;
   RandomCheckpointOptions opts;
   opts.dtype = DType::kF32;
   opts.seed = 13;

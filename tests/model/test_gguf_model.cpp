@@ -399,6 +399,44 @@ TEST(GgufModel, LlamaCppWrittenBlocksDecodeBitExactlyAsGgmlDoes) {
 
 // A whole file written by llama.cpp (its header, metadata and Q8_0 tensors): the model loads
 // close to the checkpoint it came from and the tokenizer gives llama.cpp's own token ids.
+// A Q4_K_M file written by llama.cpp's own quantizer (testdata/gguf/README.md) runs on QuantGEMM
+// as loaded: close to its exact dequantization and to the f32 checkpoint it came from; and
+// `xyserve quantize --type q4_k_m` of that checkpoint picks the same type for every tensor.
+TEST(GgufModel, ALlamaCppQ4_K_MFileRunsQuantizedAndOurMixMatchesIt) {
+  const std::string path =
+      std::string(XY_TESTDATA_DIR) + "/gguf/tiny_kquant_llama_cpp_q4_k_m.gguf";
+  TempDir dir;
+  const std::string hf = dir.path() + "/tiny-kquant";
+  RandomCheckpointOptions o;
+  o.dtype = DType::kF32;  // as `make-model --preset tiny-kquant --dtype f32`, seed 0
+  ASSERT_TRUE(write_random_checkpoint(find_model_preset("tiny-kquant")->config, hf, o).is_ok());
+  LoadOptions f32;
+  f32.weight_dtype = DType::kF32;
+  f32.threads = 1;
+  LoadOptions quantized = f32;
+  quantized.weight_dtype = std::nullopt;
+  const std::vector<float> dequantized = logits_of(path, f32);
+  EXPECT_LT(rel_l2(dequantized, logits_of(hf, f32)), 0.35);
+  EXPECT_LT(rel_l2(logits_of(path, quantized), dequantized), 2e-2);
+
+  const std::string ours = dir.path() + "/ours.gguf";
+  ASSERT_TRUE(gguf::convert_checkpoint_to_gguf(hf, ours, gguf::OutType::kQ4_K_M).is_ok());
+  Result<gguf::GgufModel> theirs_file = gguf::open_gguf_model(path, DType::kF32);
+  Result<gguf::GgufModel> ours_file = gguf::open_gguf_model(ours, DType::kF32);
+  ASSERT_TRUE(theirs_file.is_ok() && ours_file.is_ok());
+  int compared = 0;
+  for (const gguf::TensorInfo& t : theirs_file->file.tensors) {
+    const gguf::TensorInfo* mine = ours_file->file.find_tensor(t.name);
+    ASSERT_NE(mine, nullptr) << t.name;
+    EXPECT_EQ(ref::block_format_info(mine->ggml_type)->name,
+              ref::block_format_info(t.ggml_type)->name)
+        << t.name;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 39);
+  EXPECT_LT(rel_l2(logits_of(ours, f32), logits_of(hf, f32)), 0.35);
+}
+
 TEST(GgufModel, AFileWrittenByLlamaCppLoadsWithItsTokenizer) {
   const std::string path = std::string(XY_TESTDATA_DIR) + "/gguf/tiny_llama_cpp_q8_0.gguf";
   TempDir dir;
