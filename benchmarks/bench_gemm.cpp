@@ -91,21 +91,35 @@ void set_counters(benchmark::State& state, const OpShape& s, int m, double weigh
       benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void run_smooth(benchmark::State& state, const OpShape& s, int m, DType storage) {
-  static std::string key;
-  static cpu::PackedWeight packed;
-  const std::string k = s.model + "/" + s.op + "/" + std::string(dtype_name(storage));
-  if (k != key) {
+// The packed weight of the most recent (shape, format) key, packed once by `pack` (benchmarks run
+// shape by shape, so one cached weight per kind is enough); null after a packing error, which is
+// reported through `state`.
+template <class Packed, class PackFn>
+const Packed* packed_once(benchmark::State& state, const std::string& key, PackFn&& pack) {
+  static std::string cached_key;
+  static Packed packed;
+  if (key != cached_key) {
     packed = {};
-    auto r = cpu::PackedWeight::pack(source_weight(s).data(), DType::kF32, s.rows, s.k, storage,
-                                     s.layout, k);
+    cached_key.clear();
+    Result<Packed> r = pack();
     if (!r.is_ok()) {
       state.SkipWithError(r.status().to_string().c_str());
-      return;
+      return nullptr;
     }
     packed = std::move(r).value();
-    key = k;
+    cached_key = key;
   }
+  return &packed;
+}
+
+void run_smooth(benchmark::State& state, const OpShape& s, int m, DType storage) {
+  const std::string k = s.model + "/" + s.op + "/" + std::string(dtype_name(storage));
+  const cpu::PackedWeight* w = packed_once<cpu::PackedWeight>(state, k, [&] {
+    return cpu::PackedWeight::pack(source_weight(s).data(), DType::kF32, s.rows, s.k, storage,
+                                   s.layout, k);
+  });
+  if (w == nullptr) return;
+  const cpu::PackedWeight& packed = *w;
   std::vector<float> x(static_cast<size_t>(m) * s.k), y(static_cast<size_t>(m) * s.out_cols());
   fill_random(x.data(), x.size(), 99);
   cpu::GemmArgs args;
@@ -126,11 +140,8 @@ void run_smooth(benchmark::State& state, const OpShape& s, int m, DType storage)
 
 // QuantGEMM on the source weight quantized to Q8_0 / Q4_0 blocks (the files' formats), packed once.
 void run_quant(benchmark::State& state, const OpShape& s, int m, ref::BlockFormat format) {
-  static std::string key;
-  static cpu::QuantWeight packed;
   const std::string k = s.model + "/" + s.op + "/" + std::to_string(int(format));
-  if (k != key) {
-    packed = {};
+  const cpu::QuantWeight* qw = packed_once<cpu::QuantWeight>(state, k, [&] {
     const std::vector<float>& w = source_weight(s);
     const size_t row_bytes = ref::block_format_row_bytes(format, s.k);
     std::vector<uint8_t> blocks(row_bytes * s.rows);
@@ -143,14 +154,10 @@ void run_quant(benchmark::State& state, const OpShape& s, int m, ref::BlockForma
       }
     }
     const cpu::QuantSource part{blocks.data(), format, s.rows};
-    auto r = cpu::QuantWeight::pack({&part, 1}, s.k, s.layout, k);
-    if (!r.is_ok()) {
-      state.SkipWithError(r.status().to_string().c_str());
-      return;
-    }
-    packed = std::move(r).value();
-    key = k;
-  }
+    return cpu::QuantWeight::pack({&part, 1}, s.k, s.layout, k);
+  });
+  if (qw == nullptr) return;
+  const cpu::QuantWeight& packed = *qw;
   std::vector<float> x(static_cast<size_t>(m) * s.k), y(static_cast<size_t>(m) * s.out_cols());
   fill_random(x.data(), x.size(), 99);
   const cpu::GemmArgs args{.m = m, .x = x.data(), .y = y.data()};

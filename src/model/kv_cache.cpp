@@ -59,10 +59,8 @@ Result<KvCache> KvCache::create(const KvCacheShape& shape) {
 }
 
 size_t KvCache::bytes_per_block() const {
-  // An int8 row also carries its f32 scale.
-  const size_t row = static_cast<size_t>(shape_.head_dim) * dtype_size(shape_.dtype) +
-                     (shape_.dtype == DType::kI8 ? sizeof(float) : 0);
-  return static_cast<size_t>(shape_.block_size) * shape_.n_kv_heads * row * 2 * shape_.num_layers;
+  return static_cast<size_t>(shape_.block_size) * shape_.n_kv_heads *
+         ref::kv_row_bytes(shape_.dtype, shape_.head_dim) * 2 * shape_.num_layers;
 }
 
 size_t KvCache::size_bytes() const {

@@ -70,15 +70,21 @@ struct Converted {
   std::string hf, gguf;
 };
 
-void convert(Converted& c, Architecture arch, gguf::OutType type, DType stored) {
+// A random checkpoint of `config` (c.hf) and its GGUF file of `type` (c.gguf).
+void convert(Converted& c, const ModelConfig& config, gguf::OutType type, DType stored,
+             uint64_t seed = 3) {
   c.hf = c.dir.path() + "/hf";
   c.gguf = c.dir.path() + "/model.gguf";
   RandomCheckpointOptions o;
   o.dtype = stored;
-  o.seed = 3;
-  ASSERT_TRUE(write_random_checkpoint(tiny_config(arch), c.hf, o).is_ok());
+  o.seed = seed;
+  ASSERT_TRUE(write_random_checkpoint(config, c.hf, o).is_ok());
   Status st = gguf::convert_checkpoint_to_gguf(c.hf, c.gguf, type);
   ASSERT_TRUE(st.is_ok()) << st.to_string();
+}
+
+void convert(Converted& c, Architecture arch, gguf::OutType type, DType stored) {
+  convert(c, tiny_config(arch), type, stored);
 }
 
 std::vector<float> logits_of(const std::string& path, LoadOptions o) {
@@ -158,14 +164,7 @@ TEST(GgufModel, Llama3RopeScalingRoundTripsThroughRopeFreqs) {
   config.rope_scaling.low_freq_factor = 1.0f;
   config.rope_scaling.high_freq_factor = 4.0f;
   config.rope_scaling.original_max_position_embeddings = 64;  // puts all three bands in reach
-  c.hf = c.dir.path() + "/hf";
-  c.gguf = c.dir.path() + "/model.gguf";
-  RandomCheckpointOptions o;
-  o.dtype = DType::kF32;
-  o.seed = 5;
-  ASSERT_TRUE(write_random_checkpoint(config, c.hf, o).is_ok());
-  Status st = gguf::convert_checkpoint_to_gguf(c.hf, c.gguf, gguf::OutType::kF32);
-  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  convert(c, config, gguf::OutType::kF32, DType::kF32, /*seed=*/5);
   LoadOptions f32;
   f32.threads = 1;
   Result<std::unique_ptr<Model>> m = Model::load(c.gguf, f32);
@@ -183,21 +182,9 @@ TEST(GgufModel, Llama3RopeScalingRoundTripsThroughRopeFreqs) {
 // back by the reader, and the model runs quantized close to its f32 self.
 TEST(GgufModel, Q4_K_MFilesMixQ4_KAndQ6_KAsLlamaCppDoes) {
   Converted c;
-  ModelConfig config = tiny_config(Architecture::kLlama);
-  config.hidden_size = 256;
-  config.intermediate_size = 512;
-  config.num_attention_heads = 8;
-  config.num_key_value_heads = 2;
-  config.head_dim = 32;
+  ModelConfig config = find_model_preset("tiny-kquant")->config;
   config.num_hidden_layers = 8;
-  c.hf = c.dir.path() + "/hf";
-  c.gguf = c.dir.path() + "/model.gguf";
-  RandomCheckpointOptions o;
-  o.dtype = DType::kF32;
-  o.seed = 9;
-  ASSERT_TRUE(write_random_checkpoint(config, c.hf, o).is_ok());
-  Status st = gguf::convert_checkpoint_to_gguf(c.hf, c.gguf, gguf::OutType::kQ4_K_M);
-  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  convert(c, config, gguf::OutType::kQ4_K_M, DType::kF32, /*seed=*/9);
   Result<gguf::GgufModel> g = gguf::open_gguf_model(c.gguf, DType::kF32);
   ASSERT_TRUE(g.is_ok()) << g.status().to_string();
   auto type_of = [&](const std::string& name) {
@@ -403,8 +390,7 @@ TEST(GgufModel, LlamaCppWrittenBlocksDecodeBitExactlyAsGgmlDoes) {
 // as loaded: close to its exact dequantization and to the f32 checkpoint it came from; and
 // `xyserve quantize --type q4_k_m` of that checkpoint picks the same type for every tensor.
 TEST(GgufModel, ALlamaCppQ4_K_MFileRunsQuantizedAndOurMixMatchesIt) {
-  const std::string path =
-      std::string(XY_TESTDATA_DIR) + "/gguf/tiny_kquant_llama_cpp_q4_k_m.gguf";
+  const std::string path = std::string(XY_TESTDATA_DIR) + "/gguf/tiny_kquant_llama_cpp_q4_k_m.gguf";
   TempDir dir;
   const std::string hf = dir.path() + "/tiny-kquant";
   RandomCheckpointOptions o;

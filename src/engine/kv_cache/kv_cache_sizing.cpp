@@ -5,17 +5,16 @@
 #include <string>
 
 #include "core/check.h"
+#include "kernels/reference/paged_kv.h"
 
 namespace xy {
 
 int64_t kv_block_bytes(const ModelConfig& model, int block_size, DType kv_dtype) {
   XY_CHECK(model.num_hidden_layers > 0 && model.num_key_value_heads > 0 && model.head_dim > 0);
   XY_CHECK(block_size > 0);
-  // An int8 row carries one f32 scale beside its codes (model/kv_cache.h).
-  const int64_t row_bytes = model.head_dim * static_cast<int64_t>(dtype_size(kv_dtype)) +
-                            (kv_dtype == DType::kI8 ? 4 : 0);
   const int64_t per_token_per_layer =
-      2 /* K and V */ * static_cast<int64_t>(model.num_key_value_heads) * row_bytes;
+      2 /* K and V */ * static_cast<int64_t>(model.num_key_value_heads) *
+      static_cast<int64_t>(ref::kv_row_bytes(kv_dtype, model.head_dim));
   return per_token_per_layer * model.num_hidden_layers * block_size;
 }
 

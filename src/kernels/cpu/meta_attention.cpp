@@ -115,7 +115,7 @@ void widen_rows(const ref::PagedKvLayer& kv, const void* pool, size_t first_row,
                 float* dst, const detail::AttentionKernels& k) {
   const size_t hd = static_cast<size_t>(kv.head_dim);
   if (kv.dtype == DType::kI8) {
-    const float* scales = (pool == kv.k ? kv.k_scale : kv.v_scale) + first_row;
+    const float* scales = kv.scales_of(pool) + first_row;
     const int8_t* codes = static_cast<const int8_t*>(pool) + first_row * hd;
     for (int r = 0; r < n_rows; ++r) {
       ref::dequantize_kv_row(codes + r * hd, scales[r], kv.head_dim, dst + r * hd);

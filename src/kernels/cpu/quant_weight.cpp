@@ -51,6 +51,25 @@ void decode_row(const QuantSource& part, int row, int k, std::vector<float>& scr
   }
 }
 
+// Where input i (0..31) of panel lane `lane` sits in a block's codes: its byte and, for 4-bit
+// codes, the nibble's shift (the layout of quant_weight.h, for both the packer and its inverse).
+struct CodeSlot {
+  int byte, shift;
+};
+CodeSlot code_slot(int bits, int i, int lane) {
+  const int four = i / 4, t = i % 4;  // k-group of 4 (one vpdpbusd lane) and place in it
+  if (bits == 8) return {four * 64 + 4 * lane + t, 0};
+  return {(four / 2) * 64 + 4 * lane + t, 4 * (four % 2)};
+}
+
+// Byte offsets in a block of the f16 scales and minimums of the 16 lanes.
+size_t scale_offset(int bits, int lane) {
+  return static_cast<size_t>(bits) * 64 + 2 * static_cast<size_t>(lane);
+}
+size_t min_offset(int bits, int lane) {
+  return scale_offset(bits, lane) + 32;
+}
+
 bool fits_f16(float v) {
   return std::isfinite(v) && std::fabs(v) <= 65504.0f;
 }
@@ -109,7 +128,6 @@ Result<QuantWeight> QuantWeight::pack(std::span<const QuantSource> parts, int k,
 
   const int groups = w.num_groups();
   const size_t block = w.block_bytes();
-  const size_t codes_bytes = static_cast<size_t>(w.bits_) * 64;
   std::vector<CodeGroup> row_groups(static_cast<size_t>(groups));
   std::vector<float> scratch;
   uint8_t* out = w.buffer_.as<uint8_t>();
@@ -143,19 +161,14 @@ Result<QuantWeight> QuantWeight::pack(std::span<const QuantSource> parts, int k,
                                   " has a scale outside the f16 range");
         }
         for (int i = 0; i < kQuantGroup; ++i) {
-          const int code = cg.code[i] + shift;
-          const int four = i / 4, t = i % 4;
-          if (w.bits_ == 8) {
-            blk[four * 64 + 4 * lane + t] = uint8_t(code);
-          } else {
-            blk[(four / 2) * 64 + 4 * lane + t] |= uint8_t(code << (4 * (four % 2)));
-          }
+          const CodeSlot at = code_slot(w.bits_, i, lane);
+          blk[at.byte] |= uint8_t((cg.code[i] + shift) << at.shift);  // the buffer starts zeroed
         }
         const uint16_t d16 = f32_to_f16(cg.d);
-        std::memcpy(blk + codes_bytes + 2 * lane, &d16, 2);
+        std::memcpy(blk + scale_offset(w.bits_, lane), &d16, 2);
         if (w.has_min_) {
           const uint16_t m16 = f32_to_f16(m);
-          std::memcpy(blk + codes_bytes + 32 + 2 * lane, &m16, 2);
+          std::memcpy(blk + min_offset(w.bits_, lane), &m16, 2);
         }
       }
     }
@@ -173,22 +186,16 @@ void QuantWeight::dequantize_row(int row, float* out) const {
     p = row / kPanelLanes;
     lane = row % kPanelLanes;
   }
-  const size_t codes_bytes = static_cast<size_t>(bits_) * 64;
   for (int g = 0; g < num_groups(); ++g) {
     const uint8_t* blk =
         data() + static_cast<size_t>(p) * panel_bytes() + static_cast<size_t>(g) * block_bytes();
     uint16_t d16, m16 = 0;
-    std::memcpy(&d16, blk + codes_bytes + 2 * lane, 2);
-    if (has_min_) std::memcpy(&m16, blk + codes_bytes + 32 + 2 * lane, 2);
+    std::memcpy(&d16, blk + scale_offset(bits_, lane), 2);
+    if (has_min_) std::memcpy(&m16, blk + min_offset(bits_, lane), 2);
     const float d = f16_to_f32(d16), m = f16_to_f32(m16);
     for (int i = 0; i < kQuantGroup; ++i) {
-      const int four = i / 4, t = i % 4;
-      int code;
-      if (bits_ == 8) {
-        code = blk[four * 64 + 4 * lane + t];
-      } else {
-        code = (blk[(four / 2) * 64 + 4 * lane + t] >> (4 * (four % 2))) & 0x0F;
-      }
+      const CodeSlot at = code_slot(bits_, i, lane);
+      const int code = (blk[at.byte] >> at.shift) & (bits_ == 8 ? 0xFF : 0x0F);
       out[g * kQuantGroup + i] = has_min_ ? d * float(code) - m : d * float(code - offset_);
     }
   }

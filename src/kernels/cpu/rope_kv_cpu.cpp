@@ -81,11 +81,9 @@ void rope_qk_write_kv(const RopeKvArgs& a, const ref::PagedKvLayer& kv, WorkerPo
           rotate(k_src, tmp.data(), c, s, half);
         }
         const size_t at = kv.row_offset(slot, h) * elem;
-        if (kv.dtype == DType::kI8) {  // codes + a per-row scale (paged_kv.h)
-          const size_t row = kv.row_index(slot, h);
-          ref::quantize_kv_row(tmp.data(), hd, static_cast<int8_t*>(kv.k) + at, kv.k_scale + row);
-          ref::quantize_kv_row(v_row + static_cast<size_t>(h) * hd, hd,
-                               static_cast<int8_t*>(kv.v) + at, kv.v_scale + row);
+        if (kv.dtype == DType::kI8) {  // codes + a per-row scale: the one int8 writer
+          ref::store_kv_row(kv, kv.k, slot, h, tmp.data());
+          ref::store_kv_row(kv, kv.v, slot, h, v_row + static_cast<size_t>(h) * hd);
           continue;
         }
         store(tmp.data(), static_cast<char*>(kv.k) + at, kv.dtype, hd);

@@ -11,32 +11,34 @@ namespace xy::ref {
 
 void write_kv(const float* k, const float* v, const int64_t* slot_mapping, int n_tokens,
               const PagedKvLayer& layer) {
-  const size_t elem = dtype_size(layer.dtype);
   const size_t hd = static_cast<size_t>(layer.head_dim);
   for (int t = 0; t < n_tokens; ++t) {
     const int64_t slot = slot_mapping[t];
     XY_CHECK_MSG(slot >= 0 && slot < layer.num_slots(), "KV slot outside the cache");
     for (int h = 0; h < layer.n_kv_heads; ++h) {
       const size_t src = (static_cast<size_t>(t) * layer.n_kv_heads + h) * hd;
-      const size_t dst = layer.row_offset(slot, h) * elem;
-      if (layer.dtype == DType::kI8) {
-        const size_t row = layer.row_index(slot, h);
-        quantize_kv_row(k + src, int(hd), static_cast<int8_t*>(layer.k) + dst, layer.k_scale + row);
-        quantize_kv_row(v + src, int(hd), static_cast<int8_t*>(layer.v) + dst, layer.v_scale + row);
-        continue;
-      }
-      narrow_from_f32(layer.dtype, k + src, static_cast<char*>(layer.k) + dst, hd);
-      narrow_from_f32(layer.dtype, v + src, static_cast<char*>(layer.v) + dst, hd);
+      store_kv_row(layer, layer.k, slot, h, k + src);
+      store_kv_row(layer, layer.v, slot, h, v + src);
     }
   }
+}
+
+void store_kv_row(const PagedKvLayer& layer, void* pool, int64_t slot, int head, const float* x) {
+  const size_t at = layer.row_offset(slot, head) * dtype_size(layer.dtype);
+  if (layer.dtype == DType::kI8) {
+    quantize_kv_row(x, layer.head_dim, static_cast<int8_t*>(pool) + at,
+                    layer.scales_of(pool) + layer.row_index(slot, head));
+    return;
+  }
+  narrow_from_f32(layer.dtype, x, static_cast<char*>(pool) + at,
+                  static_cast<size_t>(layer.head_dim));
 }
 
 void read_kv_row(const void* pool, const PagedKvLayer& layer, int64_t slot, int head, float* out) {
   const size_t at = layer.row_offset(slot, head) * dtype_size(layer.dtype);
   if (layer.dtype == DType::kI8) {
-    const float* scales = pool == layer.k ? layer.k_scale : layer.v_scale;
-    dequantize_kv_row(static_cast<const int8_t*>(pool) + at, scales[layer.row_index(slot, head)],
-                      layer.head_dim, out);
+    dequantize_kv_row(static_cast<const int8_t*>(pool) + at,
+                      layer.scales_of(pool)[layer.row_index(slot, head)], layer.head_dim, out);
     return;
   }
   widen_to_f32(layer.dtype, static_cast<const char*>(pool) + at, out,

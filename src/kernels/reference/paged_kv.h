@@ -37,7 +37,16 @@ struct PagedKvLayer {
   size_t row_index(int64_t slot, int head) const {
     return row_offset(slot, head) / static_cast<size_t>(head_dim);
   }
+  // The int8 row scales that go with `pool` (k or v); null for other dtypes.
+  float* scales_of(const void* pool) const { return pool == k ? k_scale : v_scale; }
 };
+
+// Bytes one (slot, head) row of K or V takes in a pool of `dtype`, its int8 scale included:
+// the unit every KV sizing (cache allocation, the engine's block budget) multiplies.
+constexpr size_t kv_row_bytes(DType dtype, int head_dim) {
+  return static_cast<size_t>(head_dim) * dtype_size(dtype) +
+         (dtype == DType::kI8 ? sizeof(float) : 0);
+}
 
 // The int8 KV row format: scale = max|x| / 127 and q = round-to-nearest-even(x * 127 / max|x|)
 // (all zero for a zero row), so every value is within scale / 2 of scale * q.
@@ -45,6 +54,10 @@ void quantize_kv_row(const float* x, int n, int8_t* q, float* scale);
 inline void dequantize_kv_row(const int8_t* q, float scale, int n, float* out) {
   for (int i = 0; i < n; ++i) out[i] = scale * float(q[i]);
 }
+
+// Stores x[0, head_dim) as (slot, head)'s row of `pool` (layer.k or layer.v) in the pool's dtype:
+// rounded to nearest even for bf16/f16, quantize_kv_row (codes and scale) for int8.
+void store_kv_row(const PagedKvLayer& layer, void* pool, int64_t slot, int head, const float* x);
 
 // Copies every head's K and V row (and int8 scales) of slot `src` to slot `dst`.
 void copy_kv_slot(const PagedKvLayer& layer, int64_t src, int64_t dst);
