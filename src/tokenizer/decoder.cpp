@@ -22,6 +22,9 @@ class ByteLevelDecoder final : public Decoder {
     }
     tokens.assign(1, utf8::lossy(bytes));
   }
+  void token_bytes(std::string& token) const override {
+    if (auto b = byte_level::decode_token(token)) token = std::move(*b);
+  }
 };
 
 class MetaspaceDecoder final : public Decoder {
@@ -43,6 +46,18 @@ class MetaspaceDecoder final : public Decoder {
       if (i == 0 && strip_first_space_ && !out.empty() && out[0] == ' ') out.erase(0, 1);
       tokens[i] = std::move(out);
     }
+  }
+  void token_bytes(std::string& token) const override {
+    std::string out;
+    for (size_t pos = 0; pos < token.size();) {
+      if (token.compare(pos, replacement_.size(), replacement_) == 0) {
+        out += ' ';
+        pos += replacement_.size();
+      } else {
+        out += token[pos++];
+      }
+    }
+    token = std::move(out);
   }
 
  private:
@@ -78,6 +93,12 @@ class ByteFallbackDecoder final : public Decoder {
     }
     flush();
     tokens.swap(out);
+  }
+  void token_bytes(std::string& token) const override {
+    if (token.size() == 6 && token.compare(0, 3, "<0x") == 0 && token[5] == '>') {
+      const int byte = parse_hex(token[3], token[4]);
+      if (byte >= 0) token.assign(1, static_cast<char>(byte));
+    }
   }
 
  private:
@@ -140,6 +161,11 @@ class ReplaceDecoder final : public Decoder {
       if (replaced.is_ok()) t = std::move(replaced).value();
     }
   }
+  void token_bytes(std::string& token) const override {
+    std::vector<std::string> one{std::move(token)};
+    decode_chain(one);
+    token = std::move(one[0]);
+  }
 
  private:
   SplitPattern pattern_;
@@ -152,6 +178,9 @@ class SequenceDecoder final : public Decoder {
       : parts_(std::move(parts)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (const auto& p : parts_) p->decode_chain(tokens);
+  }
+  void token_bytes(std::string& token) const override {
+    for (const auto& p : parts_) p->token_bytes(token);
   }
   bool window_safe() const override {
     for (const auto& p : parts_) {

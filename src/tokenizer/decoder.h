@@ -24,6 +24,10 @@ class Decoder {
   // Only start-of-text effects wider than one character (Strip with start > 1) or end-of-text
   // stripping break this.
   virtual bool window_safe() const { return true; }
+  // Rewrites one token's string into the raw bytes it contributes in the middle of a text: no
+  // start-of-text stripping and no lossy UTF-8 repair, so a token that holds part of a character
+  // keeps its bytes (constrained decoding matches grammars against these). Thread-safe.
+  virtual void token_bytes(std::string& token) const { (void)token; }
 };
 
 Result<std::unique_ptr<Decoder>> make_decoder(const tokjson::Json& config, std::string_view where);

@@ -224,6 +224,18 @@ std::string Tokenizer::id_to_token(int32_t id) const {
   return s ? *s : std::string();
 }
 
+std::optional<std::string> Tokenizer::token_bytes(int32_t id) const {
+  if (const AddedToken* a = added_.find_by_id(id)) {
+    if (a->special) return std::nullopt;
+    return a->content;  // added tokens are matched and decoded as their literal content
+  }
+  const std::string* s = model_->id_to_token(id);
+  if (s == nullptr) return std::nullopt;
+  std::string bytes = *s;
+  if (decoder_) decoder_->token_bytes(bytes);
+  return bytes;
+}
+
 bool Tokenizer::is_special(int32_t id) const {
   const AddedToken* a = added_.find_by_id(id);
   return a != nullptr && a->special;

@@ -65,6 +65,9 @@ class Tokenizer {
   std::optional<int32_t> token_to_id(std::string_view token) const;
   // The token's string (byte-level / metaspace form, as in tokenizer.json); "" for unknown ids.
   std::string id_to_token(int32_t id) const;
+  // The raw bytes the token contributes in the middle of a text (Decoder::token_bytes): what a
+  // grammar sees. nullopt for special added tokens (they are not text) and unknown ids.
+  std::optional<std::string> token_bytes(int32_t id) const;
 
   std::optional<int32_t> bos_id() const { return bos_id_; }
   std::optional<int32_t> eos_id() const { return eos_id_; }
