@@ -126,6 +126,11 @@ Result<RequestHandle> Engine::add_request(EngineRequest request) {
   }
   XY_RETURN_IF_ERROR(request.sampling.validate());
   XY_RETURN_IF_ERROR(request.sampling.validate_token_ids(mc.vocab_size));
+  if (request.grammar && request.grammar->vocabulary().size() != mc.vocab_size) {
+    return invalid_argument("the output grammar was compiled for a vocabulary of " +
+                            std::to_string(request.grammar->vocabulary().size()) +
+                            " tokens, the model has " + std::to_string(mc.vocab_size));
+  }
   XY_RETURN_IF_ERROR(request.stop.validate());
   if (!request.stop.stop_strings.empty() && (tokenizer() == nullptr || !request.detokenize)) {
     return invalid_argument("stop strings need detokenized output (an engine with a tokenizer)");

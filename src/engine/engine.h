@@ -36,6 +36,7 @@
 #include "engine/sampling/sampling_params.h"
 #include "engine/spec/proposer.h"
 #include "engine/stop_checker.h"
+#include "grammar/compiled_grammar.h"
 
 namespace xy {
 
@@ -55,6 +56,10 @@ struct EngineRequest {
   // StreamDelta::text empty (then stop strings are not allowed).
   bool skip_special_tokens = true;
   bool detokenize = true;
+  // Structured output (optional): every generated token keeps the output a prefix of a string
+  // of this grammar; the request stops when the grammar is complete and allows nothing more.
+  // Compiled for this engine's vocabulary (grammar::GrammarCompiler).
+  std::shared_ptr<const grammar::CompiledGrammar> grammar;
   // Optional: notified after every delta of this request's stream (StreamNotifier), so one
   // consumer thread can serve many streams without polling. Shared by any number of requests.
   std::shared_ptr<StreamNotifier> notifier;

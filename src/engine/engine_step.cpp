@@ -55,6 +55,14 @@ FinishReason emit_tokens(RequestState& r, const SegmentTokens& step, double now)
       break;
     }
   }
+  if (!d.finished && r.matcher && r.matcher->is_terminated()) {
+    // The grammar is complete and allows nothing more (e.g. its stop token is ignored):
+    // the output is whole, so this is a normal stop.
+    StopChecker::Outcome tail = r.stop.flush(r.detok ? r.detok->finish() : std::string());
+    d.text += tail.text;
+    d.finished = true;
+    d.finish_reason = FinishReason::kStop;
+  }
   d.usage = usage_of(r);
   d.timings = r.timings;
   if (d.finished) d.timings.finished_s = r.timings.finished_s = now;

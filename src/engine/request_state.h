@@ -14,6 +14,7 @@
 #include "engine/sampling/rng.h"
 #include "engine/sampling/token_history.h"
 #include "engine/stop_checker.h"
+#include "grammar/matcher.h"
 #include "tokenizer/streaming_detokenizer.h"
 
 namespace xy {
@@ -32,6 +33,7 @@ struct RequestState {
     if (tokenizer != nullptr && request.detokenize) {
       detok.emplace(*tokenizer, request.skip_special_tokens);
     }
+    if (request.grammar) matcher.emplace(request.grammar, stop.stop_token_ids());
   }
 
   bool wants_logprobs() const { return params.logprobs > 0 || params.return_sampled_logprob; }
@@ -42,6 +44,8 @@ struct RequestState {
   TokenHistory history;  // prompt + outputs, for the penalties
   std::optional<StreamingDetokenizer> detok;
   StopChecker stop;
+  // Structured output: the grammar's position after the tokens generated so far.
+  std::optional<grammar::GrammarMatcher> matcher;
   std::shared_ptr<OutputStream> stream;
   RequestTimings timings;
   int num_prompt_tokens = 0;

@@ -7,6 +7,7 @@
 #include "core/check.h"
 #include "engine/sampling/logits_math.h"
 #include "engine/spec/tree_verify.h"
+#include "grammar/matcher.h"
 
 namespace xy {
 
@@ -40,9 +41,19 @@ Result<SegmentTokens> StepSampler::run(const ScheduledSegment& seg, std::span<co
   SegmentTokens out;
   const size_t v = static_cast<size_t>(vocab);
   XY_CHECK(logits.size() == static_cast<size_t>(seg.num_logit_rows()) * v);
+  grammar::GrammarMatcher* matcher = request.matcher ? &*request.matcher : nullptr;
   if (seg.kind != SegmentKind::kVerify) {
-    XY_ASSIGN_OR_RETURN(SampleOutput s,
-                        sampler_.sample(logits, request.params, request.history, request.rng));
+    std::span<const uint32_t> mask;
+    if (matcher != nullptr) {
+      mask_.resize(matcher->mask_words());
+      matcher->fill_next_token_mask(mask_);
+      mask = mask_;
+    }
+    XY_ASSIGN_OR_RETURN(SampleOutput s, sampler_.sample(logits, request.params, request.history,
+                                                        request.rng, mask));
+    if (matcher != nullptr && !matcher->accept_token(s.token)) {
+      return internal_error("the grammar rejected its own masked token " + std::to_string(s.token));
+    }
     out.tokens.push_back(s.token);
     if (request.wants_logprobs()) {
       out.logprobs.push_back({s.token, s.logprob, s.rank, std::move(s.top_logprobs)});
@@ -58,7 +69,7 @@ Result<SegmentTokens> StepSampler::run(const ScheduledSegment& seg, std::span<co
   if (!parents.empty()) parents = parents.first(static_cast<size_t>(k));
   XY_ASSIGN_OR_RETURN(spec::TreeVerifyOutput verified,
                       spec::verify_tree(logits, drafts, parents, vocab, request.params,
-                                        request.history, request.rng, sampler_));
+                                        request.history, request.rng, sampler_, matcher));
   out.num_drafts = k;
   out.num_accepted = verified.num_accepted;
   out.tokens = std::move(verified.tokens);

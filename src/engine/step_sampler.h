@@ -33,12 +33,15 @@ struct SegmentTokens {
 class StepSampler {
  public:
   // logits: [seg.num_logit_rows(), vocab] rows of this segment. Does not touch the request's
-  // history (the engine appends accepted tokens afterwards); advances its rng.
+  // history (the engine appends accepted tokens afterwards); advances its rng. A constrained
+  // request (RequestState::matcher) samples under its grammar's mask and its matcher accepts
+  // every returned token.
   Result<SegmentTokens> run(const ScheduledSegment& seg, std::span<const float> logits, int vocab,
                             RequestState& request);
 
  private:
   Sampler sampler_;
+  std::vector<uint32_t> mask_;  // structured output: the allowed tokens of the row
 };
 
 // Raw log_softmax logprob, rank and top-n of `token` in one logits row (Sampler's conventions:

@@ -32,6 +32,12 @@ bool StopChecker::is_stop_token(int32_t token) const {
              cond_.stop_token_ids.end();
 }
 
+std::vector<int32_t> StopChecker::stop_token_ids() const {
+  std::vector<int32_t> ids = eos_;
+  ids.insert(ids.end(), cond_.stop_token_ids.begin(), cond_.stop_token_ids.end());
+  return ids;
+}
+
 void StopChecker::scan(const std::string& text, bool final, Outcome& out) {
   held_ += text;
   if (cond_.stop_strings.empty()) {

@@ -44,6 +44,8 @@ class StopChecker {
 
   // Is this id a stop / EOS token? (Then the caller does not detokenize it.)
   bool is_stop_token(int32_t token) const;
+  // Every id that stops: EOS ids (unless ignore_eos), then stop_token_ids.
+  std::vector<int32_t> stop_token_ids() const;
 
   // One generated token: `token` and the text the detokenizer produced for it (empty for a stop
   // token). num_generated counts this token. A "stop" outcome has already dealt with the

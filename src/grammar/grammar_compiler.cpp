@@ -36,7 +36,7 @@ Result<std::shared_ptr<const Grammar>> build_grammar(const GrammarSpec& spec,
       break;
     }
     case GrammarSpec::Kind::kJsonObject:
-      json_object_rules(b, "root");
+      json_object_rules(b, "root", options);
       break;
     case GrammarSpec::Kind::kRegex: {
       Result<RegexExpr> re = regex_to_expr(spec.text);

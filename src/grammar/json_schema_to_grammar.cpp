@@ -40,13 +40,17 @@ Expr digits(int min, int max) {
   return Expr::repeat(Expr::cls({{'0', '9'}}), min, max);
 }
 
-void define_common(GrammarBuilder& b) {
+void define_common(GrammarBuilder& b, const JsonSchemaOptions& options) {
   if (b.has_rule(kWs)) return;
-  b.define(
-      kWs,
-      Expr::optional(Expr::alt(
-          {lit(" "),
-           Expr::seq({lit("\n"), Expr::repeat(Expr::cls({{' ', ' '}, {'\t', '\t'}}), 0, 20)})})));
+  if (options.indentation) {
+    b.define(
+        kWs,
+        Expr::optional(Expr::alt(
+            {lit(" "),
+             Expr::seq({lit("\n"), Expr::repeat(Expr::cls({{' ', ' '}, {'\t', '\t'}}), 0, 20)})})));
+  } else {
+    b.define(kWs, Expr::optional(lit(" ")));
+  }
   b.define(
       kChar,
       Expr::alt(
@@ -569,7 +573,7 @@ class SchemaCompiler {
 
 Status json_schema_rules(const nlohmann::ordered_json& schema, const JsonSchemaOptions& options,
                          GrammarBuilder& builder, const std::string& root_name) {
-  define_common(builder);
+  define_common(builder, options);
   SchemaCompiler c(schema, options, builder);
   Result<Expr> root = c.visit(schema, "schema");
   if (!root.is_ok()) return root.status();
@@ -577,8 +581,9 @@ Status json_schema_rules(const nlohmann::ordered_json& schema, const JsonSchemaO
   return Status::ok();
 }
 
-void json_object_rules(GrammarBuilder& builder, const std::string& root_name) {
-  define_common(builder);
+void json_object_rules(GrammarBuilder& builder, const std::string& root_name,
+                       const JsonSchemaOptions& options) {
+  define_common(builder, options);
   builder.define(root_name, rule_ref(kObject));
 }
 

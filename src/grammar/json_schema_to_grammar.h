@@ -12,11 +12,12 @@
 // multipleOf, minProperties, ...) is a kUnsupported error naming it and its location, never
 // silently dropped; a malformed schema is kInvalidArgument.
 //
-// Output layout: whitespace between tokens is optional and bounded (one space, or a newline and
-// up to 20 spaces/tabs: the indentation a model may want), numbers have at most 16 integer and
-// 16 fraction digits, properties appear in the schema's order. When additionalProperties is
-// absent no other property is allowed (OpenAI strict mode, xgrammar's strict default); the
-// option below keeps the JSON Schema default instead.
+// Output layout: between tokens at most one space (JsonSchemaOptions::indentation also allows a
+// newline and up to 20 spaces/tabs, for models that pretty-print; without a bound a model can
+// spend its whole budget on whitespace, vLLM's "any_whitespace" problem), numbers have at most
+// 16 integer and 16 fraction digits, properties appear in the schema's order. When
+// additionalProperties is absent no other property is allowed (OpenAI strict mode, xgrammar's
+// strict default); the option below keeps the JSON Schema default instead.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,8 @@ namespace xy::grammar {
 struct JsonSchemaOptions {
   // additionalProperties absent: false (strict) or any value (JSON Schema's default).
   bool strict_additional_properties = true;
+  // Allow a newline plus indentation between tokens (pretty-printed JSON).
+  bool indentation = false;
 };
 
 // Defines `root_name` (and helper rules) in `builder` for documents valid under `schema`.
@@ -37,6 +40,7 @@ Status json_schema_rules(const nlohmann::ordered_json& schema, const JsonSchemaO
                          GrammarBuilder& builder, const std::string& root_name);
 
 // Defines `root_name` as any JSON object (response_format json_object).
-void json_object_rules(GrammarBuilder& builder, const std::string& root_name);
+void json_object_rules(GrammarBuilder& builder, const std::string& root_name,
+                       const JsonSchemaOptions& options = {});
 
 }  // namespace xy::grammar

@@ -88,6 +88,29 @@ bool valid(const Json& v, const Json& s, const Json& root) {
   return false;
 }
 
+// One-line JSON with a space after every ':' and ',' (Python's json.dumps default).
+std::string spaced(const Json& v) {
+  if (v.is_object()) {
+    std::string s = "{";
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (it != v.begin()) s += ", ";
+      s += Json(it.key()).dump();
+      s += ": ";
+      s += spaced(it.value());
+    }
+    return s + "}";
+  }
+  if (v.is_array()) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) s += ", ";
+      s += spaced(v[i]);
+    }
+    return s + "]";
+  }
+  return v.dump();
+}
+
 class Gen {
  public:
   explicit Gen(uint32_t seed) : rng_(seed) {}
@@ -203,12 +226,21 @@ TEST(JsonSchemaGrammar, AgreesWithReferenceValidatorOnRandomSchemas) {
   for (int i = 0; i < 150; ++i) {
     const Json schema = gen.schema(3);
     const auto g = compile_bytes(GrammarSpec::json_schema(schema.dump()));
-    ASSERT_TRUE(g) << schema.dump();
+    JsonSchemaOptions indented;
+    indented.indentation = true;
+    auto gi = build_grammar(GrammarSpec::json_schema(schema.dump()), indented);
+    ASSERT_TRUE(g && gi.is_ok()) << schema.dump();
+    const auto pretty =
+        std::make_shared<const CompiledGrammar>(*gi, testing::byte_vocabulary(), "json");
     for (int j = 0; j < 30; ++j) {
       const Json v = gen.instance(schema, 0);
-      const std::string text = gen.pick(2) ? v.dump() : v.dump(2);
+      const int layout = gen.pick(3);
+      const std::string text = layout == 0 ? v.dump() : layout == 1 ? spaced(v) : v.dump(2);
       const bool expected = valid(v, schema, schema);
-      ASSERT_EQ(matches(g, text), expected) << "schema " << schema.dump() << "\ninstance " << text;
+      const bool multi_line = text.find('\n') != std::string::npos;
+      ASSERT_EQ(matches(pretty, text), expected) << "schema " << schema.dump() << "\n" << text;
+      ASSERT_EQ(matches(g, text), expected && !multi_line) << "schema " << schema.dump() << "\n"
+                                                           << text;
       accepted += expected;
       ++total;
     }
@@ -269,6 +301,8 @@ TEST(JsonSchemaGrammar, JsonObjectAcceptsAnyObject) {
   const auto g = compile_bytes(GrammarSpec::json_object());
   ASSERT_TRUE(g);
   EXPECT_TRUE(matches(g, R"({"a": [1, 2.5e-3, {"b": null}], "c": "\u00e9\n"})"));
+  EXPECT_FALSE(matches(g, "{\n  \"a\": 1\n}"));  // one-line layout by default
+  EXPECT_FALSE(matches(g, R"({"a":  1})"));
   EXPECT_TRUE(matches(g, "{}"));
   EXPECT_FALSE(matches(g, "[]"));
   EXPECT_FALSE(matches(g, R"({"a": 01})"));

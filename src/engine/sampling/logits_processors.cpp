@@ -19,6 +19,18 @@ void apply_allowed_tokens(std::span<float> logits, std::span<const int32_t> allo
   for (size_t i = 0; i < allowed.size(); ++i) logits[allowed[i]] = scratch[i];
 }
 
+void apply_token_bitmask(std::span<float> logits, std::span<const uint32_t> mask) {
+  constexpr float kMasked = -std::numeric_limits<float>::infinity();
+  for (size_t w = 0; w * 32 < logits.size(); ++w) {
+    const uint32_t bits = mask[w];
+    if (bits == 0xFFFFFFFFu) continue;
+    const size_t end = std::min(logits.size(), w * 32 + 32);
+    for (size_t t = w * 32; t < end; ++t) {
+      if (!(bits >> (t - w * 32) & 1u)) logits[t] = kMasked;
+    }
+  }
+}
+
 void apply_logit_bias(std::span<float> logits, const std::map<int32_t, float>& bias) {
   for (const auto& [token, value] : bias) logits[token] += value;
 }

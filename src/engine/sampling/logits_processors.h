@@ -28,6 +28,10 @@ namespace xy::sampling {
 void apply_allowed_tokens(std::span<float> logits, std::span<const int32_t> allowed,
                           std::vector<float>& scratch);
 
+// Structured output: every token whose bit is clear in `mask` (bit t of word t / 32) becomes
+// -inf. mask covers the row (checked by the caller).
+void apply_token_bitmask(std::span<float> logits, std::span<const uint32_t> mask);
+
 // logits[t] += bias for each entry (ids in range, validated).
 void apply_logit_bias(std::span<float> logits, const std::map<int32_t, float>& bias);
 

@@ -29,7 +29,7 @@ bool penalties_active(const SamplingParams& p, const TokenHistory& h) {
 }  // namespace
 
 Status Sampler::prepare(std::span<const float> logits, const SamplingParams& params,
-                        const TokenHistory& history) {
+                        const TokenHistory& history, std::span<const uint32_t> allowed_mask) {
   if (logits.empty()) return invalid_argument("sampler: empty logits row (vocabulary size 0)");
   bool invalid = false;
   raw_max_ = sampling::max_value(logits, &invalid);
@@ -40,7 +40,9 @@ Status Sampler::prepare(std::span<const float> logits, const SamplingParams& par
   }
   const size_t vocab = logits.size();
   const bool penalize = penalties_active(params, history);
-  const bool modify = !params.allowed_token_ids.empty() || !params.logit_bias.empty() || penalize;
+  const bool masked = !allowed_mask.empty();
+  const bool modify =
+      masked || !params.allowed_token_ids.empty() || !params.logit_bias.empty() || penalize;
   std::span<const float> x = logits;  // [vocab] logits after steps 1-2
   float max_logit = raw_max_;
   if (!params.allowed_token_ids.empty() || !params.logit_bias.empty()) {
@@ -50,6 +52,13 @@ Status Sampler::prepare(std::span<const float> logits, const SamplingParams& par
   if (modify) {
     processed_.assign(logits.begin(), logits.end());
     std::span<float> y(processed_);
+    if (masked) {
+      if (allowed_mask.size() * 32 < vocab) {
+        return invalid_argument("sampler: token mask of " + std::to_string(allowed_mask.size()) +
+                                " words for a vocabulary of " + std::to_string(vocab));
+      }
+      sampling::apply_token_bitmask(y, allowed_mask);
+    }
     if (!params.allowed_token_ids.empty())
       sampling::apply_allowed_tokens(y, params.allowed_token_ids, float_scratch_);
     if (!params.logit_bias.empty()) sampling::apply_logit_bias(y, params.logit_bias);
@@ -61,8 +70,14 @@ Status Sampler::prepare(std::span<const float> logits, const SamplingParams& par
     x = y;
     max_logit = sampling::max_value(x);
   }
-  if (max_logit == -kInf)
+  if (max_logit == -kInf) {
+    if (masked) {
+      return invalid_argument(
+          "sampler: the output constraint leaves no token with a finite logit (the grammar "
+          "allows only tokens that other parameters masked out)");
+    }
     return invalid_argument("sampler: every token's logit is -inf, nothing can be sampled");
+  }
   if (!(max_logit < kInf)) {
     return invalid_argument(
         "sampler: a logit overflowed to +inf after the penalties (repetition_penalty " +
@@ -165,8 +180,9 @@ int32_t Sampler::draw(double u) {
 }
 
 Result<SampleOutput> Sampler::sample(std::span<const float> logits, const SamplingParams& params,
-                                     const TokenHistory& history, RequestRng& rng) {
-  XY_RETURN_IF_ERROR(prepare(logits, params, history));
+                                     const TokenHistory& history, RequestRng& rng,
+                                     std::span<const uint32_t> allowed_mask) {
+  XY_RETURN_IF_ERROR(prepare(logits, params, history, allowed_mask));
   SampleOutput out;
   out.token = form_ == Form::kGreedy ? greedy_token_ : draw(rng.next_uniform());
   if (params.logprobs > 0 || params.return_sampled_logprob) {

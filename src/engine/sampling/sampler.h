@@ -45,8 +45,11 @@ class Sampler {
  public:
   // logits: [vocab] raw f32 logits of one request, not modified. history: the request's prompt
   // and output tokens for the penalties. rng: advanced by one draw unless greedy.
+  // allowed_mask (structured output): ceil(vocab / 32) words, bit i clear = token i masked out
+  // before every other step; empty = no mask. Logprobs stay the raw logits'.
   Result<SampleOutput> sample(std::span<const float> logits, const SamplingParams& params,
-                              const TokenHistory& history, RequestRng& rng);
+                              const TokenHistory& history, RequestRng& rng,
+                              std::span<const uint32_t> allowed_mask = {});
 
   // The distribution sample() draws from: out [vocab] = final probabilities (sum 1, zeros for
   // dropped tokens); one-hot on the argmax for greedy params. Consumes no randomness.
@@ -64,7 +67,7 @@ class Sampler {
  private:
   // Runs processors and truncation; leaves the result in exactly one of the representations below.
   Status prepare(std::span<const float> logits, const SamplingParams& params,
-                 const TokenHistory& history);
+                 const TokenHistory& history, std::span<const uint32_t> allowed_mask = {});
   int32_t draw(double u);
 
   enum class Form { kGreedy, kSparse, kDense };

@@ -5,13 +5,15 @@
 #include <utility>
 
 #include "core/check.h"
+#include "grammar/matcher.h"
 
 namespace xy::spec {
 
 Result<TreeVerifyOutput> verify_tree(std::span<const float> logits, std::span<const int32_t> drafts,
                                      std::span<const int32_t> parents, int vocab_size,
                                      const SamplingParams& params, TokenHistory& history,
-                                     RequestRng& rng, Sampler& sampler) {
+                                     RequestRng& rng, Sampler& sampler,
+                                     grammar::GrammarMatcher* matcher) {
   const size_t vocab = static_cast<size_t>(vocab_size);
   const size_t k = drafts.size();
   const bool chain = parents.empty();
@@ -32,16 +34,24 @@ Result<TreeVerifyOutput> verify_tree(std::span<const float> logits, std::span<co
   }
   TreeVerifyOutput out;
   Status status = Status::ok();
+  std::vector<uint32_t> mask;
+  if (matcher != nullptr) mask.resize(matcher->mask_words());
   int node = -1;  // -1 = root; else a draft index
   while (true) {
     const size_t row = static_cast<size_t>(node + 1);
+    if (matcher != nullptr) matcher->fill_next_token_mask(mask);
     Result<SampleOutput> sampled =
-        sampler.sample(logits.subspan(row * vocab, vocab), params, history, rng);
+        sampler.sample(logits.subspan(row * vocab, vocab), params, history, rng, mask);
     if (!sampled.is_ok()) {
       status = sampled.status();
       break;
     }
     const int32_t token = sampled->token;
+    if (matcher != nullptr && !matcher->accept_token(token)) {
+      status = internal_error("verify_tree: the grammar rejected its own masked token " +
+                              std::to_string(token));
+      break;
+    }
     int next = -1;  // the child carrying `token`
     if (chain) {
       if (row < k && drafts[row] == token) next = static_cast<int>(row);
@@ -62,7 +72,10 @@ Result<TreeVerifyOutput> verify_tree(std::span<const float> logits, std::span<co
   }
   // Restore the caller's history.
   for (int32_t row : out.accepted_rows) history.remove_output(drafts[static_cast<size_t>(row - 1)]);
-  if (!status.is_ok()) return status;
+  if (!status.is_ok()) {
+    if (matcher != nullptr) matcher->rollback(static_cast<int>(out.tokens.size()));
+    return status;
+  }
   out.num_accepted = static_cast<int>(out.accepted_rows.size());
   return out;
 }

@@ -33,6 +33,10 @@
 #include "engine/sampling/token_history.h"
 #include "model/kv_cache.h"
 
+namespace xy::grammar {
+class GrammarMatcher;
+}
+
 namespace xy::spec {
 
 struct TreeVerifyOutput {
@@ -45,10 +49,14 @@ struct TreeVerifyOutput {
 // logits: [k + 1, vocab] rows of the segment (row 0 = root, row i = draft i - 1); drafts: [k];
 // parents: [k] (parents[i] = -1 for a root child, else < i), or empty for a chain. Errors (as
 // values): size mismatches, draft ids outside the vocabulary, sampler errors (e.g. NaN logits).
+// matcher (structured output, may be null): each visited node samples under the grammar's mask
+// at that node, exactly as a plain constrained decode would, so a draft the grammar rejects is
+// never accepted; every emitted token is accepted into the matcher (on error it is rolled back).
 Result<TreeVerifyOutput> verify_tree(std::span<const float> logits, std::span<const int32_t> drafts,
                                      std::span<const int32_t> parents, int vocab_size,
                                      const SamplingParams& params, TokenHistory& history,
-                                     RequestRng& rng, Sampler& sampler);
+                                     RequestRng& rng, Sampler& sampler,
+                                     grammar::GrammarMatcher* matcher = nullptr);
 
 // Moves K/V (every layer, every KV head) of logical index kv_len + accepted_rows[d] to
 // kv_len + 1 + d, for the sequence's block table. Indices must lie inside the block table
