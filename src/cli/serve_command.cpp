@@ -40,6 +40,7 @@ struct ServeArgs {
   int64_t max_request_bytes = 16 << 20;
   int io_threads = 2;
   double shutdown_timeout_s = 30.0;
+  std::string tool_call_parser;
 };
 
 int run_serve(const ServeArgs& in) {
@@ -73,6 +74,7 @@ int run_serve(const ServeArgs& in) {
   so.model_root = a.session.model_dir;
   so.api_key = a.api_key;
   so.max_queued_requests = a.max_queued_requests;
+  so.tool_call_parser = a.tool_call_parser;
   server::OpenAIService service(so);
 
   server::HttpServerOptions ho;
@@ -167,6 +169,10 @@ CommandRunner add_serve_command(CLI::App& app) {
   cmd->add_option("--max-request-bytes", a->max_request_bytes, "Largest request body (else 413)")
       ->capture_default_str();
   cmd->add_option("--io-threads", a->io_threads, "HTTP I/O threads")->capture_default_str();
+  cmd->add_option("--tool-call-parser", a->tool_call_parser,
+                  "Tool-call format of the model's output for tool_choice auto: hermes, "
+                  "llama3_json, mistral (default: found from the chat template)")
+      ->check(CLI::IsMember({"hermes", "llama3_json", "mistral"}));
   cmd->add_option("--shutdown-timeout", a->shutdown_timeout_s,
                   "Seconds in-flight requests may take to finish after SIGTERM")
       ->capture_default_str();

@@ -39,6 +39,7 @@ Status GenerationJob::start(std::vector<EngineRequest> requests, StreamPump& pum
     }
     choices_[i].engine_id = h->id;
     choices_[i].prompt_index = int(i) / n;
+    choices_[i].tool_stream = make_tool_stream();
     handles.push_back(std::move(*h));
   }
   counters_.choices_not_started.fetch_add(int(handles.size()));
@@ -58,6 +59,27 @@ Status GenerationJob::start(std::vector<EngineRequest> requests, StreamPump& pum
 void GenerationJob::abort() {
   if (aborted_.exchange(true)) return;
   for (const Choice& c : choices_) engine_.abort(c.engine_id);
+}
+
+std::optional<chat::ToolCallStream> GenerationJob::make_tool_stream() const {
+  switch (spec_.tools.mode) {
+    case ToolOutput::Mode::kNone:
+      return std::nullopt;
+    case ToolOutput::Mode::kAuto:
+      return chat::ToolCallStream::automatic(spec_.tools.format);
+    case ToolOutput::Mode::kRequired:
+      return chat::ToolCallStream::required();
+    case ToolOutput::Mode::kNamed:
+      return chat::ToolCallStream::named(spec_.tools.name);
+  }
+  return std::nullopt;
+}
+
+// A chat choice that produced tool calls ends with "tool_calls" (unless cut by the length).
+static json choice_finish_reason(FinishReason reason,
+                                 const std::optional<chat::ToolCallStream>& tools) {
+  if (reason == FinishReason::kStop && tools && tools->num_calls() > 0) return "tool_calls";
+  return finish_reason_json(reason);
 }
 
 json GenerationJob::chunk_base() const {
@@ -133,7 +155,21 @@ void GenerationJob::stream_delta(size_t i, const StreamDelta& d) {
       if (g.include_usage) first["usage"] = nullptr;
       sink_->event(dump_json(first));
     }
-    choice["delta"] = has_content ? json{{"content", text}} : json::object();
+    if (c.tool_stream) {
+      chat::ToolCallStreamOutput o = c.tool_stream->feed(text);
+      if (d.finished) {
+        chat::ToolCallStreamOutput tail = c.tool_stream->finish();
+        o.content += tail.content;
+        o.calls.insert(o.calls.end(), tail.calls.begin(), tail.calls.end());
+      }
+      json delta = json::object();
+      if (!o.content.empty()) delta["content"] = o.content;
+      if (!o.calls.empty()) delta["tool_calls"] = tool_call_deltas_json(o.calls);
+      has_content = !o.empty() || !d.logprobs.empty();
+      choice["delta"] = std::move(delta);
+    } else {
+      choice["delta"] = has_content ? json{{"content", text}} : json::object();
+    }
     choice["logprobs"] = g.logprobs && !d.logprobs.empty()
                              ? json{{"content", chat_logprobs_content(tokenizer_, d.logprobs)}}
                              : json(nullptr);
@@ -146,7 +182,8 @@ void GenerationJob::stream_delta(size_t i, const StreamDelta& d) {
   c.text_bytes_sent += text.size();
   const bool finished = d.finished && d.finish_reason != FinishReason::kAborted;
   if (!has_content && !finished) return;  // nothing a client could see
-  choice["finish_reason"] = finished ? finish_reason_json(d.finish_reason) : json(nullptr);
+  choice["finish_reason"] =
+      finished ? choice_finish_reason(d.finish_reason, c.tool_stream) : json(nullptr);
   if (finished) choice["stop_reason"] = stop_reason_json(d);
   chunk["choices"] = json::array({std::move(choice)});
   if (g.continuous_usage_stats) {
@@ -210,9 +247,21 @@ void GenerationJob::finish_all() {
               {"model", spec_.model}};
   json choices = json::array();
   for (size_t i = 0; i < choices_.size(); ++i) {
-    const Choice& c = choices_[i];
+    Choice& c = choices_[i];
     json choice = {{"index", i}};
-    if (spec_.chat) {
+    if (spec_.chat && c.tool_stream) {
+      chat::ToolCallStreamOutput o = c.tool_stream->feed(c.text);
+      chat::ToolCallStreamOutput tail = c.tool_stream->finish();
+      o.content += tail.content;
+      o.calls.insert(o.calls.end(), tail.calls.begin(), tail.calls.end());
+      choice["message"] = {
+          {"role", "assistant"},
+          {"content", o.content.empty() && !o.calls.empty() ? json(nullptr) : json(o.content)}};
+      if (!o.calls.empty()) choice["message"]["tool_calls"] = tool_calls_json(o.calls);
+      choice["logprobs"] = g.logprobs
+                               ? json{{"content", chat_logprobs_content(tokenizer_, c.logprobs)}}
+                               : json(nullptr);
+    } else if (spec_.chat) {
       choice["message"] = {{"role", "assistant"}, {"content", c.text}};
       choice["logprobs"] = g.logprobs
                                ? json{{"content", chat_logprobs_content(tokenizer_, c.logprobs)}}
@@ -224,7 +273,7 @@ void GenerationJob::finish_all() {
       choice["logprobs"] =
           g.logprobs ? completion_logprobs(tokenizer_, c.logprobs, echo.size()) : json(nullptr);
     }
-    choice["finish_reason"] = finish_reason_json(c.final_delta.finish_reason);
+    choice["finish_reason"] = choice_finish_reason(c.final_delta.finish_reason, c.tool_stream);
     choice["stop_reason"] = stop_reason_json(c.final_delta);
     choices.push_back(std::move(choice));
   }

@@ -14,11 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "chat/tool_call_stream.h"
 #include "engine/engine.h"
 #include "server/http_exchange.h"
 #include "server/protocol/openai_request.h"
 #include "server/server_metrics.h"
 #include "server/stream_pump.h"
+#include "server/structured_output.h"
 
 namespace xy::server {
 
@@ -31,6 +33,7 @@ struct JobSpec {
   // Per prompt: its token count, and the text that `echo` prepends (completions only).
   std::vector<int> prompt_tokens;
   std::vector<std::string> echo_text;
+  ToolOutput tools;  // chat: how the text becomes tool calls
 };
 
 // Counters the service keeps across jobs (admission control, /metrics, shutdown).
@@ -67,6 +70,7 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
     std::chrono::steady_clock::time_point first_output;
     std::vector<double> token_times;  // engine clock
     double queue_time_s = -1.0;
+    std::optional<chat::ToolCallStream> tool_stream;  // chat with tools: text -> calls
   };
 
   void on_delta(size_t choice, StreamDelta&& d);
@@ -74,6 +78,7 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   void finish_all();
   void record(size_t choice);
   nlohmann::json chunk_base() const;
+  std::optional<chat::ToolCallStream> make_tool_stream() const;
 
   JobSpec spec_;
   std::shared_ptr<ResponseSink> sink_;

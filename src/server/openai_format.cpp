@@ -97,4 +97,42 @@ std::string dump_json(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+json tool_call_deltas_json(const std::vector<chat::ToolCallDelta>& deltas) {
+  json out = json::array();
+  int last_index = -1;
+  for (const chat::ToolCallDelta& d : deltas) {
+    if (d.index == last_index && !d.header) {
+      out.back()["function"]["arguments"] =
+          out.back()["function"]["arguments"].get<std::string>() + d.arguments;
+      continue;
+    }
+    json e = {{"index", d.index}};
+    if (d.header) {
+      e["id"] = d.id;
+      e["type"] = "function";
+      e["function"] = {{"name", d.name}, {"arguments", d.arguments}};
+    } else {
+      e["function"] = {{"arguments", d.arguments}};
+    }
+    out.push_back(std::move(e));
+    last_index = d.index;
+  }
+  return out;
+}
+
+json tool_calls_json(const std::vector<chat::ToolCallDelta>& deltas) {
+  json out = json::array();
+  for (const chat::ToolCallDelta& d : deltas) {
+    if (d.header) {
+      out.push_back({{"id", d.id},
+                     {"type", "function"},
+                     {"function", {{"name", d.name}, {"arguments", d.arguments}}}});
+    } else if (d.index >= 0 && static_cast<size_t>(d.index) < out.size()) {
+      json& args = out[static_cast<size_t>(d.index)]["function"]["arguments"];
+      args = args.get<std::string>() + d.arguments;
+    }
+  }
+  return out;
+}
+
 }  // namespace xy::server

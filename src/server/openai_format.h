@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/tool_call_stream.h"
 #include "engine/output_stream.h"
 
 namespace xy {
@@ -34,6 +35,14 @@ nlohmann::json chat_logprobs_content(const Tokenizer& tok, const std::vector<Tok
 // text_offset starts at `offset` (bytes of text before these tokens in the choice).
 nlohmann::json completion_logprobs(const Tokenizer& tok, const std::vector<TokenLogprobs>& lps,
                                    size_t offset);
+
+// Streaming: delta.tool_calls entries, consecutive fragments of one call merged:
+// [{"index","id","type":"function","function":{"name","arguments"}}] for a call's first delta,
+// [{"index","function":{"arguments"}}] for the rest.
+nlohmann::json tool_call_deltas_json(const std::vector<chat::ToolCallDelta>& deltas);
+
+// Whole response: message.tool_calls, every call's fragments joined.
+nlohmann::json tool_calls_json(const std::vector<chat::ToolCallDelta>& deltas);
 
 // nlohmann dump that never throws on invalid UTF-8 (replaced by U+FFFD).
 std::string dump_json(const nlohmann::json& j);

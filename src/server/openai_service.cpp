@@ -7,6 +7,7 @@
 #include "model/model.h"
 #include "server/openai_format.h"
 #include "server/stats_json.h"
+#include "server/structured_output.h"
 #include "server/web_assets.h"
 #include "tokenizer/tokenizer.h"
 
@@ -75,6 +76,13 @@ void OpenAIService::set_ready(Engine* engine, const Tokenizer* tokenizer,
     chat_template_.emplace(std::move(*t));
   } else {
     chat_template_error_ = "the model's chat template does not parse: " + t.status().message();
+  }
+  grammars_ = std::make_unique<grammar::GrammarCompiler>(
+      grammar::TokenVocabulary::from_tokenizer(*tokenizer, engine->model().config().vocab_size));
+  if (!options_.tool_call_parser.empty()) {
+    tool_format_ = chat::tool_call_format_from_name(options_.tool_call_parser);
+  } else {
+    tool_format_ = chat::detect_tool_call_format(source);
   }
   pump_ = std::make_unique<StreamPump>([engine] { return engine->stats(); },
                                        [this](const EngineStats& prev, const EngineStats& cur) {
@@ -255,11 +263,15 @@ void OpenAIService::handle_completions(const HttpRequest& req, std::shared_ptr<R
   spec.id = idbuf;
 
   std::vector<std::vector<int32_t>> prompts;
+  OutputPlan plan;
   if (chat) {
     auto parsed = parse_chat_completion_request(req.body);
     if (auto* e = std::get_if<ApiError>(&parsed)) return reply_error(*sink, *e);
     auto& r = std::get<ChatCompletionRequest>(parsed);
     if (auto e = check_model(r.gen.model)) return reply_error(*sink, *e);
+    auto planned = plan_output(r.gen, &r, tool_format_);
+    if (auto* e = std::get_if<ApiError>(&planned)) return reply_error(*sink, *e);
+    plan = std::move(std::get<OutputPlan>(planned));
     Result<std::string> text = render_chat(r.messages, r.tools, r.add_generation_prompt,
                                            r.continue_final_message, r.chat_template_kwargs);
     if (!text.is_ok()) return reply_error(*sink, api_error_from_status(text.status(), "messages"));
@@ -273,6 +285,9 @@ void OpenAIService::handle_completions(const HttpRequest& req, std::shared_ptr<R
     if (auto* e = std::get_if<ApiError>(&parsed)) return reply_error(*sink, *e);
     auto& r = std::get<CompletionRequest>(parsed);
     if (auto e = check_model(r.gen.model)) return reply_error(*sink, *e);
+    auto planned = plan_output(r.gen, nullptr, std::nullopt);
+    if (auto* e = std::get_if<ApiError>(&planned)) return reply_error(*sink, *e);
+    plan = std::move(std::get<OutputPlan>(planned));
     for (const PromptInput& p : r.prompts) {
       if (const auto* text = std::get_if<std::string>(&p.value)) {
         Result<std::vector<int32_t>> ids = tokenizer_->encode(*text, /*add_special_tokens=*/true);
@@ -313,6 +328,18 @@ void OpenAIService::handle_completions(const HttpRequest& req, std::shared_ptr<R
                                             "stop_token_ids"));
     }
   }
+  std::shared_ptr<const grammar::CompiledGrammar> grammar;
+  if (plan.grammar) {
+    auto compiled = compile_grammar(*plan.grammar, plan.param);
+    if (auto* e = std::get_if<ApiError>(&compiled)) return reply_error(*sink, *e);
+    grammar = std::get<std::shared_ptr<const grammar::CompiledGrammar>>(std::move(compiled));
+  }
+  spec.tools = plan.tools;
+  // Mistral's and Llama's call markers are special tokens: keep them in the text to parse.
+  if (plan.tools.mode == ToolOutput::Mode::kAuto &&
+      plan.tools.format != chat::ToolCallFormat::kHermes) {
+    g.skip_special_tokens = false;
+  }
   std::vector<EngineRequest> requests;
   for (const auto& ids : prompts) {
     if (auto e = check_length(int(ids.size()), g.max_tokens)) return reply_error(*sink, *e);
@@ -330,6 +357,7 @@ void OpenAIService::handle_completions(const HttpRequest& req, std::shared_ptr<R
       er.max_tokens = g.max_tokens.value_or(max_model_len_ - int(ids.size()));
       er.priority = g.priority;
       er.skip_special_tokens = g.skip_special_tokens;
+      er.grammar = grammar;
       requests.push_back(std::move(er));
     }
   }
@@ -351,6 +379,18 @@ void OpenAIService::handle_completions(const HttpRequest& req, std::shared_ptr<R
     }
     return reply_error(*sink, api_error_from_status(st));
   }
+}
+
+std::variant<std::shared_ptr<const grammar::CompiledGrammar>, ApiError>
+OpenAIService::compile_grammar(const grammar::GrammarSpec& spec, const std::string& param) {
+  Result<std::shared_ptr<const grammar::CompiledGrammar>> g = grammars_->compile(spec);
+  if (g.is_ok()) return *g;
+  const Status& st = g.status();
+  if (st.code() == ErrorCode::kUnsupported) {
+    return bad_request("unsupported in '" + param + "': " + st.message(), param,
+                       "unsupported_feature");
+  }
+  return bad_request("invalid '" + param + "': " + st.message(), param);
 }
 
 void OpenAIService::apply_generation_defaults(GenerationOptions& g) const {

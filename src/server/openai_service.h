@@ -21,7 +21,9 @@
 #include <optional>
 #include <string>
 
+#include "chat/tool_calls.h"
 #include "engine/engine.h"
+#include "grammar/grammar_compiler.h"
 #include "model/model_config.h"
 #include "server/generation_job.h"
 #include "server/http_exchange.h"
@@ -38,6 +40,9 @@ struct ServiceOptions {
   int max_queued_requests = 4096;
   // Clients should retry after this many seconds when the queue is full (Retry-After).
   int retry_after_s = 1;
+  // How the model writes tool calls: "hermes", "llama3_json", "mistral"; "" = found from the
+  // chat template (none found: tool_choice "auto" answers as plain text).
+  std::string tool_call_parser;
 };
 
 class OpenAIService {
@@ -78,6 +83,9 @@ class OpenAIService {
                                   bool continue_final_message,
                                   const nlohmann::ordered_json& kwargs) const;
   std::optional<ApiError> check_length(int prompt_tokens, std::optional<int> max_tokens) const;
+  // The compiled grammar of a request's output constraint, or the 400 that explains it.
+  std::variant<std::shared_ptr<const grammar::CompiledGrammar>, ApiError> compile_grammar(
+      const grammar::GrammarSpec& spec, const std::string& param);
 
   ServiceOptions options_;
   std::atomic<bool> ready_{false};
@@ -85,6 +93,8 @@ class OpenAIService {
   Engine* engine_ = nullptr;
   const Tokenizer* tokenizer_ = nullptr;
   GenerationDefaults defaults_;
+  std::unique_ptr<grammar::GrammarCompiler> grammars_;  // for this model's vocabulary
+  std::optional<chat::ToolCallFormat> tool_format_;
   std::optional<ChatTemplate> chat_template_;
   std::string chat_template_error_;
   std::string model_format_;

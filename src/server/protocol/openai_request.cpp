@@ -8,7 +8,8 @@
 namespace xy::server {
 namespace {
 
-using json = nlohmann::json;
+// Ordered: a JSON Schema's property order is the order its output follows.
+using json = nlohmann::ordered_json;
 
 // Nesting deeper than any real request is rejected before parsing, so hostile bodies like
 // "[[[[..." cost a linear scan and nothing recursive.
@@ -173,6 +174,8 @@ std::vector<int32_t> token_id_array(const json& v, const std::string& param) {
 
 // Fields common to both generation endpoints. `chat` selects the logprobs shape: chat has
 // logprobs: bool + top_logprobs: int; completions has logprobs: int (top alternatives).
+OutputConstraint parse_constraint(const Fields& f);
+
 GenerationOptions parse_generation(const json& body, bool chat) {
   Fields f(body);
   GenerationOptions g;
@@ -277,6 +280,7 @@ GenerationOptions parse_generation(const json& body, bool chat) {
   }
   if (auto v = f.integer("priority")) g.priority = checked_int(*v, -1000000, 1000000, "priority");
   if (auto v = f.str("user")) g.user = *v;
+  g.constraint = parse_constraint(f);
 
   if (chat) {
     if (auto v = f.boolean("logprobs")) g.logprobs = *v;
@@ -304,6 +308,161 @@ GenerationOptions parse_generation(const json& body, bool chat) {
     throw FieldError{bad_request(m, param)};
   }
   return g;
+}
+
+// The one structured-output constraint of a request, from response_format, vLLM's guided_*
+// fields or its structured_outputs object; two different ones are a 400.
+OutputConstraint parse_constraint(const Fields& f) {
+  std::vector<OutputConstraint> found;
+  const auto schema_text = [](const json& v, const std::string& param) {
+    if (v.is_string()) {
+      try {
+        return json::parse(v.get<std::string>()).dump();
+      } catch (const json::parse_error& e) {
+        fail("'" + param + "' is not valid JSON: " + e.what(), param);
+      }
+    }
+    if (!v.is_object() && !v.is_boolean()) wrong_type(param, v, "a JSON Schema object");
+    return v.dump();
+  };
+  const auto add = [&](OutputConstraint::Kind kind, std::string text, std::string param) {
+    OutputConstraint c;
+    c.kind = kind;
+    c.text = std::move(text);
+    c.param = std::move(param);
+    found.push_back(std::move(c));
+  };
+  const auto choices = [&](const json& v, const std::string& param) {
+    if (!v.is_array() || v.empty()) wrong_type(param, v, "a non-empty array of strings");
+    OutputConstraint c;
+    c.kind = OutputConstraint::Kind::kChoice;
+    c.param = param;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_string()) wrong_type(param + "[" + std::to_string(i) + "]", v[i], "a string");
+      c.choices.push_back(v[i].get<std::string>());
+    }
+    found.push_back(std::move(c));
+  };
+  if (const json* rf = f.get("response_format")) {
+    if (!rf->is_object()) wrong_type("response_format", *rf, "an object");
+    Fields rff(*rf, "response_format.");
+    auto type = rff.str("type");
+    if (!type) fail("'response_format.type' is required", "response_format.type");
+    if (*type == "json_object") {
+      add(OutputConstraint::Kind::kJsonObject, "", "response_format");
+    } else if (*type == "json_schema") {
+      const json* js = rff.get("json_schema");
+      if (!js)
+        fail("'response_format.json_schema' is required for type 'json_schema'",
+             "response_format.json_schema");
+      if (!js->is_object()) wrong_type("response_format.json_schema", *js, "an object");
+      Fields jf(*js, "response_format.json_schema.");
+      (void)jf.str("name");
+      (void)jf.boolean("strict");
+      const json* schema = jf.get("schema");
+      // No schema: any JSON object (OpenAI requires one; vLLM treats it as json_object).
+      if (!schema) {
+        add(OutputConstraint::Kind::kJsonObject, "", "response_format.json_schema");
+      } else {
+        add(OutputConstraint::Kind::kJsonSchema,
+            schema_text(*schema, "response_format.json_schema.schema"),
+            "response_format.json_schema.schema");
+      }
+    } else if (*type != "text") {
+      fail("response_format type '" + *type + "' is not supported (text, json_object, json_schema)",
+           "response_format.type");
+    }
+  }
+  if (const json* v = f.get("guided_json")) {
+    add(OutputConstraint::Kind::kJsonSchema, schema_text(*v, "guided_json"), "guided_json");
+  }
+  if (auto v = f.str("guided_regex")) add(OutputConstraint::Kind::kRegex, *v, "guided_regex");
+  if (const json* v = f.get("guided_choice")) choices(*v, "guided_choice");
+  if (auto v = f.str("guided_grammar")) add(OutputConstraint::Kind::kGrammar, *v, "guided_grammar");
+  if (const json* so = f.get("structured_outputs")) {
+    if (!so->is_object()) wrong_type("structured_outputs", *so, "an object");
+    Fields sf(*so, "structured_outputs.");
+    if (const json* v = sf.get("json")) {
+      add(OutputConstraint::Kind::kJsonSchema, schema_text(*v, "structured_outputs.json"),
+          "structured_outputs.json");
+    }
+    if (auto v = sf.str("regex"))
+      add(OutputConstraint::Kind::kRegex, *v, "structured_outputs.regex");
+    if (const json* v = sf.get("choice")) choices(*v, "structured_outputs.choice");
+    if (auto v = sf.str("grammar")) {
+      add(OutputConstraint::Kind::kGrammar, *v, "structured_outputs.grammar");
+    }
+    if (auto v = sf.boolean("json_object"); v && *v) {
+      add(OutputConstraint::Kind::kJsonObject, "", "structured_outputs.json_object");
+    }
+  }
+  if (found.size() > 1) {
+    fail("only one output constraint may be given, got '" + found[0].param + "' and '" +
+             found[1].param + "'",
+         found[1].param);
+  }
+  return found.empty() ? OutputConstraint{} : std::move(found[0]);
+}
+
+// tools: [{"type":"function","function":{"name","description"?,"parameters"?,"strict"?}}].
+nlohmann::ordered_json parse_tools(const json& t) {
+  if (!t.is_array()) wrong_type("tools", t, "an array");
+  for (size_t i = 0; i < t.size(); ++i) {
+    const std::string p = "tools[" + std::to_string(i) + "]";
+    if (!t[i].is_object()) wrong_type(p, t[i], "an object");
+    Fields tf(t[i], p + ".");
+    auto type = tf.str("type");
+    if (type && *type != "function")
+      fail("tool type '" + *type + "' is not supported (only 'function')", p + ".type");
+    const json* fn = tf.get("function");
+    if (!fn) fail("'" + p + ".function' is required", p + ".function");
+    if (!fn->is_object()) wrong_type(p + ".function", *fn, "an object");
+    Fields ff(*fn, p + ".function.");
+    auto name = ff.str("name");
+    if (!name || name->empty()) fail("'" + p + ".function.name' is required", p + ".function.name");
+    (void)ff.str("description");
+    if (const json* params = ff.get("parameters"); params && !params->is_object())
+      wrong_type(p + ".function.parameters", *params, "a JSON Schema object");
+  }
+  return nlohmann::ordered_json::parse(t.dump());
+}
+
+ToolChoice parse_tool_choice(const json& v, const nlohmann::ordered_json& tools) {
+  ToolChoice c;
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (s == "auto")
+      c.mode = ToolChoice::Mode::kAuto;
+    else if (s == "none")
+      c.mode = ToolChoice::Mode::kNone;
+    else if (s == "required")
+      c.mode = ToolChoice::Mode::kRequired;
+    else
+      fail("'tool_choice' = '" + s + "' is not one of none, auto, required", "tool_choice");
+  } else if (v.is_object()) {
+    Fields cf(v, "tool_choice.");
+    auto type = cf.str("type");
+    if (type && *type != "function")
+      fail("tool_choice type '" + *type + "' is not supported (only 'function')",
+           "tool_choice.type");
+    const json* fn = cf.get("function");
+    if (!fn || !fn->is_object()) fail("'tool_choice.function' is required", "tool_choice.function");
+    auto name = Fields(*fn, "tool_choice.function.").str("name");
+    if (!name) fail("'tool_choice.function.name' is required", "tool_choice.function.name");
+    c.mode = ToolChoice::Mode::kNamed;
+    c.name = *name;
+  } else {
+    wrong_type("tool_choice", v, "a string or an object");
+  }
+  if (c.mode != ToolChoice::Mode::kNone && tools.is_null())
+    fail("'tool_choice' is only allowed when 'tools' are given", "tool_choice");
+  if (c.mode == ToolChoice::Mode::kNamed) {
+    bool known = false;
+    for (const auto& t : tools) known = known || t["function"]["name"] == c.name;
+    if (!known)
+      fail("tool_choice names function '" + c.name + "', which is not in 'tools'", "tool_choice");
+  }
+  return c;
 }
 
 // Chat message content: a string, null, or an array of {"type":"text","text":...} parts.
@@ -352,6 +511,31 @@ nlohmann::ordered_json parse_messages(const json& v) {
     msg["content"] = nlohmann::ordered_json::parse(
         flatten_content(it == m.end() ? json(nullptr) : *it, p + ".content").dump());
     if (*role == "developer") msg["role"] = "system";  // templates know "system"
+    if (*role == "assistant" && msg.contains("tool_calls") && !msg["tool_calls"].is_null()) {
+      auto& calls = msg["tool_calls"];
+      if (!calls.is_array()) wrong_type(p + ".tool_calls", m["tool_calls"], "an array");
+      for (size_t k = 0; k < calls.size(); ++k) {
+        const std::string cp = p + ".tool_calls[" + std::to_string(k) + "]";
+        auto& call = calls[k];
+        if (!call.is_object() || !call.contains("function") || !call["function"].is_object() ||
+            !call["function"].contains("name") || !call["function"]["name"].is_string()) {
+          fail("'" + cp +
+                   "' must be {\"id\", \"type\": \"function\", \"function\": {\"name\", "
+                   "\"arguments\"}}",
+               cp);
+        }
+        // Templates index into the arguments (tool_call.arguments | tojson, .items()): give
+        // them the object the JSON text encodes, as vLLM does.
+        auto& args = call["function"]["arguments"];
+        if (args.is_string()) {
+          try {
+            args = nlohmann::ordered_json::parse(args.get<std::string>());
+          } catch (const nlohmann::json::exception&) {
+            fail("'" + cp + ".function.arguments' is not valid JSON", cp + ".function.arguments");
+          }
+        }
+      }
+    }
     out.push_back(std::move(msg));
   }
   return out;
@@ -422,9 +606,16 @@ Parsed<ChatCompletionRequest> parse_chat_completion_request(std::string_view bod
     const json* m = f.get("messages");
     if (!m) fail("'messages' is required", "messages");
     r.messages = parse_messages(*m);
-    if (const json* t = f.get("tools")) {
-      if (!t->is_array()) wrong_type("tools", *t, "an array");
-      r.tools = nlohmann::ordered_json::parse(t->dump());
+    if (const json* t = f.get("tools")) r.tools = parse_tools(*t);
+    r.tool_choice.mode =
+        r.tools.is_null() || r.tools.empty() ? ToolChoice::Mode::kNone : ToolChoice::Mode::kAuto;
+    if (const json* tc = f.get("tool_choice")) r.tool_choice = parse_tool_choice(*tc, r.tools);
+    if (auto v = f.boolean("parallel_tool_calls")) r.parallel_tool_calls = *v;
+    if ((r.tool_choice.mode == ToolChoice::Mode::kRequired ||
+         r.tool_choice.mode == ToolChoice::Mode::kNamed) &&
+        r.gen.constraint.kind != OutputConstraint::Kind::kNone) {
+      fail("'" + r.gen.constraint.param + "' cannot be combined with a required tool_choice",
+           r.gen.constraint.param);
     }
     if (auto v = f.boolean("add_generation_prompt")) r.add_generation_prompt = *v;
     if (auto v = f.boolean("continue_final_message")) r.continue_final_message = *v;
@@ -434,14 +625,6 @@ Parsed<ChatCompletionRequest> parse_chat_completion_request(std::string_view bod
     if (const json* k = f.get("chat_template_kwargs")) {
       if (!k->is_object()) wrong_type("chat_template_kwargs", *k, "an object");
       r.chat_template_kwargs = nlohmann::ordered_json::parse(k->dump());
-    }
-    if (const json* rf = f.get("response_format")) {
-      if (!rf->is_object()) wrong_type("response_format", *rf, "an object");
-      Fields rff(*rf, "response_format.");
-      auto type = rff.str("type");
-      if (type && *type != "text")
-        fail("response_format type '" + *type + "' is not supported (only 'text')",
-             "response_format.type");
     }
     return r;
   });

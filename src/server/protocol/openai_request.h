@@ -34,6 +34,16 @@ struct SamplingFieldsSet {
   bool temperature = false, top_p = false, top_k = false, min_p = false, repetition_penalty = false;
 };
 
+// Structured output a request asks for: OpenAI's response_format, or vLLM's guided_* fields /
+// structured_outputs object (exactly one of them). The text is compiled by the service.
+struct OutputConstraint {
+  enum class Kind { kNone, kJsonObject, kJsonSchema, kRegex, kChoice, kGrammar };
+  Kind kind = Kind::kNone;
+  std::string text;                  // schema JSON / regex / grammar
+  std::vector<std::string> choices;  // kChoice
+  std::string param;                 // the request field it came from, for errors
+};
+
 // Parameters shared by /v1/completions and /v1/chat/completions.
 struct GenerationOptions {
   std::string model;
@@ -52,6 +62,15 @@ struct GenerationOptions {
   bool logprobs = false;                // return the sampled tokens' logprobs
   int priority = 0;                     // vLLM extension: lower = sooner
   std::string user;
+  OutputConstraint constraint;
+};
+
+// tool_choice: "auto" (the model decides; calls are parsed from its output), "none", "required"
+// (at least one call, grammar-enforced) or one named function (grammar-enforced).
+struct ToolChoice {
+  enum class Mode { kAuto, kNone, kRequired, kNamed };
+  Mode mode = Mode::kAuto;
+  std::string name;  // kNamed
 };
 
 // One completions prompt: text, or token ids given directly.
@@ -70,7 +89,10 @@ struct ChatCompletionRequest {
   GenerationOptions gen;
   // Validated messages, content flattened to strings (text parts joined with "\n", as vLLM).
   nlohmann::ordered_json messages;
-  nlohmann::ordered_json tools;  // null when absent
+  // Validated [{"type":"function","function":{"name",...,"parameters"}}]; null when absent.
+  nlohmann::ordered_json tools;
+  ToolChoice tool_choice;  // default: auto with tools, none without
+  bool parallel_tool_calls = true;
   bool add_generation_prompt = true;
   bool continue_final_message = false;
   nlohmann::ordered_json chat_template_kwargs;  // object or null
