@@ -13,6 +13,7 @@
 #include "engine/request_state.h"
 #include "engine/scheduler/scheduler.h"
 #include "engine/step_sampler.h"
+#include "grammar/mask_prefetcher.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
 
@@ -28,6 +29,8 @@ struct Engine::State {
   BlockManager blocks;
   Scheduler scheduler;
   StepSampler sampler;
+  // Structured output: next-step token masks computed while the next forward runs.
+  grammar::MaskPrefetcher masks;
   ForwardScratch scratch;
   std::vector<float> logits;  // [num logit rows of the step, vocab]
   std::unordered_map<SeqId, std::unique_ptr<RequestState>> requests;

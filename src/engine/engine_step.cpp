@@ -289,7 +289,11 @@ Engine::StepOutcome Engine::process_segments(const ScheduleDecision& d, double n
     const int before = r.num_generated;
     const FinishReason reason = emit_tokens(r, *tokens, now);
     out.generated += r.num_generated - before;
-    if (reason != FinishReason::kNone) retire.push_back({seq.id(), reason, Status::ok()});
+    if (reason != FinishReason::kNone) {
+      retire.push_back({seq.id(), reason, Status::ok()});
+    } else if (r.matcher) {
+      s.masks.prefetch(*r.matcher);  // ready by the next step's sampling, usually
+    }
   }
   for (Retire& x : retire) {
     s.scheduler.finish(x.id,

@@ -40,6 +40,17 @@ struct GrammarBuilder::Lowering {
     return r;
   }
 
+  // Counts elements as sequences grow; past the limit lowering stops with an error.
+  size_t emitted = 0;
+  bool too_large() {
+    if (emitted <= kMaxElements) return false;
+    if (error.is_ok()) {
+      error = invalid_argument("grammar: more than " + std::to_string(kMaxElements) +
+                               " elements after expanding repetitions; the grammar is too large");
+    }
+    return true;
+  }
+
   Element bytes(const ByteSet& set) {
     auto [it, inserted] =
         byte_set_index.try_emplace(set.words(), static_cast<int32_t>(g->byte_sets_.size()));
@@ -127,8 +138,9 @@ struct GrammarBuilder::Lowering {
       return;
     }
     const Expr& item = e.items[0];
-    const bool inline_item = item.kind == Expr::Kind::kLiteral || item.kind == Expr::Kind::kClass ||
-                             item.kind == Expr::Kind::kRef;
+    // Short items are copied in place; longer ones become one rule that is referenced.
+    const bool inline_item = (item.kind == Expr::Kind::kLiteral && item.text.size() <= 4) ||
+                             item.kind == Expr::Kind::kClass || item.kind == Expr::Kind::kRef;
     Element ref{ElementKind::kRule, -1};
     if (!inline_item) ref.arg = rule_for(item, hint);
     const auto emit_item = [&](Sequence& s) {
@@ -136,10 +148,11 @@ struct GrammarBuilder::Lowering {
         lower_into(item, s, hint);
       } else {
         s.push_back(ref);
+        ++emitted;
       }
     };
-    for (int i = 0; i < e.min; ++i) emit_item(out);
-    if (e.max == e.min) return;
+    for (int i = 0; i < e.min && !too_large(); ++i) emit_item(out);
+    if (e.max == e.min || too_large()) return;
     if (e.max == -1) {  // S ::= item S | ε
       const int s = new_rule(builder.fresh_name(hint + "_star"));
       Sequence loop;
@@ -151,7 +164,7 @@ struct GrammarBuilder::Lowering {
     }
     // O_1 ::= item | ε;  O_k ::= item O_{k-1} | ε
     int prev = -1;
-    for (int k = 1; k <= e.max - e.min; ++k) {
+    for (int k = 1; k <= e.max - e.min && !too_large(); ++k) {
       const int o = new_rule(builder.fresh_name(hint + "_opt"));
       Sequence s;
       emit_item(s);
@@ -163,6 +176,13 @@ struct GrammarBuilder::Lowering {
   }
 
   void lower_into(const Expr& e, Sequence& out, const std::string& hint) {
+    // Sequences only append here or through nested calls: count this call's own elements.
+    const size_t before = out.size();
+    lower_leaf_or_nested(e, out, hint);
+    if (e.kind != Expr::Kind::kSeq && e.kind != Expr::Kind::kRepeat) emitted += out.size() - before;
+  }
+
+  void lower_leaf_or_nested(const Expr& e, Sequence& out, const std::string& hint) {
     switch (e.kind) {
       case Expr::Kind::kEmpty:
         return;

@@ -56,7 +56,9 @@ class Grammar {
 class GrammarBuilder {
  public:
   // Repetition counts above this are refused (they would unroll into that many rules).
-  static constexpr int kMaxRepeat = 100000;
+  static constexpr int kMaxRepeat = 10000;
+  // Grammars past this many elements are refused (a request must not exhaust memory).
+  static constexpr size_t kMaxElements = size_t{1} << 21;
 
   // Defines a named rule; redefining one is an error at build().
   void define(const std::string& name, Expr body);

@@ -44,6 +44,9 @@ class GrammarMatcher {
 
   size_t mask_words() const { return (static_cast<size_t>(vocab_size_) + 31) / 32; }
   const CompiledGrammar& grammar() const { return *grammar_; }
+  const std::shared_ptr<const CompiledGrammar>& grammar_ptr() const { return grammar_; }
+  // The automaton state (negative once a stop token was accepted).
+  int32_t state() const { return history_.back(); }
 
  private:
   static constexpr int32_t kStopped = -3;  // a stop token was accepted

@@ -133,6 +133,11 @@ bool PdaStates::finished(int32_t state) const {
   return states_[static_cast<size_t>(state)].tops.empty();
 }
 
+bool PdaStates::has_mask(int32_t state) const {
+  std::lock_guard lock(mu_);
+  return states_[static_cast<size_t>(state)].mask != nullptr;
+}
+
 size_t PdaStates::num_states() const {
   std::lock_guard lock(mu_);
   return states_.size();

@@ -44,6 +44,7 @@ class PdaStates {
   bool finished(int32_t state) const;
   // Bits (ceil(vocab / 32) words) of the tokens whose bytes the state accepts.
   std::shared_ptr<const std::vector<uint32_t>> token_mask(int32_t state);
+  bool has_mask(int32_t state) const;
   // The bytes every continuation must start with: the longest run of single-byte choices from
   // `state` that never passes an accepting state (jump-forward text).
   std::string forced_bytes(int32_t state);

@@ -45,8 +45,9 @@ std::variant<OutputPlan, ApiError> plan_output(const GenerationOptions& gen,
       break;
     case ToolChoice::Mode::kAuto:
       // Without a known format the output stays plain content (vLLM refuses such requests
-      // unless a parser is configured; answering them as text loses nothing).
-      if (tool_format && !plan.grammar) {
+      // unless a parser is configured; answering them as text loses nothing). A grammar given
+      // alongside shapes the text the parser then reads.
+      if (tool_format) {
         plan.tools.mode = ToolOutput::Mode::kAuto;
         plan.tools.format = *tool_format;
       }

@@ -86,12 +86,40 @@ const std::string& byte_level_split_regex() {
   return re;
 }
 
+// ChatML; with tools, Hermes-style function calling as Qwen2.5 renders it (tools listed in the
+// system turn, calls as <tool_call> JSON, results as <tool_response> in a user turn). Without
+// tools or tool messages it renders exactly plain ChatML.
 std::string chatml_template() {
-  return "{% for message in messages %}"
-         "{% if loop.first and messages[0]['role'] != 'system' %}"
+  return "{%- if tools %}"
+         "{{ '<|im_start|>system\n' }}"
+         "{%- if messages[0]['role'] == 'system' %}{{ messages[0]['content'] }}"
+         "{%- else %}{{ 'You are a helpful assistant.' }}{%- endif %}"
+         "{{ '\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+         "You are provided with function signatures within <tools></tools> XML tags:\n<tools>' }}"
+         "{%- for tool in tools %}{{ '\n' }}{{ tool | tojson }}{%- endfor %}"
+         "{{ '\n</tools>\n\nFor each function call, return a json object with function name and "
+         "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\\\"name\\\": "
+         "<function-name>, \\\"arguments\\\": <args-json-object>}\n</tool_call><|im_end|>\n' }}"
+         "{%- endif %}"
+         "{% for message in messages %}"
+         "{% if loop.first and messages[0]['role'] != 'system' and not tools %}"
          "{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}"
          "{% endif %}"
+         "{%- if message['role'] == 'system' and loop.first and tools %}"
+         "{%- elif message['role'] == 'assistant' and message['tool_calls'] %}"
+         "{{ '<|im_start|>assistant\n' + (message['content'] or '') }}"
+         "{%- for call in message['tool_calls'] %}"
+         "{{ '\n<tool_call>\n{\\\"name\\\": \\\"' + call['function']['name'] + "
+         "'\\\", \\\"arguments\\\": ' + (call['function']['arguments'] | tojson) + "
+         "'}\n</tool_call>' }}"
+         "{%- endfor %}"
+         "{{ '<|im_end|>\n' }}"
+         "{%- elif message['role'] == 'tool' %}"
+         "{{ '<|im_start|>user\n<tool_response>\n' + message['content'] + "
+         "'\n</tool_response><|im_end|>\n' }}"
+         "{%- else %}"
          "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+         "{%- endif %}"
          "{% endfor %}"
          "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 }
@@ -108,13 +136,16 @@ Result<TrainedBpe> train_byte_level_bpe(const std::string& corpus, const BpeTrai
            opts.special_tokens.end();
   };
   if (!opts.eos_token.empty() && !is_special(opts.eos_token)) {
-    return invalid_argument("bpe trainer: eos_token '" + opts.eos_token + "' is not a special token");
+    return invalid_argument("bpe trainer: eos_token '" + opts.eos_token +
+                            "' is not a special token");
   }
   if (!opts.bos_token.empty() && !is_special(opts.bos_token)) {
-    return invalid_argument("bpe trainer: bos_token '" + opts.bos_token + "' is not a special token");
+    return invalid_argument("bpe trainer: bos_token '" + opts.bos_token +
+                            "' is not a special token");
   }
   if (!opts.pad_token.empty() && !is_special(opts.pad_token)) {
-    return invalid_argument("bpe trainer: pad_token '" + opts.pad_token + "' is not a special token");
+    return invalid_argument("bpe trainer: pad_token '" + opts.pad_token +
+                            "' is not a special token");
   }
 
   std::map<std::string, int64_t> pretoken_counts;
@@ -186,8 +217,10 @@ Result<TrainedBpe> train_byte_level_bpe(const std::string& corpus, const BpeTrai
                      {"normalized", false},
                      {"special", true}});
   }
-  ojson byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false},
-                      {"trim_offsets", false}, {"use_regex", false}};
+  ojson byte_level = {{"type", "ByteLevel"},
+                      {"add_prefix_space", false},
+                      {"trim_offsets", false},
+                      {"use_regex", false}};
   ojson vocab = ojson::object();
   for (size_t i = 0; i < out.vocab.size(); ++i) vocab[out.vocab[i]] = static_cast<int>(i);
   ojson merges = ojson::array();
@@ -200,12 +233,11 @@ Result<TrainedBpe> train_byte_level_bpe(const std::string& corpus, const BpeTrai
       {"normalizer", nullptr},
       {"pre_tokenizer",
        {{"type", "Sequence"},
-        {"pretokenizers",
-         ojson::array({{{"type", "Split"},
-                        {"pattern", {{"Regex", byte_level_split_regex()}}},
-                        {"behavior", "Isolated"},
-                        {"invert", false}},
-                       byte_level})}}},
+        {"pretokenizers", ojson::array({{{"type", "Split"},
+                                         {"pattern", {{"Regex", byte_level_split_regex()}}},
+                                         {"behavior", "Isolated"},
+                                         {"invert", false}},
+                                        byte_level})}}},
       {"post_processor", byte_level},
       {"decoder", byte_level},
       {"model",
@@ -225,25 +257,26 @@ Result<TrainedBpe> train_byte_level_bpe(const std::string& corpus, const BpeTrai
   ojson decoder_map = ojson::object();
   for (int i = 0; i < n_special; ++i) decoder_map[std::to_string(first_special + i)] = added[i];
   auto token_or_null = [](const std::string& t) { return t.empty() ? ojson(nullptr) : ojson(t); };
-  ojson cfg = {{"add_bos_token", !opts.bos_token.empty()},
-               {"add_eos_token", false},
-               {"added_tokens_decoder", decoder_map},
-               {"bos_token", token_or_null(opts.bos_token)},
-               {"chat_template", opts.chat_template.empty() ? chatml_template() : opts.chat_template},
-               {"clean_up_tokenization_spaces", false},
-               {"eos_token", token_or_null(opts.eos_token)},
-               {"model_max_length", opts.model_max_length},
-               {"pad_token", token_or_null(opts.pad_token)},
-               {"tokenizer_class", "PreTrainedTokenizerFast"},
-               {"unk_token", nullptr}};
+  ojson cfg = {
+      {"add_bos_token", !opts.bos_token.empty()},
+      {"add_eos_token", false},
+      {"added_tokens_decoder", decoder_map},
+      {"bos_token", token_or_null(opts.bos_token)},
+      {"chat_template", opts.chat_template.empty() ? chatml_template() : opts.chat_template},
+      {"clean_up_tokenization_spaces", false},
+      {"eos_token", token_or_null(opts.eos_token)},
+      {"model_max_length", opts.model_max_length},
+      {"pad_token", token_or_null(opts.pad_token)},
+      {"tokenizer_class", "PreTrainedTokenizerFast"},
+      {"unk_token", nullptr}};
   out.tokenizer_config_json = cfg.dump(2, ' ', false);
   return out;
 }
 
 Status write_tokenizer_files(const TrainedBpe& bpe, const std::string& dir) {
-  for (const auto& [name, text] : {std::pair<std::string, const std::string*>{
-                                       "tokenizer.json", &bpe.tokenizer_json},
-                                   {"tokenizer_config.json", &bpe.tokenizer_config_json}}) {
+  for (const auto& [name, text] :
+       {std::pair<std::string, const std::string*>{"tokenizer.json", &bpe.tokenizer_json},
+        {"tokenizer_config.json", &bpe.tokenizer_config_json}}) {
     const std::string path = dir + "/" + name;
     std::ofstream f(path, std::ios::binary);
     f << *text << '\n';

@@ -188,6 +188,13 @@ TEST(EbnfGrammar, ClearErrors) {
   EXPECT_NE(err("root ::= [a\n").message().find("unterminated character class"), std::string::npos);
   EXPECT_NE(err("root ::= \"a\"{3,1}").message().find("n < m"), std::string::npos);
   EXPECT_EQ(err("").code(), ErrorCode::kInvalidArgument);
+  // Repetitions that would expand past the element limit are refused, not allocated.
+  std::string big = "root ::=";
+  for (int i = 0; i < 60; ++i) big += cat({" r", std::to_string(i)});
+  big += "\n";
+  for (int i = 0; i < 60; ++i) big += cat({"r", std::to_string(i), " ::= \"abcd\"{10000}\n"});
+  EXPECT_NE(err(big.c_str()).message().find("too large"), std::string::npos);
+  EXPECT_NE(err("root ::= \"a\"{10001}").message().find("above 10000"), std::string::npos);
 }
 
 TEST(ChoiceGrammar, ExactlyTheChoices) {

@@ -10,7 +10,7 @@ source "$here/serve_for_test.sh"
 sdk="$here/openai_sdk"
 
 # The official SDK, pinned by package-lock.json.
-node_suite_setup "$sdk" openai
+node_suite_setup "$sdk" openai ajv
 
 "$xyserve" make-model --preset tiny --out "$work/model" >/dev/null
 
@@ -19,6 +19,7 @@ common=(--model "$work/model" --served-model-name tiny --max-request-bytes 10485
 case "$suite" in
   conformance) extra=(--api-key test-key --max-queued-requests 6 --max-num-seqs 4) ;;
   robustness)  extra=(--api-key test-key --max-queued-requests 4096 --max-num-seqs 64 --io-threads 2) ;;
+  structured_output) extra=(--api-key test-key --max-num-seqs 16) ;;
   *) echo "unknown suite $suite" >&2; exit 2 ;;
 esac
 serve_for_test "$xyserve" "$work/server.log" "${common[@]}" "${extra[@]}"

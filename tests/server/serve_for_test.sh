@@ -27,16 +27,21 @@ serve_for_test() {
 
 # Prepares a Node suite: exits 77 (skipped) unless node and npm exist, installs the suite's
 # pinned packages (package-lock.json) once, makes a scratch folder $work and an EXIT trap that
-# kills $server_pid and removes it. Usage: node_suite_setup <suite dir> <package to look for>
+# kills $server_pid and removes it. Usage: node_suite_setup <suite dir> <packages to look for...>
 node_suite_setup() {
-  local dir=$1 package=$2
+  local dir=$1
+  shift
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "SKIP: node/npm not installed (scripts/install-deps.sh --test installs them)"
     exit 77
   fi
-  if [[ ! -d "$dir/node_modules/$package" ]]; then
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  local package
+  for package in "$@"; do
+    if [[ ! -d "$dir/node_modules/$package" ]]; then
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+      break
+    fi
+  done
   work=$(mktemp -d "${TMPDIR:-/tmp}/xyserve-node-suite.XXXXXX")
   server_pid=""
   trap 'if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then kill -KILL "$server_pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT

@@ -173,7 +173,29 @@ TEST(OpenAIRequest, ChatErrorsNameTheField) {
        "top_logprobs"},
       {R"({"model":"m","messages":[{"role":"user","content":"a"}],"tools":{}})", "tools"},
       {R"({"model":"m","messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_schema"}})",
+       "response_format.json_schema"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"response_format":{"type":"yaml"}})",
        "response_format.type"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_object"},"guided_regex":"a"})",
+       "guided_regex"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"guided_json":"{not json"})",
+       "guided_json"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"guided_choice":[]})",
+       "guided_choice"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"tools":[{"type":"function"}]})",
+       "tools[0].function"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"tools":[{"type":"function","function":{"name":"f","parameters":3}}]})",
+       "tools[0].function.parameters"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"tool_choice":"required"})",
+       "tool_choice"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"sometimes"})",
+       "tool_choice"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}})",
+       "tool_choice"},
+      {R"({"model":"m","messages":[{"role":"user","content":"a"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required","guided_regex":"x"})",
+       "guided_regex"},
+      {R"({"model":"m","messages":[{"role":"assistant","tool_calls":[{"function":{"name":"f","arguments":"{bad"}}]}]})",
+       "messages[0].tool_calls[0].function.arguments"},
   };
   for (const BadCase& c : cases) {
     const ApiError e = err(parse_chat_completion_request(c.body));
@@ -228,6 +250,63 @@ TEST(ApiError, JsonShape) {
   EXPECT_EQ(api_error_from_status(resource_exhausted("full")).http_status, 429);
   EXPECT_EQ(api_error_from_status(not_found("x")).http_status, 404);
   EXPECT_EQ(api_error_from_status(internal_error("x")).http_status, 500);
+}
+
+TEST(OpenAIRequest, StructuredOutputFieldsReachNativeStruct) {
+  const auto schema = ok(parse_chat_completion_request(R"({"model":"m",
+    "messages":[{"role":"user","content":"a"}],
+    "response_format":{"type":"json_schema","json_schema":{"name":"p","strict":true,
+      "schema":{"type":"object","properties":{"z":{"type":"string"},"a":{"type":"integer"}}}}}})"));
+  EXPECT_EQ(schema.gen.constraint.kind, OutputConstraint::Kind::kJsonSchema);
+  // Property order survives (the output follows it).
+  EXPECT_LT(schema.gen.constraint.text.find("\"z\""), schema.gen.constraint.text.find("\"a\""));
+  EXPECT_EQ(schema.gen.constraint.param, "response_format.json_schema.schema");
+  const auto object = ok(parse_completion_request(
+      R"({"model":"m","prompt":"p","response_format":{"type":"json_object"}})"));
+  EXPECT_EQ(object.gen.constraint.kind, OutputConstraint::Kind::kJsonObject);
+  const auto regex =
+      ok(parse_completion_request(R"({"model":"m","prompt":"p","guided_regex":"a+"})"));
+  EXPECT_EQ(regex.gen.constraint.kind, OutputConstraint::Kind::kRegex);
+  EXPECT_EQ(regex.gen.constraint.text, "a+");
+  const auto choice = ok(parse_completion_request(
+      R"({"model":"m","prompt":"p","structured_outputs":{"choice":["x","y"]}})"));
+  EXPECT_EQ(choice.gen.constraint.kind, OutputConstraint::Kind::kChoice);
+  EXPECT_EQ(choice.gen.constraint.choices, (std::vector<std::string>{"x", "y"}));
+  const auto grammar = ok(
+      parse_completion_request(R"({"model":"m","prompt":"p","guided_grammar":"root ::= \"a\""})"));
+  EXPECT_EQ(grammar.gen.constraint.kind, OutputConstraint::Kind::kGrammar);
+  const auto json_string = ok(parse_completion_request(
+      R"({"model":"m","prompt":"p","guided_json":"{\"type\":\"integer\"}"})"));
+  EXPECT_EQ(json_string.gen.constraint.text, R"({"type":"integer"})");
+}
+
+TEST(OpenAIRequest, ToolsAndToolChoice) {
+  const char* tools =
+      R"([{"type":"function","function":{"name":"f","parameters":{"type":"object"}}},
+          {"type":"function","function":{"name":"g"}}])";
+  const auto plain = ok(parse_chat_completion_request(
+      std::string(R"({"model":"m","messages":[{"role":"user","content":"a"}],"tools":)") + tools +
+      "}"));
+  EXPECT_EQ(plain.tool_choice.mode, ToolChoice::Mode::kAuto);
+  EXPECT_TRUE(plain.parallel_tool_calls);
+  const auto named = ok(parse_chat_completion_request(
+      std::string(
+          R"({"model":"m","messages":[{"role":"user","content":"a"}],"parallel_tool_calls":false,"tool_choice":{"type":"function","function":{"name":"g"}},"tools":)") +
+      tools + "}"));
+  EXPECT_EQ(named.tool_choice.mode, ToolChoice::Mode::kNamed);
+  EXPECT_EQ(named.tool_choice.name, "g");
+  EXPECT_FALSE(named.parallel_tool_calls);
+  const auto none = ok(
+      parse_chat_completion_request(R"({"model":"m","messages":[{"role":"user","content":"a"}]})"));
+  EXPECT_EQ(none.tool_choice.mode, ToolChoice::Mode::kNone);
+  // Assistant tool calls reach the template with their arguments as objects.
+  const auto history = ok(parse_chat_completion_request(R"({"model":"m","messages":[
+      {"role":"user","content":"a"},
+      {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",
+        "function":{"name":"f","arguments":"{\"x\": 1}"}}]},
+      {"role":"tool","tool_call_id":"call_1","content":"42"}]})"));
+  EXPECT_EQ(history.messages[1]["tool_calls"][0]["function"]["arguments"]["x"], 1);
+  EXPECT_EQ(history.messages[2]["tool_call_id"], "call_1");
 }
 
 }  // namespace
