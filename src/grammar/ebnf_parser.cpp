@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "grammar/scan_util.h"
 #include "tokenizer/utf8.h"
 
 namespace xy::grammar {
@@ -153,21 +154,7 @@ class EbnfParser {
     }
   }
 
-  long parse_int() {
-    long v = -1;
-    while (pos_ < t_.size() && t_[pos_] >= '0' && t_[pos_] <= '9') {
-      v = (v < 0 ? 0 : v) * 10 + (t_[pos_++] - '0');
-      if (v > 10000000) v = 10000000;
-    }
-    return v;
-  }
-
-  static int hex(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  }
+  long parse_int() { return read_decimal(t_, pos_, 10000000); }
 
   // One (possibly escaped) character inside a literal or class.
   Result<char32_t> parse_char() {
@@ -215,8 +202,8 @@ class EbnfParser {
     }
     char32_t v = 0;
     for (size_t i = 0; i < digits; ++i) {
-      if (pos_ >= t_.size() || hex(t_[pos_]) < 0) return error("bad hex escape");
-      v = v * 16 + static_cast<char32_t>(hex(t_[pos_++]));
+      if (pos_ >= t_.size() || hex_digit(t_[pos_]) < 0) return error("bad hex escape");
+      v = v * 16 + static_cast<char32_t>(hex_digit(t_[pos_++]));
     }
     if (v > kMaxCodepoint) return error("escape beyond U+10FFFF");
     return v;

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "grammar/scan_util.h"
 #include "tokenizer/utf8.h"
 
 namespace xy::grammar {
@@ -90,14 +91,7 @@ class RegexParser {
   }
 
   // Digits at pos_; -1 when there are none.
-  long parse_number() {
-    long v = -1;
-    while (pos_ < p_.size() && p_[pos_] >= '0' && p_[pos_] <= '9') {
-      v = (v < 0 ? 0 : v) * 10 + (p_[pos_++] - '0');
-      if (v > 1000000) v = 1000000;
-    }
-    return v;
-  }
+  long parse_number() { return read_decimal(p_, pos_, 1000000); }
 
   Result<Expr> parse_quantifier(Expr atom) {
     for (;;) {
@@ -195,18 +189,11 @@ class RegexParser {
     return cp;
   }
 
-  static int hex(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  }
-
   Result<char32_t> parse_hex_digits(size_t n) {
     char32_t v = 0;
     for (size_t i = 0; i < n; ++i) {
-      if (pos_ >= p_.size() || hex(p_[pos_]) < 0) return syntax("bad hex escape");
-      v = v * 16 + static_cast<char32_t>(hex(p_[pos_++]));
+      if (pos_ >= p_.size() || hex_digit(p_[pos_]) < 0) return syntax("bad hex escape");
+      v = v * 16 + static_cast<char32_t>(hex_digit(p_[pos_++]));
     }
     return v;
   }
@@ -262,8 +249,8 @@ class RegexParser {
           ++pos_;
           char32_t v = 0;
           int n = 0;
-          while (pos_ < p_.size() && hex(p_[pos_]) >= 0 && n < 6) {
-            v = v * 16 + static_cast<char32_t>(hex(p_[pos_++]));
+          while (pos_ < p_.size() && hex_digit(p_[pos_]) >= 0 && n < 6) {
+            v = v * 16 + static_cast<char32_t>(hex_digit(p_[pos_++]));
             ++n;
           }
           if (n == 0 || !peek_is('}') || v > kMaxCodepoint) return syntax("bad \\u{...} escape");
