@@ -23,6 +23,10 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
       ->capture_default_str();
   cmd.add_flag("--priority-scheduling", f.engine.priority_scheduling,
                "Order by request priority, then arrival (default: FCFS)");
+  cmd.add_option("--max-grammar-forced-tokens", f.engine.max_grammar_forced_tokens,
+                 "Structured output: tokens of grammar-forced text verified as drafts per step "
+                 "(jump-forward; exact, 0 = off)")
+      ->capture_default_str();
   cmd.add_option("--spec-method", f.spec_method, "Speculative decoding: none|ngram|draft|tree")
       ->capture_default_str();
   cmd.add_option("--num-speculative-tokens", f.spec.num_speculative_tokens,

@@ -25,7 +25,8 @@ struct EngineFlags {
 
 // Registers --max-num-batched-tokens, --max-num-seqs, --max-model-len, --kv-cache-memory,
 // --enable-prefix-caching / --no-enable-prefix-caching, --target-tpot-ms, --priority-scheduling,
-// --spec-method, --num-speculative-tokens, --draft-model, --spec-tree-width,
+// --max-grammar-forced-tokens, --spec-method, --num-speculative-tokens, --draft-model,
+// --spec-tree-width,
 // --spec-adaptive / --no-spec-adaptive. (--block-size and
 // --kv-dtype belong to the model session flags of each command.)
 void add_engine_flags(CLI::App& cmd, EngineFlags& flags);

@@ -139,6 +139,7 @@ class Engine {
     int finished = 0;
   };
   void propose_drafts();
+  void propose_forced_drafts();
   StepOutcome process_segments(const ScheduleDecision& decision, double now);
   void fail_step(const ScheduleDecision& decision, const Status& error);
   void update_gauges();

@@ -33,6 +33,7 @@ Status EngineConfig::validate() const {
   }
   if (max_model_len < 0) return bad("max-model-len must be >= 0");
   if (num_speculative_tokens < 0) return bad("num-speculative-tokens must be >= 0");
+  if (max_grammar_forced_tokens < 0) return bad("max-grammar-forced-tokens must be >= 0");
   return Status::ok();
 }
 

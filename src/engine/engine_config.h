@@ -32,6 +32,10 @@ struct EngineConfig {
 
   // --- speculation (used only with a Proposer) ---
   int num_speculative_tokens = 0;  // max drafts per request per step
+  // Structured output: text the grammar forces next (jump-forward) is tokenized and verified as
+  // drafts, so a step can emit it at once; exact (every kept token is what plain decoding would
+  // sample), independent of the proposer. 0 = off.
+  int max_grammar_forced_tokens = 16;
 
   // --- threading ---
   // true: create() starts the loop thread. false: the owner drives the engine with step()

@@ -218,9 +218,45 @@ Status Engine::run_step() {
   return Status::ok();
 }
 
+void Engine::propose_forced_drafts() {
+  State& s = *state_;
+  if (config_.max_grammar_forced_tokens == 0 || parts_.tokenizer == nullptr) return;
+  for (Sequence* seq : s.scheduler.running()) {
+    if (seq->is_prefilling()) continue;
+    RequestState& r = *s.requests.at(seq->id());
+    if (!seq->draft_tokens().empty()) {
+      // The proposer's (it proposes for every decoding sequence each step), or forced drafts
+      // of a step that did not schedule this sequence (still valid: nothing was committed).
+      if (parts_.proposer && config_.num_speculative_tokens > 0) r.forced_drafts = false;
+      continue;
+    }
+    r.forced_drafts = false;
+    if (!r.matcher) continue;
+    const std::string forced = r.matcher->forced_text();
+    if (forced.empty()) continue;
+    Result<std::vector<int32_t>> ids = parts_.tokenizer->encode(forced, false);
+    if (!ids.is_ok() || ids->empty()) continue;
+    // Keep the tokens the grammar accepts in order (a tokenization always should; a special
+    // token matched inside the text would not).
+    grammar::GrammarMatcher probe = *r.matcher;
+    size_t keep = 0;
+    while (keep < ids->size() && keep < static_cast<size_t>(config_.max_grammar_forced_tokens) &&
+           probe.accept_token((*ids)[keep])) {
+      ++keep;
+    }
+    if (keep == 0) continue;
+    ids->resize(keep);
+    seq->set_draft_tokens(std::move(*ids));
+    r.forced_drafts = true;
+  }
+}
+
 void Engine::propose_drafts() {
   State& s = *state_;
-  if (!parts_.proposer || config_.num_speculative_tokens == 0) return;
+  if (!parts_.proposer || config_.num_speculative_tokens == 0) {
+    propose_forced_drafts();
+    return;
+  }
   std::vector<Sequence*> decoding;
   for (Sequence* seq : s.scheduler.running()) {
     if (!seq->is_prefilling()) decoding.push_back(seq);
@@ -237,6 +273,7 @@ void Engine::propose_drafts() {
     if (!st.is_ok()) seq->set_draft_tokens({});
     sanitize_drafts(*seq, config_.num_speculative_tokens, vocab);
   }
+  propose_forced_drafts();  // sequences the proposer left without drafts
 }
 
 Engine::StepOutcome Engine::process_segments(const ScheduleDecision& d, double now) {
@@ -284,7 +321,9 @@ Engine::StepOutcome Engine::process_segments(const ScheduleDecision& d, double n
     if (seg.kind == SegmentKind::kVerify) {
       out.drafts += tokens->num_drafts;
       out.accepted += tokens->num_accepted;
-      if (parts_.proposer) parts_.proposer->observe(seq, tokens->num_drafts, tokens->num_accepted);
+      if (parts_.proposer && !r.forced_drafts) {
+        parts_.proposer->observe(seq, tokens->num_drafts, tokens->num_accepted);
+      }
     }
     const int before = r.num_generated;
     const FinishReason reason = emit_tokens(r, *tokens, now);

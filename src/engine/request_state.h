@@ -46,6 +46,7 @@ struct RequestState {
   StopChecker stop;
   // Structured output: the grammar's position after the tokens generated so far.
   std::optional<grammar::GrammarMatcher> matcher;
+  bool forced_drafts = false;  // this step's drafts are the grammar's forced text, not proposed
   std::shared_ptr<OutputStream> stream;
   RequestTimings timings;
   int num_prompt_tokens = 0;

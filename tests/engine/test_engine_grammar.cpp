@@ -210,7 +210,50 @@ TEST(EngineGrammar, SeededSampledTokensIdenticalWithSpeculation) {
   const auto on =
       run(reqs, test_engine_config(64, 16, 512), testing::make_draft_proposer(true, 2), 4);
   EXPECT_EQ(tokens_of(on, reqs.size()), tokens_of(off, reqs.size()));
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const auto& a = on[i].token_ids;
+    const auto& b = off[i].token_ids;
+    for (size_t j = 0; j < std::min(a.size(), b.size()); ++j) {
+      if (a[j] != b[j]) {
+        ADD_FAILURE() << "request " << i << " differs at " << j << ": " << a[j] << " vs " << b[j]
+                      << " sizes " << a.size() << " " << b.size();
+        break;
+      }
+    }
+  }
   for (const StreamDelta& d : on) expect_valid(d);
+}
+
+// Jump-forward: the grammar's forced text goes out as drafts and is verified like any draft, so
+// tokens are identical with it off; with it on, some forced drafts are kept.
+TEST(EngineGrammar, ForcedTextDraftsChangeNoToken) {
+  std::vector<EngineRequest> reqs;
+  for (uint32_t i = 0; i < 6; ++i) {
+    reqs.push_back(constrained(prompt(600 + i), i % 2 ? 1.0f : 0.0f, 70 + i));
+    reqs.back().grammar = compiled(grammar::GrammarSpec::json_schema(
+        R"({"type":"object","properties":{"description_of_the_item":{"enum":["first choice","second choice"]},)"
+        R"("identifier":{"type":"integer","minimum":0,"maximum":99}},"required":["description_of_the_item","identifier"]})"));
+  }
+  EngineConfig off_cfg = test_engine_config(64, 16, 512);
+  off_cfg.max_grammar_forced_tokens = 0;
+  EngineConfig on_cfg = test_engine_config(64, 16, 512);
+  auto off_engine = make_engine(off_cfg);
+  auto on_engine = make_engine(on_cfg);
+  Result<std::vector<StreamDelta>> off = off_engine->generate(reqs);
+  Result<std::vector<StreamDelta>> on = on_engine->generate(reqs);
+  ASSERT_TRUE(off.is_ok() && on.is_ok());
+  EXPECT_EQ(tokens_of(*on, reqs.size()), tokens_of(*off, reqs.size()));
+  for (const StreamDelta& d : *on) {
+    ASSERT_EQ(d.finish_reason, FinishReason::kStop);
+    const auto v = nlohmann::json::parse(d.text);
+    EXPECT_TRUE(v["description_of_the_item"] == "first choice" ||
+                v["description_of_the_item"] == "second choice")
+        << d.text;
+  }
+  EXPECT_EQ(off_engine->stats().num_draft_tokens, 0);
+  EXPECT_GT(on_engine->stats().num_draft_tokens, 0);
+  EXPECT_GT(on_engine->stats().num_accepted_tokens, 0);
+  EXPECT_LT(on_engine->stats().num_steps, off_engine->stats().num_steps);
 }
 
 TEST(EngineGrammar, IgnoreEosStillEndsWhenTheGrammarIsComplete) {

@@ -66,6 +66,8 @@ Result<TreeVerifyOutput> verify_tree(std::span<const float> logits, std::span<co
     out.tokens.push_back(token);
     out.samples.push_back(std::move(*sampled));
     if (next < 0) break;
+    // A complete grammar allows nothing after this draft: it ends the output as the new token.
+    if (matcher != nullptr && matcher->is_terminated()) break;
     out.accepted_rows.push_back(next + 1);
     history.add_output(token);
     node = next;
