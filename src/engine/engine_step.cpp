@@ -237,13 +237,14 @@ void Engine::propose_forced_drafts() {
     Result<std::vector<int32_t>> ids = parts_.tokenizer->encode(forced, false);
     if (!ids.is_ok() || ids->empty()) continue;
     // Keep the tokens the grammar accepts in order (a tokenization always should; a special
-    // token matched inside the text would not).
-    grammar::GrammarMatcher probe = *r.matcher;
+    // token matched inside the text would not): advanced on the request's own matcher and rolled
+    // back, rather than copying its history every step.
     size_t keep = 0;
     while (keep < ids->size() && keep < static_cast<size_t>(config_.max_grammar_forced_tokens) &&
-           probe.accept_token((*ids)[keep])) {
+           r.matcher->accept_token((*ids)[keep])) {
       ++keep;
     }
+    r.matcher->rollback(static_cast<int>(keep));
     if (keep == 0) continue;
     ids->resize(keep);
     seq->set_draft_tokens(std::move(*ids));

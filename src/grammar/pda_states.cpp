@@ -176,6 +176,8 @@ std::shared_ptr<const std::vector<uint32_t>> PdaStates::token_mask(int32_t state
 
 std::string PdaStates::forced_bytes(int32_t state) {
   std::lock_guard lock(mu_);
+  const int32_t start = state;
+  if (const auto& cached = states_[static_cast<size_t>(start)].forced) return *cached;
   std::string out;
   constexpr size_t kMaxForced = 4096;
   while (state != kDead && out.size() < kMaxForced) {
@@ -190,6 +192,7 @@ std::string PdaStates::forced_bytes(int32_t state) {
     out += static_cast<char>(b);
     state = next_locked(state, static_cast<uint8_t>(b));
   }
+  states_[static_cast<size_t>(start)].forced = out;
   return out;
 }
 

@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -46,7 +48,8 @@ class PdaStates {
   std::shared_ptr<const std::vector<uint32_t>> token_mask(int32_t state);
   bool has_mask(int32_t state) const;
   // The bytes every continuation must start with: the longest run of single-byte choices from
-  // `state` that never passes an accepting state (jump-forward text).
+  // `state` that never passes an accepting state (jump-forward text). Cached per state: the
+  // engine asks for it every step.
   std::string forced_bytes(int32_t state);
 
   size_t num_states() const;
@@ -61,6 +64,7 @@ class PdaStates {
     bool accepting = false;
     std::unique_ptr<std::array<int32_t, 256>> next;  // kUnknown until computed
     std::shared_ptr<const std::vector<uint32_t>> mask;
+    std::optional<std::string> forced;  // forced_bytes(), once computed
   };
   struct TopsHash {
     size_t operator()(const std::vector<int32_t>& v) const;

@@ -8,19 +8,13 @@
 
 #include "grammar_test_util.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_test_util.h"
 
 namespace xy::grammar {
 namespace {
 
 const Tokenizer& load(const std::string& name) {
-  static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
-  auto& slot = cache[name];
-  if (!slot) {
-    auto t = Tokenizer::load_dir(std::string(XY_TESTDATA_DIR) + "/tokenizer/" + name);
-    EXPECT_TRUE(t.is_ok()) << t.status().to_string();
-    slot = std::move(t).value();
-  }
-  return *slot;
+  return testing_util::real_tokenizer(name);
 }
 
 std::vector<int32_t> allowed_ids(const GrammarMatcher& m) {
