@@ -19,5 +19,6 @@ CommandRunner add_bench_serve_command(CLI::App& bench);
 CommandRunner add_tune_command(CLI::App& app);
 CommandRunner add_quantize_command(CLI::App& app);
 CommandRunner add_serve_command(CLI::App& app);
+CommandRunner add_router_command(CLI::App& app);
 
 }  // namespace xy::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   runners["tune"] = xy::cli::add_tune_command(app);
   runners["quantize"] = xy::cli::add_quantize_command(app);
   runners["serve"] = xy::cli::add_serve_command(app);
+  runners["router"] = xy::cli::add_router_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

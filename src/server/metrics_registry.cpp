@@ -86,6 +86,20 @@ Gauge* MetricsRegistry::gauge(const std::string& name, const std::string& help) 
   return f.series.back()->gauge.get();
 }
 
+Gauge* MetricsRegistry::labeled_gauge(const std::string& name, const std::string& help,
+                                      const std::string& label, const std::string& value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Family& f = family(name, help, Kind::kGauge);
+  const std::string extra = label + "=\"" + escape_label_value(value) + "\"";
+  for (auto& s : f.series)
+    if (s->extra_labels == extra) return s->gauge.get();
+  auto s = std::make_unique<Series>();
+  s->extra_labels = extra;
+  s->gauge = std::make_unique<Gauge>();
+  f.series.push_back(std::move(s));
+  return f.series.back()->gauge.get();
+}
+
 Histogram* MetricsRegistry::histogram(const std::string& name, const std::string& help,
                                       std::vector<double> upper_bounds) {
   return labeled_histogram(name, help, "", "", upper_bounds);

@@ -66,6 +66,8 @@ class MetricsRegistry {
                                const std::vector<double>& upper_bounds);
   Counter* labeled_counter(const std::string& name, const std::string& help,
                            const std::string& label, const std::string& label_value);
+  Gauge* labeled_gauge(const std::string& name, const std::string& help, const std::string& label,
+                       const std::string& label_value);
 
   std::string render() const;
 
