@@ -3,12 +3,14 @@
 // and keep the replica set's bookkeeping. Shared by plain routing and the disaggregated flow.
 #pragma once
 
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+
 #include <boost/asio/awaitable.hpp>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <utility>
 
 #include "router/replica_set.h"
 #include "router/router_metrics.h"
