@@ -132,6 +132,31 @@ Result<RequestHandle> Engine::add_request(EngineRequest request) {
                             " tokens, the model has " + std::to_string(mc.vocab_size));
   }
   XY_RETURN_IF_ERROR(request.stop.validate());
+  if (request.imported_kv) {
+    const KvSnapshot& kv = *request.imported_kv;
+    XY_RETURN_IF_ERROR(kv.validate());
+    const KvSnapshotLayout mine = kv_snapshot_layout(state_->kv.shape());
+    if (!(kv.layout == mine)) {
+      return invalid_argument("the imported K/V is " + kv.layout.describe() +
+                              "; this engine's cache is " + mine.describe());
+    }
+    if (kv.tokens != request.prompt_tokens) {
+      return invalid_argument("the imported K/V is for a different prompt (" +
+                              std::to_string(kv.num_tokens()) + " tokens vs " +
+                              std::to_string(prompt_len) + "): the instances tokenize differently");
+    }
+    if (request.imported_tokens.empty() ||
+        request.imported_tokens.size() > static_cast<size_t>(request.max_tokens)) {
+      return invalid_argument("imported K/V needs 1 to max_tokens tokens sampled after it, got " +
+                              std::to_string(request.imported_tokens.size()));
+    }
+    for (int32_t t : request.imported_tokens) {
+      if (t < 0 || t >= mc.vocab_size)
+        return invalid_argument("imported token " + std::to_string(t) + " outside the vocabulary");
+    }
+  } else if (!request.imported_tokens.empty()) {
+    return invalid_argument("imported tokens without imported K/V");
+  }
   if (!request.stop.stop_strings.empty() && (tokenizer() == nullptr || !request.detokenize)) {
     return invalid_argument("stop strings need detokenized output (an engine with a tokenizer)");
   }

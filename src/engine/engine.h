@@ -37,6 +37,7 @@
 #include "engine/spec/proposer.h"
 #include "engine/stop_checker.h"
 #include "grammar/compiled_grammar.h"
+#include "model/kv_snapshot.h"
 
 namespace xy {
 
@@ -63,6 +64,17 @@ struct EngineRequest {
   // Optional: notified after every delta of this request's stream (StreamNotifier), so one
   // consumer thread can serve many streams without polling. Shared by any number of requests.
   std::shared_ptr<StreamNotifier> notifier;
+
+  // Prefill/decode disaggregation.
+  // export_kv: the final delta carries the prompt's K/V (StreamDelta::kv_export), copied when
+  // the prompt's last chunk has run; a prefill instance runs such requests with max_tokens 1.
+  bool export_kv = false;
+  // imported_kv: the prompt's K/V computed by another engine (its tokens must equal
+  // prompt_tokens, its layout this engine's cache), and imported_tokens the tokens that engine
+  // sampled after it (at least one). They are streamed first, then generation continues from
+  // them: no prefill runs here, and greedy output equals that of one engine doing everything.
+  std::shared_ptr<const KvSnapshot> imported_kv;
+  std::vector<int32_t> imported_tokens;
 };
 
 struct RequestHandle {

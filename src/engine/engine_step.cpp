@@ -66,9 +66,22 @@ FinishReason emit_tokens(RequestState& r, const SegmentTokens& step, double now)
   d.usage = usage_of(r);
   d.timings = r.timings;
   if (d.finished) d.timings.finished_s = r.timings.finished_s = now;
+  if (d.finished) d.kv_export = std::move(r.kv_export);
   const FinishReason reason = d.finish_reason;
   r.stream->push(std::move(d));
   return reason;
+}
+
+// Imported tokens were sampled under the same grammar elsewhere; the matcher follows them so
+// that the tokens sampled here continue the same output.
+Status accept_imported_tokens(RequestState& r, const std::vector<int32_t>& tokens) {
+  if (!r.matcher) return Status::ok();
+  for (int32_t t : tokens) {
+    if (!r.matcher->accept_token(t))
+      return invalid_argument("imported token " + std::to_string(t) +
+                              " is not allowed by the request's output grammar");
+  }
+  return Status::ok();
 }
 
 // Drafts must be real token ids within the per-request limit; anything else is cut off here
@@ -132,6 +145,26 @@ void Engine::drain_queue() {
     auto state = std::make_unique<RequestState>(p.id, p.request, p.request.max_tokens,
                                                 parts_.eos_token_ids, tokenizer(), p.stream);
     state->timings.arrival_s = p.arrival_s;
+    state->export_kv = p.request.export_kv;
+    if (p.request.imported_kv) {
+      // The tokens sampled where the prompt was computed go out first, through the same stop
+      // checks and grammar as tokens sampled here; the sequence then continues after them.
+      const Status accepted = accept_imported_tokens(*state, p.request.imported_tokens);
+      if (!accepted.is_ok()) {
+        end_request(*state, FinishReason::kAborted, accepted);
+        note_finished(1);
+        continue;
+      }
+      SegmentTokens first;
+      first.tokens = p.request.imported_tokens;
+      if (emit_tokens(*state, first, now_s()) != FinishReason::kNone) {
+        note_finished(1);
+        continue;
+      }
+      req.generated_tokens = p.request.imported_tokens;
+      req.num_imported_kv_tokens = p.request.imported_kv->num_tokens();
+      state->imported_kv = p.request.imported_kv;
+    }
     const Status st = s.scheduler.add(req);
     if (!st.is_ok()) {
       end_request(*state, FinishReason::kAborted, st);
@@ -177,6 +210,15 @@ Status Engine::run_step() {
   const auto t0 = std::chrono::steady_clock::now();
   for (const KvCopyOp& op : d.kv_copies) {
     XY_RETURN_IF_ERROR(s.kv.copy_block_prefix(op.src_block, op.dst_block, op.num_tokens));
+  }
+  for (const KvImportOp& op : d.kv_imports) {
+    RequestState& r = *s.requests.at(op.seq);
+    const Sequence& seq = *s.scheduler.find(op.seq);
+    XY_CHECK(r.imported_kv != nullptr);
+    // Validated at add_request (layout, tokens): a failure here is a bug.
+    XY_CHECK(
+        scatter_kv_snapshot(*r.imported_kv, s.kv, seq.block_table(), op.begin, op.end).is_ok());
+    r.imported_kv.reset();  // written; a later preemption recomputes instead
   }
   const TokenTable table = build_token_table(d, config_.block_size);
   const size_t vocab = static_cast<size_t>(parts_.model->config().vocab_size);
@@ -315,6 +357,12 @@ Engine::StepOutcome Engine::process_segments(const ScheduleDecision& d, double n
     }
     if (!tokens->accepted_rows.empty()) {  // tree verify: the accepted path's K/V into place
       spec::compact_accepted_kv(s.kv, seq.block_table(), seg.kv_len, tokens->accepted_rows);
+    }
+    if (r.export_kv && seg.kind == SegmentKind::kPrefill && !r.kv_export) {
+      // The prompt's last chunk just ran (this segment samples): its K/V is complete.
+      std::span<const int32_t> prompt = seq.prompt_tokens();
+      r.kv_export = std::make_shared<const KvSnapshot>(gather_kv_snapshot(
+          s.kv, seq.block_table(), std::vector<int32_t>(prompt.begin(), prompt.end())));
     }
     const int computed =
         seg.kind == SegmentKind::kVerify ? 1 + tokens->num_accepted : seg.num_tokens;

@@ -33,6 +33,7 @@ void StreamDelta::merge(StreamDelta&& next) {
   usage = next.usage;
   timings = next.timings;
   num_preemptions = next.num_preemptions;
+  if (next.kv_export) kv_export = std::move(next.kv_export);
 }
 
 void StreamNotifier::notify() {

@@ -26,6 +26,7 @@
 #include "engine/request.h"
 #include "engine/sampling/sampler.h"
 #include "engine/sequence.h"
+#include "model/kv_snapshot.h"
 
 namespace xy {
 
@@ -71,6 +72,9 @@ struct StreamDelta {
   RequestUsage usage;      // cumulative, valid in every delta
   RequestTimings timings;  // cumulative, valid in every delta
   int num_preemptions = 0;
+  // Final delta of an EngineRequest with export_kv: the prompt's K/V (null if the request ended
+  // before its prompt was computed).
+  std::shared_ptr<const KvSnapshot> kv_export;
 
   // Appends `next` (a later delta of the same request) to this one.
   void merge(StreamDelta&& next);

@@ -18,6 +18,11 @@ struct Request {
   int max_output_tokens = 16;          // generation stops after this many tokens (>= 1)
   int priority = 0;                    // lower value = more important (vLLM's convention)
   double arrival_time_s = 0.0;         // caller's clock, for metrics only; order comes from add()
+  // Prefill/decode disaggregation: tokens already generated elsewhere (appended after the
+  // prompt; they count toward max_output_tokens) and how many leading positions have K/V from
+  // elsewhere (written by the engine at admission instead of computed). 0 = none.
+  std::vector<int32_t> generated_tokens;
+  int num_imported_kv_tokens = 0;
 };
 
 // Shape checks that need no engine state: non-empty prompt, max_output_tokens >= 1, token ids

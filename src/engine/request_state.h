@@ -47,6 +47,11 @@ struct RequestState {
   // Structured output: the grammar's position after the tokens generated so far.
   std::optional<grammar::GrammarMatcher> matcher;
   bool forced_drafts = false;  // this step's drafts are the grammar's forced text, not proposed
+  // Disaggregation: copy the prompt's K/V out when it is computed; or the K/V that arrived with
+  // the request, until the admission step has written it into the cache.
+  bool export_kv = false;
+  std::shared_ptr<const KvSnapshot> kv_export;
+  std::shared_ptr<const KvSnapshot> imported_kv;
   std::shared_ptr<OutputStream> stream;
   RequestTimings timings;
   int num_prompt_tokens = 0;

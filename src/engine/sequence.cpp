@@ -28,6 +28,8 @@ Sequence::Sequence(const Request& request, uint64_t arrival_index)
       max_output_tokens_(request.max_output_tokens) {
   XY_CHECK_MSG(validate_request(request, 0).is_ok(), "Sequence from an invalid Request");
   tokens_.reserve(static_cast<size_t>(max_total_tokens()));
+  tokens_.insert(tokens_.end(), request.generated_tokens.begin(), request.generated_tokens.end());
+  num_imported_kv_tokens_ = request.num_imported_kv_tokens;
 }
 
 void Sequence::set_draft_tokens(std::vector<int32_t> drafts) {
@@ -47,12 +49,15 @@ void Sequence::set_draft_tree(std::vector<int32_t> drafts, std::vector<int32_t> 
   draft_parents_ = std::move(parents);
 }
 
-void Sequence::mark_admitted(uint64_t admission_index, int num_prefix_hit_tokens) {
+void Sequence::mark_admitted(uint64_t admission_index, int num_prefix_hit_tokens,
+                             int num_imported) {
   XY_CHECK(status_ == SequenceStatus::kWaiting || status_ == SequenceStatus::kPreempted);
-  XY_CHECK(num_prefix_hit_tokens >= 0 && num_prefix_hit_tokens < num_tokens());
+  XY_CHECK(num_prefix_hit_tokens >= 0 && num_imported >= 0 &&
+           num_prefix_hit_tokens + num_imported < num_tokens());
   status_ = SequenceStatus::kRunning;
   admission_index_ = admission_index;
-  num_computed_tokens_ = num_prefix_hit_tokens;
+  num_computed_tokens_ = num_prefix_hit_tokens + num_imported;
+  num_imported_kv_tokens_ = 0;
   prefill_end_ = num_tokens();
   waiting_steps_ = 0;
   if (!ever_admitted_) cached_tokens_ = num_prefix_hit_tokens;

@@ -85,6 +85,9 @@ class Sequence {
   std::span<const int32_t> draft_parents() const { return draft_parents_; }
   void set_draft_tree(std::vector<int32_t> drafts, std::vector<int32_t> parents);
 
+  // Leading positions whose K/V arrive from another engine at the first admission
+  // (disaggregated prefill); 0 once admitted (a preempted sequence recomputes everything).
+  int num_imported_kv_tokens() const { return num_imported_kv_tokens_; }
   // Prompt tokens served from the prefix cache at the first admission (OpenAI's cached_tokens).
   int cached_tokens() const { return cached_tokens_; }
   int num_preemptions() const { return num_preemptions_; }
@@ -93,8 +96,9 @@ class Sequence {
 
   // --- state transitions (Scheduler / BlockManager) ---
   void note_waiting_step() { ++waiting_steps_; }
-  // waiting|preempted -> running; num_prefix_hit_tokens already have K/V (prefix cache).
-  void mark_admitted(uint64_t admission_index, int num_prefix_hit_tokens);
+  // waiting|preempted -> running; num_prefix_hit_tokens already have K/V (prefix cache), and
+  // num_imported more after them (disaggregated prefill).
+  void mark_admitted(uint64_t admission_index, int num_prefix_hit_tokens, int num_imported = 0);
   // running -> preempted; the block table must already be released.
   void mark_preempted();
   // any -> finished; the block table must already be released.
@@ -123,6 +127,7 @@ class Sequence {
   std::vector<int32_t> draft_tokens_;
   std::vector<int32_t> draft_parents_;  // [num drafts] or empty (chain)
   int cached_tokens_ = 0;
+  int num_imported_kv_tokens_ = 0;
   bool ever_admitted_ = false;
   int num_preemptions_ = 0;
   int waiting_steps_ = 0;

@@ -49,8 +49,8 @@ TEST(SpecTreeMask, TreeVerifySegmentInTheStepTable) {
   cfg.max_num_seqs = 4;
   cfg.kv_watermark_fraction = 0.0;
   Scheduler sched(cfg, blocks);
-  Request r1{1, {10, 11, 12, 13, 14}, 20, 0, 0.0};
-  Request r2{2, {20, 21}, 20, 0, 0.0};
+  Request r1{1, {10, 11, 12, 13, 14}, 20, 0, 0.0, {}, 0};
+  Request r2{2, {20, 21}, 20, 0, 0.0, {}, 0};
   ASSERT_TRUE(sched.add(r1).is_ok());
   ASSERT_TRUE(sched.add(r2).is_ok());
   ScheduleDecision d = sched.schedule();

@@ -54,18 +54,26 @@ std::optional<BlockManager::Admission> BlockManager::admit(Sequence& seq, int ma
   const int n = seq.num_tokens();
   PrefixMatch match;
   if (cache_) match = cache_->match(seq.tokens().first(static_cast<size_t>(n - 1)));
+  // Imported K/V replaces the copy of a partly matched block (it covers those slots anyway).
+  const int imported_end = seq.num_imported_kv_tokens();
+  if (imported_end > 0) {
+    match.partial_block = -1;
+    match.partial_tokens = 0;
+  }
 
   // Second attempt: without the partial block, whose copy needs one block more than sharing.
   for (int attempt = 0; attempt < 2; ++attempt) {
     const int hit = match.num_tokens(bs);
+    const int imported = std::max(0, imported_end - hit);
+    const int ready = hit + imported;  // positions with K/V before the first chunk
     const int shared = static_cast<int>(match.full_blocks.size());
     // Taking references on unreferenced cached blocks removes them from the reclaimable pool.
     const int available = num_reclaimable_blocks() - count_unreferenced(match) - reserve_blocks;
-    int chunk = std::min(max_new_tokens, n - hit);
-    if (blocks_for_tokens(hit + chunk) - shared > available && allow_shorter_chunk) {
-      chunk = std::min(chunk, (shared + available) * bs - hit);
+    int chunk = std::min(max_new_tokens, n - ready);
+    if (blocks_for_tokens(ready + chunk) - shared > available && allow_shorter_chunk) {
+      chunk = std::min(chunk, (shared + available) * bs - ready);
     }
-    if (chunk >= 1 && blocks_for_tokens(hit + chunk) - shared <= available) {
+    if (chunk >= 1 && blocks_for_tokens(ready + chunk) - shared <= available) {
       SequenceKv& kv = seq.mutable_kv();
       for (const int32_t block : match.full_blocks) add_ref(block);
       kv.block_table = match.full_blocks;
@@ -85,8 +93,8 @@ std::optional<BlockManager::Admission> BlockManager::admit(Sequence& seq, int ma
         copies.push_back({match.partial_block, *dst, match.partial_tokens});
         kv.block_table.push_back(*dst);
       }
-      XY_CHECK(ensure_slots(seq, hit + chunk));
-      return Admission{hit, chunk};
+      XY_CHECK(ensure_slots(seq, ready + chunk));
+      return Admission{hit, imported, chunk};
     }
     if (match.partial_block < 0) break;
     match.partial_block = -1;

@@ -50,6 +50,9 @@ class BlockManager {
 
   struct Admission {
     int num_hit_tokens = 0;  // tokens whose K/V come from the prefix cache (shared or copied)
+    // Tokens after those whose K/V the engine writes from another engine's snapshot
+    // (seq.num_imported_kv_tokens() covers [0, hit + imported)); their slots are allocated.
+    int num_imported_tokens = 0;
     int num_new_tokens = 0;  // the first chunk to compute; its slots are allocated
   };
   // Gives a sequence without blocks its block table: the longest cached prefix of all its tokens

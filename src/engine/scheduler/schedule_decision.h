@@ -32,11 +32,20 @@ struct ScheduledSegment {
   }
 };
 
+// Positions [begin, end) of a sequence admitted this step get their K/V from the snapshot it
+// arrived with (disaggregated prefill); the engine writes them before the forward.
+struct KvImportOp {
+  SeqId seq = 0;
+  int begin = 0;
+  int end = 0;
+};
+
 struct ScheduleDecision {
   // Decode/verify segments first (importance order), then prefill chunks.
   std::vector<ScheduledSegment> segments;
-  std::vector<KvCopyOp> kv_copies;  // apply to the KV storage before the forward
-  std::vector<SeqId> preempted;     // moved back to the waiting queue this step
+  std::vector<KvCopyOp> kv_copies;     // apply to the KV storage before the forward
+  std::vector<KvImportOp> kv_imports;  // likewise, after the copies
+  std::vector<SeqId> preempted;        // moved back to the waiting queue this step
   int num_prefill_tokens = 0;
   int num_decode_tokens = 0;
   int num_verify_tokens = 0;

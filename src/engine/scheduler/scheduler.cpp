@@ -169,11 +169,14 @@ void Scheduler::admit_waiting(Step& step, bool starved_only) {
     const std::optional<BlockManager::Admission> admission =
         blocks_.admit(*seq, room, alone ? 0 : watermark_blocks(), alone, step.decision.kv_copies);
     if (!admission) break;
-    seq->mark_admitted(next_admission_index_++, admission->num_hit_tokens);
+    const int hit = admission->num_hit_tokens;
+    const int imported = admission->num_imported_tokens;
+    seq->mark_admitted(next_admission_index_++, hit, imported);
     std::erase(waiting_, seq);
     running_.push_back(seq);
-    step.decision.segments.push_back({seq, SegmentKind::kPrefill, admission->num_hit_tokens,
-                                      admission->num_new_tokens, 0, admission->num_hit_tokens});
+    if (imported > 0) step.decision.kv_imports.push_back({seq->id(), hit, hit + imported});
+    step.decision.segments.push_back(
+        {seq, SegmentKind::kPrefill, hit + imported, admission->num_new_tokens, 0, hit});
     step.used_tokens += admission->num_new_tokens;
   }
 }
