@@ -41,6 +41,8 @@ struct ServeArgs {
   int io_threads = 2;
   double shutdown_timeout_s = 30.0;
   std::string tool_call_parser;
+  server::DisaggregationOptions disaggregation;
+  bool kv_transfer_host_set = false;
 };
 
 int run_serve(const ServeArgs& in) {
@@ -76,6 +78,16 @@ int run_serve(const ServeArgs& in) {
   so.max_queued_requests = a.max_queued_requests;
   so.tool_call_parser = a.tool_call_parser;
   server::OpenAIService service(so);
+  // Every instance can prefill for others and decode for others (kv_transfer_params): the
+  // router assigns the roles. The KV transfer port advertises the HTTP host unless told.
+  if (a.disaggregation.transfer_host.empty()) a.disaggregation.transfer_host = a.host;
+  Result<std::unique_ptr<server::Disaggregation>> disaggregation =
+      server::Disaggregation::start(a.disaggregation);
+  if (!disaggregation.is_ok()) {
+    std::fprintf(stderr, "xyserve serve: %s\n", disaggregation.status().message().c_str());
+    return 2;
+  }
+  service.set_disaggregation(disaggregation->get());
 
   server::HttpServerOptions ho;
   ho.host = a.host;
@@ -94,6 +106,8 @@ int run_serve(const ServeArgs& in) {
   http.start();
   // Tests and scripts read the port from this line (--port 0 picks a free one).
   spdlog::info("listening on http://{}:{} (loading {})", a.host, http.port(), a.session.model_dir);
+  spdlog::info("role {}, KV transfer on {}:{}", a.disaggregation.role,
+               a.disaggregation.transfer_host, (*disaggregation)->transfer_port());
 
   // Model, tokenizer and engine (the same flags and construction as generate / bench offline).
   auto t0 = std::chrono::steady_clock::now();
@@ -175,6 +189,21 @@ CommandRunner add_serve_command(CLI::App& app) {
       ->check(CLI::IsMember({"hermes", "llama3_json", "mistral"}));
   cmd->add_option("--shutdown-timeout", a->shutdown_timeout_s,
                   "Seconds in-flight requests may take to finish after SIGTERM")
+      ->capture_default_str();
+  cmd->add_option("--role", a->disaggregation.role,
+                  "Prefill/decode disaggregation role this instance starts in (the router may "
+                  "move it): hybrid, prefill or decode")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"hybrid", "prefill", "decode"}));
+  cmd->add_option("--kv-transfer-host", a->disaggregation.transfer_host,
+                  "Address of the KV transfer port, bound and advertised to decode instances "
+                  "(default: --host)");
+  cmd->add_option("--kv-transfer-port", a->disaggregation.transfer_port,
+                  "Port prompt K/V is served on to decode instances (0 = any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--kv-export-ttl", a->disaggregation.export_ttl_s,
+                  "Seconds exported prompt K/V waits to be pulled before it is dropped")
       ->capture_default_str();
   add_model_flags(*cmd, a->session);
   add_engine_flags(*cmd, a->engine);

@@ -93,6 +93,7 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineParts parts, const EngineCo
   sched.priority_scheduling = cfg.priority_scheduling;
   sched.max_model_len = cfg.max_model_len;
   XY_RETURN_IF_ERROR(sched.validate());
+  engine->kv_layout_ = kv_snapshot_layout(cache.shape());
   engine->state_ = std::make_unique<State>(std::move(cache), cfg, sched);
   engine->stats_.num_kv_blocks = num_blocks;
   engine->stats_.num_free_kv_blocks = num_blocks;
@@ -135,7 +136,7 @@ Result<RequestHandle> Engine::add_request(EngineRequest request) {
   if (request.imported_kv) {
     const KvSnapshot& kv = *request.imported_kv;
     XY_RETURN_IF_ERROR(kv.validate());
-    const KvSnapshotLayout mine = kv_snapshot_layout(state_->kv.shape());
+    const KvSnapshotLayout mine = kv_layout_;
     if (!(kv.layout == mine)) {
       return invalid_argument("the imported K/V is " + kv.layout.describe() +
                               "; this engine's cache is " + mine.describe());

@@ -133,6 +133,8 @@ class Engine {
   Status validate_kv() const;
   // Blocks currently referenced by a sequence or pinned; 0 when idle (cached blocks excluded).
   int num_used_kv_blocks() const;
+  // The K/V layout this engine exports and imports (fixed at create()).
+  KvSnapshotLayout kv_layout() const { return kv_layout_; }
 
  private:
   struct State;  // everything the loop thread owns (engine.cpp)
@@ -160,6 +162,7 @@ class Engine {
   EngineConfig config_;
   const std::chrono::steady_clock::time_point epoch_;
   std::atomic<SeqId> next_id_{1};
+  KvSnapshotLayout kv_layout_;
 
   // Queue from callers to the loop.
   mutable std::mutex queue_mu_;

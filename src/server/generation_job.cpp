@@ -101,6 +101,8 @@ void GenerationJob::on_delta(size_t i, StreamDelta&& d) {
   c.completion_tokens = d.usage.completion_tokens;
   c.cached_tokens = d.usage.cached_tokens;
   c.token_times.insert(c.token_times.end(), d.token_times_s.begin(), d.token_times_s.end());
+  if (spec_.export_kv)
+    c.token_ids.insert(c.token_ids.end(), d.token_ids.begin(), d.token_ids.end());
   if (spec_.gen.stream) {
     if (!aborted_.load() && !failed_) stream_delta(i, d);
   } else {
@@ -116,6 +118,7 @@ void GenerationJob::on_delta(size_t i, StreamDelta&& d) {
   c.final_delta.usage = d.usage;
   c.final_delta.timings = d.timings;
   c.final_delta.num_preemptions = d.num_preemptions;
+  if (spec_.export_kv && d.kv_export) c.kv_transfer = spec_.export_kv(d.kv_export, c.token_ids);
   record(i);
   if (++num_finished_ == choices_.size()) finish_all();
 }
@@ -241,6 +244,16 @@ void GenerationJob::finish_all() {
     sink_->send(std::move(r));
     return;
   }
+  for (const Choice& c : choices_) {
+    if (!c.kv_transfer || c.kv_transfer->is_ok()) continue;
+    const ApiError e = api_error_from_status(c.kv_transfer->status());
+    HttpResponse r;
+    r.status = e.http_status == 429 ? 503 : e.http_status;
+    r.body = ApiError{r.status, "server_error", e.message, "", "kv_export_failed"}.to_json();
+    metrics_.on_http_response(r.status);
+    sink_->send(std::move(r));
+    return;
+  }
   json out = {{"id", spec_.id},
               {"object", spec_.chat ? "chat.completion" : "text_completion"},
               {"created", spec_.created},
@@ -279,6 +292,8 @@ void GenerationJob::finish_all() {
   }
   out["choices"] = std::move(choices);
   out["usage"] = usage;
+  if (!choices_.empty() && choices_[0].kv_transfer)
+    out["kv_transfer_params"] = **choices_[0].kv_transfer;
   HttpResponse r;
   r.body = dump_json(out);
   metrics_.on_http_response(200);

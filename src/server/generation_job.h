@@ -34,6 +34,11 @@ struct JobSpec {
   std::vector<int> prompt_tokens;
   std::vector<std::string> echo_text;
   ToolOutput tools;  // chat: how the text becomes tool calls
+  // Disaggregated prefill (kv_transfer_params.do_remote_decode): turns the final delta's K/V
+  // and sampled tokens into the response's kv_transfer_params. Null otherwise.
+  std::function<Result<nlohmann::json>(std::shared_ptr<const KvSnapshot>,
+                                       const std::vector<int32_t>&)>
+      export_kv;
 };
 
 // Counters the service keeps across jobs (admission control, /metrics, shutdown).
@@ -70,7 +75,9 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
     std::chrono::steady_clock::time_point first_output;
     std::vector<double> token_times;  // engine clock
     double queue_time_s = -1.0;
-    std::optional<chat::ToolCallStream> tool_stream;  // chat with tools: text -> calls
+    std::optional<chat::ToolCallStream> tool_stream;    // chat with tools: text -> calls
+    std::vector<int32_t> token_ids;                     // kept only when exporting K/V
+    std::optional<Result<nlohmann::json>> kv_transfer;  // exporting: where to pull, or why not
   };
 
   void on_delta(size_t choice, StreamDelta&& d);

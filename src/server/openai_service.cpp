@@ -340,6 +340,7 @@ void OpenAIService::handle_completions(const HttpRequest& req, std::shared_ptr<R
       plan.tools.format != chat::ToolCallFormat::kHermes) {
     g.skip_special_tokens = false;
   }
+  bool echo = !spec.echo_text.empty();
   std::vector<EngineRequest> requests;
   for (const auto& ids : prompts) {
     if (auto e = check_length(int(ids.size()), g.max_tokens)) return reply_error(*sink, *e);
@@ -371,6 +372,7 @@ void OpenAIService::handle_completions(const HttpRequest& req, std::shared_ptr<R
                                     std::to_string(options_.max_queued_requests) + "); retry later",
                                 "", "queue_full"});
   }
+  if (spec.gen.kv_transfer && !apply_kv_transfer(spec, requests, sink, echo)) return;
   auto job = std::make_shared<GenerationJob>(std::move(spec), sink, *engine_, *tokenizer_, metrics_,
                                              counters_);
   if (Status st = job->start(std::move(requests), *pump_); !st.is_ok()) {
@@ -379,6 +381,71 @@ void OpenAIService::handle_completions(const HttpRequest& req, std::shared_ptr<R
     }
     return reply_error(*sink, api_error_from_status(st));
   }
+}
+
+bool OpenAIService::apply_kv_transfer(JobSpec& spec, std::vector<EngineRequest>& requests,
+                                      std::shared_ptr<ResponseSink>& sink, bool echo) {
+  const KvTransferParams kv = *spec.gen.kv_transfer;  // a copy: spec moves into the job below
+  if (!kv.do_remote_decode && !kv.do_remote_prefill) return true;
+  if (disaggregation_ == nullptr) {
+    reply_error(*sink, bad_request("kv_transfer_params: this instance does not take part in "
+                                   "disaggregated serving",
+                                   "kv_transfer_params"));
+    return false;
+  }
+  if (requests.size() != 1) {
+    reply_error(*sink,
+                bad_request("kv_transfer_params needs one prompt and n = 1", "kv_transfer_params"));
+    return false;
+  }
+  if (kv.do_remote_decode) {
+    // Prefill only: the first token is sampled here, the rest on the decode instance.
+    requests[0].export_kv = true;
+    requests[0].max_tokens = 1;
+    spec.gen.stream = false;
+    Disaggregation* d = disaggregation_;
+    spec.export_kv = [d](std::shared_ptr<const KvSnapshot> snapshot,
+                         const std::vector<int32_t>& sampled) {
+      return d->export_kv(std::move(snapshot), sampled);
+    };
+    return true;
+  }
+  if (spec.gen.logprobs || echo) {
+    reply_error(*sink, bad_request("kv_transfer_params.do_remote_prefill does not combine with "
+                                   "logprobs or echo (the first token was sampled elsewhere)",
+                                   "kv_transfer_params"));
+    return false;
+  }
+  // Decode: pull the prompt's K/V, then start the job. The job exists from now on, so a
+  // draining server waits for it; a client that leaves cancels the pull.
+  requests[0].imported_tokens = kv.sampled_token_ids;
+  const int num_tokens = static_cast<int>(requests[0].prompt_tokens.size());
+  auto job = std::make_shared<GenerationJob>(std::move(spec), sink, *engine_, *tokenizer_, metrics_,
+                                             counters_);
+  auto pending = std::make_shared<std::vector<EngineRequest>>(std::move(requests));
+  std::shared_ptr<ResponseSink> client = sink;
+  auto pull = disaggregation_->pull(
+      kv, engine_->kv_layout(), num_tokens, [this, job, pending, client](Result<KvSnapshot> got) {
+        if (client->client_gone()) return;
+        if (!got.is_ok()) {
+          const Status& st = got.status();
+          const int status = st.code() == ErrorCode::kInvalidArgument ? 400 : 502;
+          reply_error(*client,
+                      ApiError{status, status == 400 ? "invalid_request_error" : "server_error",
+                               "kv_transfer_params: " + st.message(), "kv_transfer_params",
+                               "kv_transfer_failed"});
+          return;
+        }
+        (*pending)[0].imported_kv = std::make_shared<const KvSnapshot>(std::move(*got));
+        if (Status st = job->start(std::move(*pending), *pump_); !st.is_ok()) {
+          reply_error(*client,
+                      st.code() == ErrorCode::kResourceExhausted
+                          ? ApiError{503, "server_error", st.message(), "", "shutting_down"}
+                          : api_error_from_status(st, "kv_transfer_params"));
+        }
+      });
+  sink->on_disconnect([pull] { pull->cancel(); });
+  return false;
 }
 
 std::variant<std::shared_ptr<const grammar::CompiledGrammar>, ApiError>
@@ -438,6 +505,9 @@ void OpenAIService::handle_metrics(ResponseSink& sink) {
   const EngineStats stats = engine_->stats();
   r.body = metrics_.render(stats, stats.num_kv_blocks - stats.num_free_kv_blocks,
                            connections_ ? connections_() : 0, counters_.jobs_in_flight.load());
+  if (disaggregation_)
+    r.body += disaggregation_->render_metrics(
+        "model_name=\"" + escape_label_value(options_.served_model_name) + "\"");
   reply(sink, std::move(r));
 }
 

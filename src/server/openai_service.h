@@ -25,6 +25,7 @@
 #include "engine/engine.h"
 #include "grammar/grammar_compiler.h"
 #include "model/model_config.h"
+#include "server/disaggregation.h"
 #include "server/generation_job.h"
 #include "server/http_exchange.h"
 #include "server/server_metrics.h"
@@ -57,6 +58,9 @@ class OpenAIService {
   // How the weights are stored ("gguf Q4_K", "safetensors bf16"), shown as "format" in
   // /v1/models. Call before set_ready().
   void set_model_format(std::string format) { model_format_ = std::move(format); }
+  // Takes part in prefill/decode disaggregation (kv_transfer_params). Call before set_ready();
+  // `d` must outlive the service's use.
+  void set_disaggregation(Disaggregation* d) { disaggregation_ = d; }
   void begin_draining() { draining_.store(true); }
   // Stops the stream pump (after the engine has ended every request).
   void stop();
@@ -83,6 +87,11 @@ class OpenAIService {
                                   bool continue_final_message,
                                   const nlohmann::ordered_json& kwargs) const;
   std::optional<ApiError> check_length(int prompt_tokens, std::optional<int> max_tokens) const;
+  // kv_transfer_params: a prefill request keeps its K/V for export; a decode request pulls the
+  // K/V first and starts the job when it has arrived. Returns false when it replied (error or
+  // deferred start); true when the caller should start the job as usual.
+  bool apply_kv_transfer(JobSpec& spec, std::vector<EngineRequest>& requests,
+                         std::shared_ptr<ResponseSink>& sink, bool echo);
   // The compiled grammar of a request's output constraint, or the 400 that explains it.
   std::variant<std::shared_ptr<const grammar::CompiledGrammar>, ApiError> compile_grammar(
       const grammar::GrammarSpec& spec, const std::string& param);
@@ -104,6 +113,7 @@ class OpenAIService {
   JobCounters counters_;
   std::unique_ptr<StreamPump> pump_;
   std::function<int()> connections_;
+  Disaggregation* disaggregation_ = nullptr;
   std::atomic<uint64_t> next_id_{1};
 };
 

@@ -172,6 +172,39 @@ std::vector<int32_t> token_id_array(const json& v, const std::string& param) {
   return ids;
 }
 
+KvTransferParams parse_kv_transfer(const json& v) {
+  if (!v.is_object()) wrong_type("kv_transfer_params", v, "an object");
+  Fields f(v, "kv_transfer_params.");
+  KvTransferParams p;
+  p.do_remote_decode = f.boolean("do_remote_decode").value_or(false);
+  p.do_remote_prefill = f.boolean("do_remote_prefill").value_or(false);
+  if (p.do_remote_decode && p.do_remote_prefill)
+    fail("'kv_transfer_params': do_remote_decode and do_remote_prefill exclude each other",
+         "kv_transfer_params");
+  if (!p.do_remote_prefill) return p;
+  auto id = f.str("transfer_id");
+  if (!id || id->empty() || id->size() > 256)
+    fail("'kv_transfer_params.transfer_id' must be a string of 1 to 256 bytes",
+         "kv_transfer_params.transfer_id");
+  p.transfer_id = *id;
+  auto host = f.str("remote_host");
+  if (!host || host->empty())
+    fail("'kv_transfer_params.remote_host' is required", "kv_transfer_params.remote_host");
+  p.remote_host = *host;
+  auto port = f.integer("remote_port");
+  if (!port) fail("'kv_transfer_params.remote_port' is required", "kv_transfer_params.remote_port");
+  p.remote_port = checked_int(*port, 1, 65535, "kv_transfer_params.remote_port");
+  const json* sampled = f.get("sampled_token_ids");
+  if (!sampled)
+    fail("'kv_transfer_params.sampled_token_ids' is required",
+         "kv_transfer_params.sampled_token_ids");
+  p.sampled_token_ids = token_id_array(*sampled, "kv_transfer_params.sampled_token_ids");
+  if (p.sampled_token_ids.empty())
+    fail("'kv_transfer_params.sampled_token_ids' must not be empty",
+         "kv_transfer_params.sampled_token_ids");
+  return p;
+}
+
 // Fields common to both generation endpoints. `chat` selects the logprobs shape: chat has
 // logprobs: bool + top_logprobs: int; completions has logprobs: int (top alternatives).
 OutputConstraint parse_constraint(const Fields& f);
@@ -281,6 +314,7 @@ GenerationOptions parse_generation(const json& body, bool chat) {
   if (auto v = f.integer("priority")) g.priority = checked_int(*v, -1000000, 1000000, "priority");
   if (auto v = f.str("user")) g.user = *v;
   g.constraint = parse_constraint(f);
+  if (const json* kv = f.get("kv_transfer_params")) g.kv_transfer = parse_kv_transfer(*kv);
 
   if (chat) {
     if (auto v = f.boolean("logprobs")) g.logprobs = *v;

@@ -44,6 +44,21 @@ struct OutputConstraint {
   std::string param;                 // the request field it came from, for errors
 };
 
+// kv_transfer_params (prefill/decode disaggregation, set by the router; vLLM's field name):
+//   {"do_remote_decode": true}  prefill here, keep the prompt's K/V for a decode instance and
+//                               answer with where to pull it (one token is generated here)
+//   {"do_remote_prefill": true, "transfer_id", "remote_host", "remote_port",
+//    "sampled_token_ids"}       pull the prompt's K/V from the prefill instance and continue
+//                               after the tokens it sampled
+struct KvTransferParams {
+  bool do_remote_decode = false;
+  bool do_remote_prefill = false;
+  std::string transfer_id;
+  std::string remote_host;
+  int remote_port = 0;
+  std::vector<int32_t> sampled_token_ids;
+};
+
 // Parameters shared by /v1/completions and /v1/chat/completions.
 struct GenerationOptions {
   std::string model;
@@ -63,6 +78,7 @@ struct GenerationOptions {
   int priority = 0;                     // vLLM extension: lower = sooner
   std::string user;
   OutputConstraint constraint;
+  std::optional<KvTransferParams> kv_transfer;
 };
 
 // tool_choice: "auto" (the model decides; calls are parsed from its output), "none", "required"
