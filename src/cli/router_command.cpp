@@ -36,6 +36,7 @@ struct RouterArgs {
   int balance_abs_threshold = 8;
   double balance_rel_threshold = 1.5;
   double shutdown_timeout_s = 30;
+  router::RoleControlOptions roles;
 };
 
 int run_router(const RouterArgs& a) {
@@ -50,6 +51,7 @@ int run_router(const RouterArgs& a) {
   o.health.timeout_s = a.health_timeout_s;
   o.health.replica_file = a.replica_file;
   o.replicas.evict_after_failures = a.evict_after_failures;
+  o.roles = a.roles;
   auto policy = router::parse_routing_policy(a.policy);
   if (!policy.is_ok()) {
     std::fprintf(stderr, "xyserve router: %s\n", policy.status().message().c_str());
@@ -163,6 +165,18 @@ CommandRunner add_router_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--balance-rel-threshold", a->balance_rel_threshold,
                   "prefix_affinity: max/min outstanding ratio above which load decides")
+      ->capture_default_str();
+  cmd->add_option("--pd-rebalance-interval", a->roles.interval_s,
+                  "Seconds between prefill/decode role checks (0 = roles stay as given)")
+      ->capture_default_str();
+  cmd->add_option("--pd-switch-ratio", a->roles.ratio,
+                  "Move an instance when one side's pressure exceeds the other's by this factor")
+      ->capture_default_str();
+  cmd->add_option("--pd-decode-weight", a->roles.decode_weight,
+                  "Concurrent decodes that weigh as much as one queued prefill")
+      ->capture_default_str();
+  cmd->add_option("--pd-switch-cooldown", a->roles.cooldown_s,
+                  "Seconds after a role switch before the next one")
       ->capture_default_str();
   cmd->add_option("--shutdown-timeout", a->shutdown_timeout_s,
                   "Seconds in-flight requests may take to finish after SIGTERM")

@@ -47,6 +47,13 @@ void RouterMetrics::disaggregated(double handoff_s) {
   pd_handoff_->observe(handoff_s);
 }
 
+void RouterMetrics::role_switched(ReplicaRole to) {
+  reg_.labeled_counter("xyserve_router:role_switches_total",
+                       "Instances moved between prefill and decode by the role controller.", "to",
+                       role_name(to))
+      ->inc();
+}
+
 void RouterMetrics::observe(const std::vector<ReplicaSnapshot>& replicas) {
   int healthy = 0;
   for (const ReplicaSnapshot& r : replicas) {

@@ -21,6 +21,7 @@ class RouterMetrics {
   void evicted() { evictions_->inc(); }
   void readmitted() { readmissions_->inc(); }
   void disaggregated(double kv_transfer_s);
+  void role_switched(ReplicaRole to);
   // Gauges mirrored from the replica set before each scrape.
   void observe(const std::vector<ReplicaSnapshot>& replicas);
   std::string render() const { return reg_.render(); }

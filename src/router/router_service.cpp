@@ -5,6 +5,7 @@
 #include <boost/asio/strand.hpp>
 #include <nlohmann/json.hpp>
 
+#include "router/disaggregated_flow.h"
 #include "router/relay.h"
 #include "router/routing_key.h"
 #include "server/protocol/api_error.h"
@@ -21,7 +22,8 @@ RouterService::RouterService(asio::io_context& io, RouterOptions options)
       options_(std::move(options)),
       replicas_(options_.replicas),
       policy_(options_.routing),
-      health_(io, options_.health, replicas_, policy_, metrics_) {}
+      health_(io, options_.health, replicas_, policy_, metrics_),
+      roles_(io, options_.roles, replicas_, metrics_) {}
 
 RouterService::~RouterService() {
   stop();
@@ -32,11 +34,13 @@ Status RouterService::start() {
   if (replicas_.snapshot().empty())
     return invalid_argument("no replicas: give --replica URL or a --replica-file");
   health_.start();
+  roles_.start();
   return Status::ok();
 }
 
 void RouterService::stop() {
   health_.stop();
+  roles_.stop();
 }
 
 void RouterService::reply_error(ResponseSink& sink, int status, const std::string& type,
@@ -129,10 +133,23 @@ void RouterService::handle_generation(const HttpRequest& req, std::shared_ptr<Re
   }
   auto link = ClientLink::create(std::move(sink));
   RelayContext ctx{replicas_, policy_, metrics_, options_};
+  // Prefill/decode disaggregation when both kinds of instance are up (hybrid ones count as
+  // either); a request that cannot be split goes whole to a decode instance.
+  std::optional<ReplicaRole> role;
+  if (pd_active()) {
+    if (can_disaggregate(req.body, chat)) {
+      asio::co_spawn(asio::make_strand(io_),
+                     serve_disaggregated(ctx, link, std::move(up), std::move(routed->key), chat),
+                     asio::detached);
+      return;
+    }
+    role = ReplicaRole::kDecode;
+  }
   asio::co_spawn(
       asio::make_strand(io_),
-      [ctx, link, up = std::move(up), key = std::move(routed->key)]() -> asio::awaitable<void> {
-        OpenOutcome o = co_await open_call(ctx, *link, up, key, std::nullopt);
+      [ctx, link, up = std::move(up), key = std::move(routed->key),
+       role]() -> asio::awaitable<void> {
+        OpenOutcome o = co_await open_call(ctx, *link, up, key, role);
         if (!o.open) {
           if (!link->gone()) link->sink().send(std::move(o.failure));
           co_return;
@@ -140,6 +157,15 @@ void RouterService::handle_generation(const HttpRequest& req, std::shared_ptr<Re
         co_await relay_response(ctx, *link, std::move(*o.open));
       },
       asio::detached);
+}
+
+bool RouterService::pd_active() const {
+  bool prefill = false, decode = false;
+  for (const ReplicaSnapshot& r : replicas_.routable(std::nullopt)) {
+    prefill = prefill || r.role == ReplicaRole::kPrefill;
+    decode = decode || r.role == ReplicaRole::kDecode;
+  }
+  return prefill && decode;
 }
 
 void RouterService::forward_get(const std::string& target, std::shared_ptr<ResponseSink> sink) {

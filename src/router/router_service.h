@@ -13,8 +13,9 @@
 //   GET  /metrics                                xyserve_router:* (Prometheus)
 //   GET  /router/replicas                        the replica table as JSON
 //
-// Threads: handle() runs on the HTTP server's I/O threads and never blocks; requests proceed as
-// coroutines on the same I/O context.
+// With routable prefill-role and decode-role replicas, requests are disaggregated
+// (router/disaggregated_flow.h). Threads: handle() runs on the HTTP server's I/O threads and never
+// blocks; requests proceed as coroutines on the same I/O context.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -23,6 +24,7 @@
 
 #include "router/health_monitor.h"
 #include "router/replica_set.h"
+#include "router/role_controller.h"
 #include "router/router_metrics.h"
 #include "router/routing_policy.h"
 #include "router/upstream_call.h"
@@ -37,6 +39,7 @@ struct RouterOptions {
   double request_timeout_s = 600;  // no progress from a replica for this long = failure
   RoutingOptions routing;
   HealthOptions health;
+  RoleControlOptions roles;
   ReplicaSet::Options replicas;
 };
 
@@ -61,6 +64,8 @@ class RouterService {
   void reply_error(server::ResponseSink& sink, int status, const std::string& type,
                    const std::string& message, const std::string& code);
   std::string replicas_json() const;
+  // Both a prefill-role and a decode-role replica are routable.
+  bool pd_active() const;
 
   boost::asio::io_context& io_;
   RouterOptions options_;
@@ -68,6 +73,7 @@ class RouterService {
   RoutingPolicy policy_;
   RouterMetrics metrics_;
   HealthMonitor health_;
+  RoleController roles_;
 };
 
 }  // namespace xy::router

@@ -1,0 +1,83 @@
+#include "router/disaggregated_flow.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "router/router_service.h"
+
+namespace xy::router {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+
+bool can_disaggregate(const std::string& body, bool chat) {
+  const json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return false;
+  if (auto n = j.find("n"); n != j.end() && !(n->is_number_integer() && *n == 1)) return false;
+  if (auto e = j.find("echo"); e != j.end() && e->is_boolean() && e->get<bool>()) return false;
+  if (auto lp = j.find("logprobs"); lp != j.end() && !lp->is_null() && !(lp->is_boolean() && !*lp))
+    return false;
+  if (j.contains("kv_transfer_params")) return false;  // the client drives it itself
+  if (!chat) {
+    auto p = j.find("prompt");
+    if (p == j.end()) return false;
+    // One prompt: a string, a list of token ids, or a list holding one of those.
+    if (p->is_array() && !p->empty() && !(*p)[0].is_number_integer() && p->size() != 1)
+      return false;
+  }
+  return true;
+}
+
+asio::awaitable<void> serve_disaggregated(RelayContext ctx, std::shared_ptr<ClientLink> link,
+                                          UpstreamRequest request, std::string key, bool chat) {
+  json body = json::parse(request.body, nullptr, false);
+  // 1. Prefill: one token, the K/V kept for the decode instance.
+  UpstreamRequest prefill = request;
+  json pbody = body;
+  pbody["kv_transfer_params"] = {{"do_remote_decode", true}};
+  prefill.body = pbody.dump();
+  OpenOutcome p = co_await open_call(ctx, *link, prefill, key, ReplicaRole::kPrefill);
+  if (!p.open) {
+    if (!link->gone()) link->sink().send(std::move(p.failure));
+    co_return;
+  }
+  const OpenCall& pc = *p.open;
+  ctx.replicas.end_request(pc.replica.id, false);
+  if (pc.head.status != 200 || !pc.body) {
+    // The prefill instance's own answer (a 400 for a bad request, ...) is the client's.
+    server::HttpResponse r;
+    r.status = pc.head.status;
+    r.content_type = pc.head.content_type.empty() ? "application/json" : pc.head.content_type;
+    r.body = pc.body ? *pc.body : std::string();
+    if (!link->gone()) link->sink().send(std::move(r));
+    co_return;
+  }
+  const json answer = json::parse(*pc.body, nullptr, false);
+  if (!answer.is_object() || !answer.contains("kv_transfer_params") ||
+      !answer["kv_transfer_params"].is_object()) {
+    ctx.metrics.client_error(502);
+    if (!link->gone())
+      link->sink().send(router_error(502, "server_error",
+                                     "prefill instance " + pc.replica.url +
+                                         " did not return kv_transfer_params (not an xyserve "
+                                         "instance, or too old)",
+                                     "upstream_error"));
+    co_return;
+  }
+  const auto handoff_start = std::chrono::steady_clock::now();
+  // 2. Decode: the original request, continued from the prefill instance's K/V and token.
+  UpstreamRequest decode = request;
+  body["kv_transfer_params"] = answer["kv_transfer_params"];
+  decode.body = body.dump();
+  OpenOutcome d = co_await open_call(ctx, *link, decode, "", ReplicaRole::kDecode);
+  if (!d.open) {
+    if (!link->gone()) link->sink().send(std::move(d.failure));
+    co_return;
+  }
+  ctx.metrics.disaggregated(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - handoff_start).count());
+  (void)chat;
+  co_await relay_response(ctx, *link, std::move(*d.open));
+}
+
+}  // namespace xy::router
