@@ -32,8 +32,7 @@ namespace {
 bool less_loaded(const ReplicaSnapshot& a, const ReplicaSnapshot& b) {
   if (a.in_flight != b.in_flight) return a.in_flight < b.in_flight;
   if (a.load.waiting != b.load.waiting) return a.load.waiting < b.load.waiting;
-  if (a.load.kv_usage != b.load.kv_usage) return a.load.kv_usage < b.load.kv_usage;
-  return a.id < b.id;
+  return a.load.kv_usage < b.load.kv_usage;
 }
 
 }  // namespace
@@ -47,7 +46,13 @@ RoutingDecision RoutingPolicy::choose(std::string_view key, const std::vector<Re
   if (candidates.empty()) return d;
   std::sort(candidates.begin(), candidates.end(),
             [](const auto& a, const auto& b) { return a.id < b.id; });
-  const auto least = std::min_element(candidates.begin(), candidates.end(), less_loaded);
+  // The least loaded; equally loaded replicas take turns (an idle cluster still spreads work).
+  const auto min_it = std::min_element(candidates.begin(), candidates.end(), less_loaded);
+  std::vector<const ReplicaSnapshot*> tied;
+  for (const ReplicaSnapshot& r : candidates)
+    if (!less_loaded(*min_it, r)) tied.push_back(&r);
+  const ReplicaSnapshot* least =
+      tied.size() == 1 ? tied[0] : tied[next_tie_.fetch_add(1) % tied.size()];
   switch (options_.kind) {
     case RoutingPolicyKind::kRoundRobin:
       d.replica = candidates[next_.fetch_add(1) % candidates.size()].id;

@@ -1,7 +1,7 @@
 // Which replica gets a request. Three policies:
 //   round_robin      replicas in turn
 //   least_load       fewest requests outstanding from this router (ties: fewest waiting in the
-//                    replica's last /metrics, then lowest KV usage)
+//                    replica's last /metrics, then lowest KV usage; then in turn)
 //   prefix_affinity  the replica holding the longest routed prefix of the request's routing
 //                    key when at least `cache_threshold` of the key matches, unless the load is
 //                    imbalanced (max - min outstanding > balance_abs_threshold and max >
@@ -56,6 +56,7 @@ class RoutingPolicy {
   RoutingOptions options_;
   PrefixTree tree_;
   std::atomic<uint64_t> next_{0};
+  std::atomic<uint64_t> next_tie_{0};
 };
 
 }  // namespace xy::router
