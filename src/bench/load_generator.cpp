@@ -10,6 +10,7 @@
 
 #include "bench/sse_parser.h"
 #include "bench/stream_recorder.h"
+#include "core/seconds.h"
 
 namespace xy::bench {
 namespace {
@@ -35,10 +36,6 @@ struct RunState {
   double now_s() const { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 };
 
-std::chrono::steady_clock::duration seconds(double s) {
-  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-}
-
 std::string format_seconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g s", s);
@@ -52,7 +49,7 @@ asio::awaitable<void> stream_one(RunState& st, size_t i) {
   const PreparedRequest& req = st.requests[i];
   auto ex = co_await asio::this_coro::executor;
   beast::tcp_stream stream(ex);
-  const auto timeout = seconds(st.opts.request_timeout_s);
+  const auto timeout = steady_steady_seconds(st.opts.request_timeout_s);
   rec.sent_s = st.now_s();
   StreamRecorder recorder(rec, st.opts.tokenizer);
   try {
@@ -100,9 +97,10 @@ asio::awaitable<void> stream_one(RunState& st, size_t i) {
         for (const std::string& ev : sse.finish()) recorder.on_event(ev, st.now_s());
     }
   } catch (const boost::system::system_error& e) {
-    rec.error = e.code() == beast::error::timeout
-                    ? "timeout: no progress for " + format_seconds(st.opts.request_timeout_s)
-                    : "transport: " + e.code().message();
+    rec.error =
+        e.code() == beast::error::timeout
+            ? "timeout: no progress for " + format_steady_steady_seconds(st.opts.request_timeout_s)
+            : "transport: " + e.code().message();
   } catch (const std::exception& e) {
     rec.error = std::string("client: ") + e.what();
   }
@@ -138,7 +136,7 @@ asio::awaitable<void> dispatch(RunState& st) {
   asio::steady_timer wait(ex);
   const int cap = st.opts.max_concurrency;
   for (size_t i = 0; i < st.requests.size(); ++i) {
-    wait.expires_at(st.t0 + seconds(st.requests[i].arrival_s));
+    wait.expires_at(st.t0 + steady_seconds(st.requests[i].arrival_s));
     co_await wait.async_wait(asio::use_awaitable);
     while (cap > 0 && st.progress.in_flight >= cap) {
       st.slot_freed->expires_at(Clock::time_point::max());
@@ -154,7 +152,7 @@ asio::awaitable<void> report_progress(RunState& st) {
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer tick(ex);
   while (!(st.all_dispatched && st.progress.in_flight == 0)) {
-    tick.expires_after(seconds(st.opts.progress_interval_s));
+    tick.expires_after(steady_steady_seconds(st.opts.progress_interval_s));
     co_await tick.async_wait(asio::use_awaitable);
     st.progress.elapsed_s = st.now_s();
     if (st.opts.on_progress) st.opts.on_progress(st.progress);

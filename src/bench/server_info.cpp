@@ -6,6 +6,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "core/seconds.h"
+
 namespace xy::bench {
 
 Result<std::optional<int>> fetch_max_model_len(const Url& url, const std::string& model,
@@ -20,8 +22,7 @@ Result<std::optional<int>> fetch_max_model_len(const Url& url, const std::string
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(timeout_s)));
+    stream.expires_after(steady_seconds(timeout_s));
     stream.connect(resolver.resolve(url.host, url.port));
     http::request<http::empty_body> req{http::verb::get, target, 11};
     req.set(http::field::host, url.host + ":" + url.port);

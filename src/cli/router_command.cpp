@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "core/seconds.h"
 #include "router/router_service.h"
 #include "server/http_server.h"
 
@@ -104,9 +105,7 @@ int run_router(const RouterArgs& a) {
   sigwait(&signals, &sig);
   spdlog::info("signal {}: draining", sig);
   http.stop_accepting();
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(a.shutdown_timeout_s));
+  const auto deadline = std::chrono::steady_clock::now() + steady_seconds(a.shutdown_timeout_s);
   while (http.connections().active_exchanges.load() > 0 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -19,6 +19,7 @@
 #include "cli/default_model.h"
 #include "cli/engine_flags.h"
 #include "cli/model_session.h"
+#include "core/seconds.h"
 #include "engine/engine.h"
 #include "model/model.h"
 #include "server/http_server.h"
@@ -141,9 +142,7 @@ int run_serve(const ServeArgs& in) {
                service.jobs_in_flight(), a.shutdown_timeout_s);
   http.stop_accepting();
   service.begin_draining();
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(a.shutdown_timeout_s));
+  const auto deadline = std::chrono::steady_clock::now() + steady_seconds(a.shutdown_timeout_s);
   while (service.jobs_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <random>
 
+#include "core/seconds.h"
+
 namespace xy::cluster {
 
 KvExportStore::KvExportStore(double ttl_s, size_t max_bytes)
@@ -18,9 +20,7 @@ std::string KvExportStore::put(std::shared_ptr<const KvSnapshot> snapshot) {
   char id[48];
   std::snprintf(id, sizeof id, "kv-%016llx-%llu", static_cast<unsigned long long>(nonce_),
                 static_cast<unsigned long long>(next_++));
-  const auto expires = std::chrono::steady_clock::now() +
-                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                           std::chrono::duration<double>(ttl_s_));
+  const auto expires = std::chrono::steady_clock::now() + steady_seconds(ttl_s_);
   entries_[id] = Entry{std::move(snapshot), expires};
   bytes_ += b;
   return id;

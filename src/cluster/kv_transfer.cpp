@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cluster/kv_wire.h"
+#include "core/seconds.h"
 
 namespace xy::cluster {
 
@@ -23,11 +24,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-auto seconds(double s) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(s));
-}
-
 constexpr double kServerIdleTimeoutS = 30;
 
 // One pull served: read the request, take the entry, write head + layers.
@@ -36,7 +32,7 @@ asio::awaitable<void> serve_pull(tcp::socket socket, KvExportStore& store,
   beast::tcp_stream stream(std::move(socket));
   boost::system::error_code ec;
   std::string head(kPullRequestHeaderBytes, '\0');
-  stream.expires_after(seconds(kServerIdleTimeoutS));
+  stream.expires_after(steady_seconds(kServerIdleTimeoutS));
   co_await asio::async_read(stream, asio::buffer(head),
                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return;
@@ -56,7 +52,7 @@ asio::awaitable<void> serve_pull(tcp::socket socket, KvExportStore& store,
   std::shared_ptr<const KvSnapshot> s = store.take(id);
   const std::string response_head =
       encode_response_head(s ? KvWireStatus::kOk : KvWireStatus::kUnknownId, s.get());
-  stream.expires_after(seconds(kServerIdleTimeoutS));
+  stream.expires_after(steady_seconds(kServerIdleTimeoutS));
   co_await asio::async_write(stream, asio::buffer(response_head),
                              asio::redirect_error(asio::use_awaitable, ec));
   if (ec || !s) {
@@ -68,7 +64,7 @@ asio::awaitable<void> serve_pull(tcp::socket socket, KvExportStore& store,
     unsigned char len[8];
     for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xff);
     const std::array<asio::const_buffer, 2> bufs{asio::buffer(len), asio::buffer(layer)};
-    stream.expires_after(seconds(kServerIdleTimeoutS));
+    stream.expires_after(steady_seconds(kServerIdleTimeoutS));
     co_await asio::async_write(stream, bufs, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       // The receiver went away (aborted): the entry is gone with it, nothing else to free.
@@ -179,17 +175,17 @@ class PullImpl : public KvPull, public std::enable_shared_from_this<PullImpl> {
     auto endpoints = co_await resolver.async_resolve(req_.host, std::to_string(req_.port),
                                                      asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return broken(ec, "resolving");
-    stream_.expires_after(seconds(req_.timeout_s));
+    stream_.expires_after(steady_seconds(req_.timeout_s));
     co_await stream_.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || cancelled_) co_return broken(ec, "connecting");
     stream_.socket().set_option(tcp::no_delay(true), ec);
     const std::string request = encode_pull_request(req_.transfer_id);
-    stream_.expires_after(seconds(req_.timeout_s));
+    stream_.expires_after(steady_seconds(req_.timeout_s));
     co_await asio::async_write(stream_, asio::buffer(request),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec || cancelled_) co_return broken(ec, "sending the request");
     std::string head(kResponseFixedBytes, '\0');
-    stream_.expires_after(seconds(req_.timeout_s));
+    stream_.expires_after(steady_seconds(req_.timeout_s));
     co_await asio::async_read(stream_, asio::buffer(head),
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec || cancelled_) co_return broken(ec, "reading the response");
@@ -230,7 +226,7 @@ class PullImpl : public KvPull, public std::enable_shared_from_this<PullImpl> {
     const size_t want = h.layout.layer_bytes(h.num_tokens);
     for (int l = 0; l < h.layout.num_layers; ++l) {
       unsigned char len[8];
-      stream_.expires_after(seconds(req_.timeout_s));
+      stream_.expires_after(steady_seconds(req_.timeout_s));
       co_await asio::async_read(stream_, asio::buffer(len),
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec || cancelled_) co_return broken(ec, "reading a layer");
@@ -241,7 +237,7 @@ class PullImpl : public KvPull, public std::enable_shared_from_this<PullImpl> {
                                std::to_string(n) + " bytes, the layout needs " +
                                std::to_string(want));
       std::vector<uint8_t> layer(want);
-      stream_.expires_after(seconds(req_.timeout_s));
+      stream_.expires_after(steady_seconds(req_.timeout_s));
       co_await asio::async_read(stream_, asio::buffer(layer),
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec || cancelled_) co_return broken(ec, "reading a layer");

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/seconds.h"
 #include "router/replica_metrics.h"
 #include "router/upstream_call.h"
 
@@ -74,8 +75,7 @@ void HealthMonitor::stop() {
 
 void HealthMonitor::schedule_round() {
   if (stopped_.load()) return;
-  timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(options_.interval_s)));
+  timer_.expires_after(steady_seconds(options_.interval_s));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_.load()) return;
     reload_if_changed();

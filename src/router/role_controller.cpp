@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "core/seconds.h"
+
 namespace xy::router {
 
 namespace {
@@ -58,8 +60,7 @@ void RoleController::stop() {
 
 void RoleController::schedule() {
   if (stopped_.load()) return;
-  timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(options_.interval_s)));
+  timer_.expires_after(steady_seconds(options_.interval_s));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_.load()) return;
     const auto now = std::chrono::steady_clock::now();

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <limits>
 
+#include "core/seconds.h"
+
 namespace xy::router {
 
 namespace asio = boost::asio;
@@ -16,14 +18,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-namespace {
-
-auto seconds(double s) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(s));
-}
-
-}  // namespace
+namespace {}  // namespace
 
 UpstreamCall::UpstreamCall(asio::any_io_executor executor, bench::Url url, double timeout_s)
     : stream_(std::move(executor)), url_(std::move(url)), timeout_s_(timeout_s) {}
@@ -41,7 +36,7 @@ asio::awaitable<Result<UpstreamHead>> UpstreamCall::send(const UpstreamRequest& 
   auto endpoints = co_await resolver.async_resolve(url_.host, url_.port,
                                                    asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return io_error("cannot resolve " + url_.host + ": " + ec.message());
-  stream_.expires_after(seconds(std::min(timeout_s_, 10.0)));
+  stream_.expires_after(steady_seconds(std::min(timeout_s_, 10.0)));
   co_await stream_.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
   if (ec || cancelled_) {
     co_return transport_error(ec, "connecting");
@@ -59,14 +54,14 @@ asio::awaitable<Result<UpstreamHead>> UpstreamCall::send(const UpstreamRequest& 
     req.body() = request.body;
     req.prepare_payload();
   }
-  stream_.expires_after(seconds(timeout_s_));
+  stream_.expires_after(steady_seconds(timeout_s_));
   co_await http::async_write(stream_, req, asio::redirect_error(asio::use_awaitable, ec));
   if (ec || cancelled_) {
     co_return transport_error(ec, "sending");
   }
   parser_.emplace();
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-  stream_.expires_after(seconds(timeout_s_));
+  stream_.expires_after(steady_seconds(timeout_s_));
   co_await http::async_read_header(stream_, buffer_, *parser_,
                                    asio::redirect_error(asio::use_awaitable, ec));
   if (ec || cancelled_) co_return transport_error(ec, "waiting for the response");
@@ -80,7 +75,7 @@ asio::awaitable<Result<UpstreamHead>> UpstreamCall::send(const UpstreamRequest& 
 asio::awaitable<Result<std::string>> UpstreamCall::read_body(size_t max_bytes) {
   boost::system::error_code ec;
   while (!parser_->is_done()) {
-    stream_.expires_after(seconds(timeout_s_));
+    stream_.expires_after(steady_seconds(timeout_s_));
     co_await http::async_read_some(stream_, buffer_, *parser_,
                                    asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::end_of_stream) break;  // close-delimited body
@@ -100,7 +95,7 @@ asio::awaitable<Result<std::vector<std::string>>> UpstreamCall::next_events() {
       stream_done_ = true;
       break;
     }
-    stream_.expires_after(seconds(timeout_s_));
+    stream_.expires_after(steady_seconds(timeout_s_));
     co_await http::async_read_some(stream_, buffer_, *parser_,
                                    asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::end_of_stream) {
