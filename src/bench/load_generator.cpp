@@ -49,7 +49,7 @@ asio::awaitable<void> stream_one(RunState& st, size_t i) {
   const PreparedRequest& req = st.requests[i];
   auto ex = co_await asio::this_coro::executor;
   beast::tcp_stream stream(ex);
-  const auto timeout = steady_steady_seconds(st.opts.request_timeout_s);
+  const auto timeout = steady_seconds(st.opts.request_timeout_s);
   rec.sent_s = st.now_s();
   StreamRecorder recorder(rec, st.opts.tokenizer);
   try {
@@ -99,7 +99,7 @@ asio::awaitable<void> stream_one(RunState& st, size_t i) {
   } catch (const boost::system::system_error& e) {
     rec.error =
         e.code() == beast::error::timeout
-            ? "timeout: no progress for " + format_steady_steady_seconds(st.opts.request_timeout_s)
+            ? "timeout: no progress for " + format_seconds(st.opts.request_timeout_s)
             : "transport: " + e.code().message();
   } catch (const std::exception& e) {
     rec.error = std::string("client: ") + e.what();
@@ -152,7 +152,7 @@ asio::awaitable<void> report_progress(RunState& st) {
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer tick(ex);
   while (!(st.all_dispatched && st.progress.in_flight == 0)) {
-    tick.expires_after(steady_steady_seconds(st.opts.progress_interval_s));
+    tick.expires_after(steady_seconds(st.opts.progress_interval_s));
     co_await tick.async_wait(asio::use_awaitable);
     st.progress.elapsed_s = st.now_s();
     if (st.opts.on_progress) st.opts.on_progress(st.progress);

@@ -112,6 +112,7 @@ int run_router(const RouterArgs& a) {
   }
   service->stop();
   http.stop();
+  service.reset();  // its timers belong to the server's I/O context: gone before it is
   spdlog::info("router shut down");
   return 0;
 }

@@ -80,7 +80,7 @@ asio::awaitable<void> serve_pull(tcp::socket socket, KvExportStore& store,
 }  // namespace
 
 KvTransferServer::KvTransferServer(KvExportStore& store, std::string host, int port)
-    : store_(store), host_(std::move(host)), port_(port), acceptor_(io_) {}
+    : store_(store), host_(std::move(host)), port_(port), acceptor_(io_), sweep_timer_(io_) {}
 
 KvTransferServer::~KvTransferServer() {
   stop();
@@ -100,6 +100,7 @@ Status KvTransferServer::start() {
                     ec.message());
   port_ = acceptor_.local_endpoint().port();
   accept_next();
+  sweep_expired();
   thread_ = std::thread([this] { io_.run(); });
   return Status::ok();
 }
@@ -113,11 +114,21 @@ void KvTransferServer::accept_next() {
   });
 }
 
+void KvTransferServer::sweep_expired() {
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // stopped
+    store_.expire();
+    sweep_expired();
+  });
+}
+
 void KvTransferServer::stop() {
   if (!thread_.joinable()) return;
   asio::post(io_, [this] {
     boost::system::error_code ec;
     acceptor_.close(ec);
+    sweep_timer_.cancel();
   });
   io_.stop();
   thread_.join();

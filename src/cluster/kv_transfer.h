@@ -15,6 +15,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,7 +37,9 @@ class KvTransferServer {
  public:
   KvTransferServer(KvExportStore& store, std::string host, int port);
   ~KvTransferServer();
-  // Binds (port 0 = any free one) and starts the I/O thread. kIoError when the port is taken.
+  // Binds (port 0 = any free one) and starts the I/O thread, which also drops expired exports
+  // every second (so memory nobody pulls is returned without waiting for the next export).
+  // kIoError when the port is taken.
   Status start();
   void stop();
   int port() const { return port_; }
@@ -45,12 +48,14 @@ class KvTransferServer {
 
  private:
   void accept_next();
+  void sweep_expired();
 
   KvExportStore& store_;
   std::string host_;
   int port_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer sweep_timer_;
   std::thread thread_;
   KvTransferCounters counters_;
 };

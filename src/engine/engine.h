@@ -75,6 +75,10 @@ struct EngineRequest {
   // them: no prefill runs here, and greedy output equals that of one engine doing everything.
   std::shared_ptr<const KvSnapshot> imported_kv;
   std::vector<int32_t> imported_tokens;
+  // Random draws the exporting engine consumed for imported_tokens (its final delta's
+  // rng_position): this request's stream continues from there, so seeded sampling gives the
+  // same tokens as one engine doing everything.
+  uint64_t imported_rng_position = 0;
 };
 
 struct RequestHandle {

@@ -66,7 +66,10 @@ FinishReason emit_tokens(RequestState& r, const SegmentTokens& step, double now)
   d.usage = usage_of(r);
   d.timings = r.timings;
   if (d.finished) d.timings.finished_s = r.timings.finished_s = now;
-  if (d.finished) d.kv_export = std::move(r.kv_export);
+  if (d.finished && r.kv_export) {
+    d.kv_export = std::move(r.kv_export);
+    d.rng_position = r.rng.position();
+  }
   const FinishReason reason = d.finish_reason;
   r.stream->push(std::move(d));
   return reason;
@@ -161,6 +164,7 @@ void Engine::drain_queue() {
         note_finished(1);
         continue;
       }
+      state->rng.set_position(p.request.imported_rng_position);
       req.generated_tokens = p.request.imported_tokens;
       req.num_imported_kv_tokens = p.request.imported_kv->num_tokens();
       state->imported_kv = p.request.imported_kv;

@@ -33,7 +33,10 @@ void StreamDelta::merge(StreamDelta&& next) {
   usage = next.usage;
   timings = next.timings;
   num_preemptions = next.num_preemptions;
-  if (next.kv_export) kv_export = std::move(next.kv_export);
+  if (next.kv_export) {
+    kv_export = std::move(next.kv_export);
+    rng_position = next.rng_position;
+  }
 }
 
 void StreamNotifier::notify() {

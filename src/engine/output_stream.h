@@ -75,6 +75,7 @@ struct StreamDelta {
   // Final delta of an EngineRequest with export_kv: the prompt's K/V (null if the request ended
   // before its prompt was computed).
   std::shared_ptr<const KvSnapshot> kv_export;
+  uint64_t rng_position = 0;  // with kv_export: random draws consumed so far
 
   // Appends `next` (a later delta of the same request) to this one.
   void merge(StreamDelta&& next);

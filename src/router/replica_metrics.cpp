@@ -43,6 +43,16 @@ ReplicaLoad parse_replica_metrics(std::string_view text) {
     char* parsed_end = nullptr;
     const double v = std::strtod(value_text.c_str(), &parsed_end);
     if (parsed_end == value_text.c_str()) continue;
+    if (name == "instance_role") {
+      // xyserve:instance_role{...,role="prefill"} 1: the role the instance started in.
+      const size_t at = line.find("role=\"");
+      if (v == 1 && at != std::string_view::npos) {
+        const std::string_view rest = line.substr(at + 6);
+        auto role = parse_role(rest.substr(0, rest.find('"')));
+        if (role.is_ok()) load.reported_role = *role;
+      }
+      continue;
+    }
     if (name == "num_requests_running")
       load.running += v;
     else if (name == "num_requests_waiting")

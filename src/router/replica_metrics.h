@@ -1,4 +1,5 @@
-// Reads a replica's load from its Prometheus /metrics text: xyserve's own gauge names and
+// Reads a replica's load (and the role it reports, xyserve:instance_role) from its Prometheus
+// /metrics text: xyserve's own gauge names and
 // vLLM's (so the router also balances vLLM replicas). Samples of one metric with several label
 // sets are summed; unknown metrics and malformed lines are ignored (a replica's exposition is
 // not trusted to be perfect, only to be bounded: the caller caps its size).

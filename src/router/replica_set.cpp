@@ -41,6 +41,7 @@ Result<ReplicaSpec> parse_replica_spec(std::string_view text) {
   while (!spec.url.empty() && spec.url.back() == '/') spec.url.pop_back();
   if (!role.empty()) {
     XY_ASSIGN_OR_RETURN(spec.role, parse_role(role));
+    spec.role_given = true;
   }
   return spec;
 }
@@ -88,13 +89,15 @@ std::vector<ReplicaId> ReplicaSet::update(const std::vector<ReplicaSpec>& specs,
     auto it = std::find_if(entries_.begin(), entries_.end(),
                            [&](const auto& e) { return e->s.url == spec.url; });
     if (it != entries_.end()) {
-      (*it)->s.role = spec.role;
+      if (spec.role_given) (*it)->s.role = spec.role;
+      (*it)->role_pinned = (*it)->role_pinned || spec.role_given;
       continue;
     }
     auto e = std::make_unique<Entry>();
     e->s.id = next_id_++;
     e->s.url = spec.url;
     e->s.role = spec.role;
+    e->role_pinned = spec.role_given;
     e->s.healthy = assume_healthy;
     entries_.push_back(std::move(e));
   }
@@ -176,7 +179,10 @@ int ReplicaSet::report_health(ReplicaId id, bool ok, const std::optional<Replica
   std::lock_guard lock(mu_);
   Entry* e = find(id);
   if (e == nullptr) return 0;
-  if (load) e->s.load = *load;
+  if (load) {
+    e->s.load = *load;
+    if (load->reported_role && !e->role_pinned) e->s.role = *load->reported_role;
+  }
   if (!ok) return note_failure(*e);
   e->s.consecutive_failures = 0;
   if (e->s.healthy) return 0;
@@ -186,7 +192,10 @@ int ReplicaSet::report_health(ReplicaId id, bool ok, const std::optional<Replica
 
 void ReplicaSet::set_role(ReplicaId id, ReplicaRole role) {
   std::lock_guard lock(mu_);
-  if (Entry* e = find(id)) e->s.role = role;
+  if (Entry* e = find(id)) {
+    e->s.role = role;
+    e->role_pinned = true;
+  }
 }
 
 }  // namespace xy::router

@@ -30,6 +30,9 @@ Result<ReplicaRole> parse_role(std::string_view text);
 struct ReplicaSpec {
   std::string url;  // "http://host:port"
   ReplicaRole role = ReplicaRole::kHybrid;
+  // False when the spec names no role: the replica's own report (`serve --role`, read from its
+  // /metrics) decides, hybrid until known.
+  bool role_given = false;
 };
 // "URL" or "URL role" (whitespace or ',' between); kInvalidArgument names the problem.
 Result<ReplicaSpec> parse_replica_spec(std::string_view text);
@@ -38,6 +41,7 @@ Result<std::vector<ReplicaSpec>> parse_replica_file(const std::string& text);
 
 // Load as the replica's /metrics last reported it.
 struct ReplicaLoad {
+  std::optional<ReplicaRole> reported_role;  // xyserve:instance_role
   double running = 0, waiting = 0, kv_usage = 0;
   double prefix_queries = 0, prefix_hits = 0;  // cumulative, tokens
   double prompt_tokens = 0, generation_tokens = 0;
@@ -69,6 +73,7 @@ class ReplicaSet {
   std::vector<ReplicaSnapshot> snapshot() const;
   std::optional<ReplicaSnapshot> get(ReplicaId id) const;
   // Routable replicas of a role (hybrid replicas serve every role).
+  // A replica's role: its spec's, else what it reports, until the role controller moves it.
   std::vector<ReplicaSnapshot> routable(std::optional<ReplicaRole> role) const;
 
   // Bookkeeping from the request path and the health monitor. Unknown ids are ignored.
@@ -84,6 +89,7 @@ class ReplicaSet {
   struct Entry {
     ReplicaSnapshot s;
     bool was_evicted = false;
+    bool role_pinned = false;  // given by the spec or set by set_role(): reports do not change it
   };
   Entry* find(ReplicaId id);
   const Entry* find(ReplicaId id) const;

@@ -17,7 +17,8 @@ Result<std::unique_ptr<Disaggregation>> Disaggregation::start(DisaggregationOpti
 }
 
 Result<nlohmann::json> Disaggregation::export_kv(std::shared_ptr<const KvSnapshot> snapshot,
-                                                 const std::vector<int32_t>& sampled_tokens) {
+                                                 const std::vector<int32_t>& sampled_tokens,
+                                                 uint64_t rng_position) {
   const std::string id = store_.put(std::move(snapshot));
   if (id.empty())
     return resource_exhausted("the KV export store is full (" + std::to_string(store_.bytes()) +
@@ -26,7 +27,8 @@ Result<nlohmann::json> Disaggregation::export_kv(std::shared_ptr<const KvSnapsho
                         {"transfer_id", id},
                         {"remote_host", options_.transfer_host},
                         {"remote_port", server_->port()},
-                        {"sampled_token_ids", sampled_tokens}};
+                        {"sampled_token_ids", sampled_tokens},
+                        {"rng_position", rng_position}};
 }
 
 std::shared_ptr<cluster::KvPull> Disaggregation::pull(

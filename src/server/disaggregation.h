@@ -41,9 +41,10 @@ class Disaggregation {
 
   // Export side: keeps the snapshot and returns the kv_transfer_params a decode instance needs
   // ({"do_remote_prefill":true, "transfer_id", "remote_host", "remote_port",
-  // "sampled_token_ids"}); kResourceExhausted when the export store is full.
+  // "sampled_token_ids", "rng_position"}); kResourceExhausted when the export store is full.
   Result<nlohmann::json> export_kv(std::shared_ptr<const KvSnapshot> snapshot,
-                                   const std::vector<int32_t>& sampled_tokens);
+                                   const std::vector<int32_t>& sampled_tokens,
+                                   uint64_t rng_position);
 
   // Import side: pulls the K/V that `params` names. `done` runs on the transfer thread.
   std::shared_ptr<cluster::KvPull> pull(const KvTransferParams& params, KvSnapshotLayout layout,

@@ -118,7 +118,8 @@ void GenerationJob::on_delta(size_t i, StreamDelta&& d) {
   c.final_delta.usage = d.usage;
   c.final_delta.timings = d.timings;
   c.final_delta.num_preemptions = d.num_preemptions;
-  if (spec_.export_kv && d.kv_export) c.kv_transfer = spec_.export_kv(d.kv_export, c.token_ids);
+  if (spec_.export_kv && d.kv_export)
+    c.kv_transfer = spec_.export_kv(d.kv_export, c.token_ids, d.rng_position);
   record(i);
   if (++num_finished_ == choices_.size()) finish_all();
 }

@@ -37,7 +37,7 @@ struct JobSpec {
   // Disaggregated prefill (kv_transfer_params.do_remote_decode): turns the final delta's K/V
   // and sampled tokens into the response's kv_transfer_params. Null otherwise.
   std::function<Result<nlohmann::json>(std::shared_ptr<const KvSnapshot>,
-                                       const std::vector<int32_t>&)>
+                                       const std::vector<int32_t>&, uint64_t rng_position)>
       export_kv;
 };
 

@@ -406,8 +406,8 @@ bool OpenAIService::apply_kv_transfer(JobSpec& spec, std::vector<EngineRequest>&
     spec.gen.stream = false;
     Disaggregation* d = disaggregation_;
     spec.export_kv = [d](std::shared_ptr<const KvSnapshot> snapshot,
-                         const std::vector<int32_t>& sampled) {
-      return d->export_kv(std::move(snapshot), sampled);
+                         const std::vector<int32_t>& sampled, uint64_t rng_position) {
+      return d->export_kv(std::move(snapshot), sampled, rng_position);
     };
     return true;
   }
@@ -420,6 +420,7 @@ bool OpenAIService::apply_kv_transfer(JobSpec& spec, std::vector<EngineRequest>&
   // Decode: pull the prompt's K/V, then start the job. The job exists from now on, so a
   // draining server waits for it; a client that leaves cancels the pull.
   requests[0].imported_tokens = kv.sampled_token_ids;
+  requests[0].imported_rng_position = kv.rng_position;
   const int num_tokens = static_cast<int>(requests[0].prompt_tokens.size());
   auto job = std::make_shared<GenerationJob>(std::move(spec), sink, *engine_, *tokenizer_, metrics_,
                                              counters_);
@@ -471,3 +472,115 @@ bool OpenAIService::apply_kv_transfer(JobSpec& spec, std::vector<EngineRequest>&
   if (cancel_now) pull->cancel();
   return false;
 }
+
+std::variant<std::shared_ptr<const grammar::CompiledGrammar>, ApiError>
+OpenAIService::compile_grammar(const grammar::GrammarSpec& spec, const std::string& param) {
+  Result<std::shared_ptr<const grammar::CompiledGrammar>> g = grammars_->compile(spec);
+  if (g.is_ok()) return *g;
+  const Status& st = g.status();
+  if (st.code() == ErrorCode::kUnsupported) {
+    return bad_request("unsupported in '" + param + "': " + st.message(), param,
+                       "unsupported_feature");
+  }
+  return bad_request("invalid '" + param + "': " + st.message(), param);
+}
+
+void OpenAIService::apply_generation_defaults(GenerationOptions& g) const {
+  SamplingParams& s = g.sampling;
+  const GenerationDefaults& d = defaults_;
+  if (!g.sampling_set.temperature) {
+    if (d.do_sample.has_value() && !*d.do_sample) {
+      s.temperature = 0.0f;  // the model asks for greedy decoding
+    } else if (d.temperature) {
+      s.temperature = *d.temperature;
+    }
+  }
+  if (!g.sampling_set.top_p && d.top_p) s.top_p = *d.top_p;
+  if (!g.sampling_set.top_k && d.top_k) s.top_k = *d.top_k;
+  if (!g.sampling_set.min_p && d.min_p) s.min_p = *d.min_p;
+  if (!g.sampling_set.repetition_penalty && d.repetition_penalty) {
+    s.repetition_penalty = *d.repetition_penalty;
+  }
+}
+
+void OpenAIService::handle_models(ResponseSink& sink, const std::string& one) {
+  json model = {{"id", options_.served_model_name},
+                {"object", "model"},
+                {"created", created_},
+                {"owned_by", "xyserve"},
+                {"root", options_.model_root},
+                {"parent", nullptr},
+                {"max_model_len", max_model_len_}};
+  if (!model_format_.empty()) model["format"] = model_format_;
+  if (!one.empty()) {
+    if (one != options_.served_model_name) {
+      return reply_error(
+          sink, not_found_error("The model `" + one + "` does not exist", "model_not_found"));
+    }
+    return reply(sink, json_response(model));
+  }
+  reply(sink, json_response({{"object", "list"}, {"data", json::array({model})}}));
+}
+
+void OpenAIService::handle_metrics(ResponseSink& sink) {
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  // Used blocks from the stats snapshot (never waits for a running step, unlike
+  // Engine::num_used_kv_blocks()): free counts reclaimable cached blocks, so this is the same.
+  const EngineStats stats = engine_->stats();
+  r.body = metrics_.render(stats, stats.num_kv_blocks - stats.num_free_kv_blocks,
+                           connections_ ? connections_() : 0, counters_.jobs_in_flight.load());
+  if (disaggregation_)
+    r.body += disaggregation_->render_metrics(
+        "model_name=\"" + escape_label_value(options_.served_model_name) + "\"");
+  reply(sink, std::move(r));
+}
+
+void OpenAIService::handle_stats(ResponseSink& sink) {
+  const EngineStats stats = engine_->stats();
+  StatsContext context;
+  context.model = options_.served_model_name;
+  context.max_model_len = max_model_len_;
+  context.requests_in_flight = counters_.jobs_in_flight.load();
+  context.finished = metrics_.finished_counts();
+  HttpResponse r = json_response(stats_json(metrics_.live().snapshot(stats), stats, context));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  reply(sink, std::move(r));
+}
+
+void OpenAIService::handle_tokenize(const HttpRequest& req, ResponseSink& sink) {
+  auto parsed = parse_tokenize_request(req.body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return reply_error(sink, *e);
+  auto& r = std::get<TokenizeRequest>(parsed);
+  if (auto e = check_model(r.model)) return reply_error(sink, *e);
+  Result<std::vector<int32_t>> ids = std::vector<int32_t>{};
+  if (r.prompt) {
+    ids = tokenizer_->encode(*r.prompt, r.add_special_tokens);
+  } else {
+    Result<std::string> text =
+        render_chat(r.messages, nullptr, r.add_generation_prompt, false, nullptr);
+    if (!text.is_ok()) return reply_error(sink, api_error_from_status(text.status(), "messages"));
+    ids = tokenizer_->encode(*text, false);
+  }
+  if (!ids.is_ok()) return reply_error(sink, api_error_from_status(ids.status(), "prompt"));
+  reply(sink, json_response(
+                  {{"tokens", *ids}, {"count", ids->size()}, {"max_model_len", max_model_len_}}));
+}
+
+void OpenAIService::handle_detokenize(const HttpRequest& req, ResponseSink& sink) {
+  auto parsed = parse_detokenize_request(req.body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return reply_error(sink, *e);
+  auto& r = std::get<DetokenizeRequest>(parsed);
+  if (auto e = check_model(r.model)) return reply_error(sink, *e);
+  for (int32_t id : r.tokens) {
+    if (id >= tokenizer_->vocab_size()) {
+      return reply_error(
+          sink, bad_request("token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                                std::to_string(tokenizer_->vocab_size()) + ")",
+                            "tokens"));
+    }
+  }
+  reply(sink, json_response({{"prompt", tokenizer_->decode(r.tokens, false)}}));
+}
+
+}  // namespace xy::server

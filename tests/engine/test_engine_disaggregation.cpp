@@ -105,6 +105,35 @@ TEST(EngineDisaggregation, ImportedRequestsMixWithOthersAndPrefixHits) {
   EXPECT_GE((*again)[0].usage.cached_tokens, 32);
 }
 
+TEST(EngineDisaggregation, SeededSamplingContinuesTheSameRandomStream) {
+  std::mt19937 rng(12);
+  const int vocab = testing::tiny_model().tokenizer_vocab;
+  auto hybrid = make_engine(test_engine_config(64, 16, 256, false));
+  auto prefill = make_engine(test_engine_config(64, 16, 256, true));
+  auto decode = make_engine(test_engine_config(64, 8, 512, true));
+  for (int i = 0; i < 6; ++i) {
+    const std::vector<int32_t> prompt = random_tokens(rng, 10 + 9 * i, vocab);
+    EngineRequest r = greedy_request(prompt, 16);
+    r.sampling.temperature = 1.0f;
+    r.sampling.top_p = 0.9f;
+    r.sampling.seed = 100 + i;
+    const std::vector<int32_t> expect = run_one(*hybrid, r);
+    EngineRequest p = r;
+    p.max_tokens = 1;
+    p.export_kv = true;
+    auto exported = prefill->generate({p});
+    ASSERT_TRUE(exported.is_ok());
+    const StreamDelta& e = (*exported)[0];
+    ASSERT_NE(e.kv_export, nullptr);
+    EXPECT_GT(e.rng_position, 0u);
+    EngineRequest d = r;
+    d.imported_kv = e.kv_export;
+    d.imported_tokens = e.token_ids;
+    d.imported_rng_position = e.rng_position;
+    EXPECT_EQ(run_one(*decode, d), expect) << "request " << i;
+  }
+}
+
 TEST(EngineDisaggregation, FirstTokenThatEndsTheRequestNeedsNoDecodeStep) {
   auto prefill = make_engine(test_engine_config(64, 16, 256, true));
   auto decode = make_engine(test_engine_config(64, 16, 256, true));

@@ -78,7 +78,7 @@ test('greedy output through prefill -> KV transfer -> decode equals one hybrid i
 test('requests that cannot be split run whole on a decode instance; prefill errors pass through', async () => {
   const r = await sdk(router.url).completions.create({ model: 'tiny', prompt: ['a b', 'c d'], max_tokens: 3, n: 2 });
   assert.equal(r.choices.length, 4);
-  const lp = await sdk(router.url).completions.create({ model: 'tiny', prompt: 'x y', max_tokens: 3, logprobs: 1 });
+  const lp = await sdk(router.url).completions.create({ model: 'tiny', prompt: 'x y', max_tokens: 3, logprobs: 1, ignore_eos: true });
   assert.equal(lp.choices[0].logprobs.tokens.length, 3);
   await assert.rejects(sdk(router.url).completions.create({ model: 'tiny', prompt: 'x', max_tokens: 0 }),
     (e) => e.status === 400 && e.error?.param === 'max_tokens');
@@ -110,20 +110,24 @@ test('clients that abort at any point leave no KV blocks or exports on either si
 });
 
 test('the role controller moves instances as the load shifts, losing no request', async () => {
-  const rc = await startRouter([`${prefill.url} prefill`, `${decodeA.url} decode`, `${decodeB.url} decode`],
+  // Plain URLs: the router takes each instance's role from what it reports (serve --role).
+  const rc = await startRouter([prefill.url, decodeA.url, decodeB.url],
     ['--pd-rebalance-interval', '0.1', '--pd-switch-cooldown', '0.3', '--pd-switch-ratio', '2', '--pd-decode-weight', '4']);
   try {
-    const client = sdk(rc.url);
+    await until(async () => (await routerReplicas(rc.url)).map((r) => r.role).sort().join() === 'decode,decode,prefill',
+      5_000, 'the instances\' reported roles');
+    // Sized for the sanitizer build too (several times slower than Release).
+    const client = new OpenAI({ apiKey: 'none', baseURL: `${rc.url}/v1`, maxRetries: 0, timeout: 240_000 });
     // Prefill-heavy: long prompts, two tokens each.
-    const prefillHeavy = Array.from({ length: 24 }, (_, i) =>
-      client.completions.create({ model: 'tiny', prompt: words(`heavy${i}`, 600), max_tokens: 2, ignore_eos: true }));
+    const prefillHeavy = Array.from({ length: 16 }, (_, i) =>
+      client.completions.create({ model: 'tiny', prompt: words(`heavy${i}`, 300), max_tokens: 2, ignore_eos: true }));
     for (const r of await Promise.all(prefillHeavy)) assert.equal(r.usage.completion_tokens, 2);
     const m1 = await metrics(rc.url);
     assert.ok(metric(m1, 'xyserve_router:role_switches_total', 'to="prefill"') >= 1, 'a decode instance became a prefill instance');
     const roles = (await routerReplicas(rc.url)).map((r) => r.role);
     assert.equal(roles.filter((r) => r === 'prefill').length, 2);
     // Decode-heavy: short prompts, long outputs, many at once.
-    const decodeHeavy = Array.from({ length: 24 }, (_, i) =>
+    const decodeHeavy = Array.from({ length: 16 }, (_, i) =>
       client.completions.create({ model: 'tiny', prompt: `short ${i}`, max_tokens: 300, ignore_eos: true }));
     for (const r of await Promise.all(decodeHeavy)) assert.equal(r.usage.completion_tokens, 300);
     const m2 = await metrics(rc.url);

@@ -73,7 +73,9 @@ TEST(RoutingPolicy, PrefixAffinityFollowsThePrefixUntilLoadIsImbalanced) {
 
 TEST(ReplicaSet, EvictsAfterFailuresAndReadmitsOnHealth) {
   ReplicaSet set({/*evict_after_failures=*/2});
-  set.update({{"http://a:1", ReplicaRole::kHybrid}, {"http://b:2", ReplicaRole::kDecode}}, false);
+  set.update(
+      {{"http://a:1", ReplicaRole::kHybrid, true}, {"http://b:2", ReplicaRole::kDecode, true}},
+      false);
   EXPECT_TRUE(set.routable(std::nullopt).empty());  // unchecked replicas are not routed to
   EXPECT_EQ(set.report_health(0, true, std::nullopt), 2);
   EXPECT_EQ(set.report_health(1, true, std::nullopt), 2);
@@ -92,7 +94,8 @@ TEST(ReplicaSet, EvictsAfterFailuresAndReadmitsOnHealth) {
   EXPECT_FALSE(set.get(1)->healthy);
   // Update: keeps known URLs (and ids), drops missing ones, adds new ones with new ids.
   const auto removed = set.update(
-      {{"http://b:2", ReplicaRole::kPrefill}, {"http://c:3", ReplicaRole::kHybrid}}, false);
+      {{"http://b:2", ReplicaRole::kPrefill, true}, {"http://c:3", ReplicaRole::kHybrid, true}},
+      false);
   EXPECT_EQ(removed, (std::vector<ReplicaId>{0}));
   ASSERT_TRUE(set.get(1));
   EXPECT_EQ(set.get(1)->role, ReplicaRole::kPrefill);
@@ -137,6 +140,31 @@ TEST(ReplicaMetrics, ReadsXyserveAndVllmGauges) {
       "vllm:gpu_cache_usage_perc 0.5\n");
   EXPECT_EQ(v.running, 3);
   EXPECT_DOUBLE_EQ(v.kv_usage, 0.5);
+  EXPECT_FALSE(v.reported_role.has_value());
+  const ReplicaLoad r = parse_replica_metrics(
+      "# HELP xyserve:instance_role x\n"
+      "xyserve:instance_role{model_name=\"m\",role=\"decode\"} 1\n");
+  ASSERT_TRUE(r.reported_role.has_value());
+  EXPECT_EQ(*r.reported_role, ReplicaRole::kDecode);
+}
+
+TEST(ReplicaSet, TakesTheReportedRoleUnlessTheSpecOrTheControllerSetOne) {
+  ReplicaSet set({2});
+  auto plain = parse_replica_spec("http://a:1");
+  auto given = parse_replica_spec("http://b:2 decode");
+  ASSERT_TRUE(plain.is_ok() && given.is_ok());
+  EXPECT_FALSE(plain->role_given);
+  EXPECT_TRUE(given->role_given);
+  set.update({*plain, *given}, false);
+  ReplicaLoad prefill;
+  prefill.reported_role = ReplicaRole::kPrefill;
+  set.report_health(0, true, prefill);
+  set.report_health(1, true, prefill);
+  EXPECT_EQ(set.get(0)->role, ReplicaRole::kPrefill);  // reported
+  EXPECT_EQ(set.get(1)->role, ReplicaRole::kDecode);   // the spec's
+  set.set_role(0, ReplicaRole::kDecode);               // the controller's
+  set.report_health(0, true, prefill);
+  EXPECT_EQ(set.get(0)->role, ReplicaRole::kDecode);
 }
 
 TEST(RoutingKey, ChatMessagesAndPromptsInOrder) {

@@ -202,6 +202,11 @@ KvTransferParams parse_kv_transfer(const json& v) {
   if (p.sampled_token_ids.empty())
     fail("'kv_transfer_params.sampled_token_ids' must not be empty",
          "kv_transfer_params.sampled_token_ids");
+  if (auto v = f.integer("rng_position")) {
+    if (*v < 0)
+      fail("'kv_transfer_params.rng_position' must be >= 0", "kv_transfer_params.rng_position");
+    p.rng_position = uint64_t(*v);
+  }
   return p;
 }
 

@@ -57,6 +57,7 @@ struct KvTransferParams {
   std::string remote_host;
   int remote_port = 0;
   std::vector<int32_t> sampled_token_ids;
+  uint64_t rng_position = 0;  // random draws the prefill instance consumed (seeded sampling)
 };
 
 // Parameters shared by /v1/completions and /v1/chat/completions.
