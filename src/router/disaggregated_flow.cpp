@@ -10,27 +10,8 @@ namespace xy::router {
 namespace asio = boost::asio;
 using json = nlohmann::json;
 
-bool can_disaggregate(const std::string& body, bool chat) {
-  const json j = json::parse(body, nullptr, false);
-  if (!j.is_object()) return false;
-  if (auto n = j.find("n"); n != j.end() && !(n->is_number_integer() && *n == 1)) return false;
-  if (auto e = j.find("echo"); e != j.end() && e->is_boolean() && e->get<bool>()) return false;
-  if (auto lp = j.find("logprobs"); lp != j.end() && !lp->is_null() && !(lp->is_boolean() && !*lp))
-    return false;
-  if (j.contains("kv_transfer_params")) return false;  // the client drives it itself
-  if (!chat) {
-    auto p = j.find("prompt");
-    if (p == j.end()) return false;
-    // One prompt: a string, a list of token ids, or a list holding one of those.
-    if (p->is_array() && !p->empty() && !(*p)[0].is_number_integer() && p->size() != 1)
-      return false;
-  }
-  return true;
-}
-
 asio::awaitable<void> serve_disaggregated(RelayContext ctx, std::shared_ptr<ClientLink> link,
-                                          UpstreamRequest request, std::string key, bool chat) {
-  json body = json::parse(request.body, nullptr, false);
+                                          UpstreamRequest request, json body, std::string key) {
   // 1. Prefill: one token, the K/V kept for the decode instance.
   UpstreamRequest prefill = request;
   json pbody = body;
@@ -76,7 +57,6 @@ asio::awaitable<void> serve_disaggregated(RelayContext ctx, std::shared_ptr<Clie
   }
   ctx.metrics.disaggregated(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - handoff_start).count());
-  (void)chat;
   co_await relay_response(ctx, *link, std::move(*d.open));
 }
 

@@ -15,15 +15,16 @@
 #include <boost/asio/awaitable.hpp>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "router/relay.h"
 
 namespace xy::router {
 
-// Whether a request body can be split into prefill + decode (see above).
-bool can_disaggregate(const std::string& body, bool chat);
-
+// `body` is request.body parsed (RoutedRequest::body); which requests can be split is
+// RoutedRequest::splittable.
 boost::asio::awaitable<void> serve_disaggregated(RelayContext ctx, std::shared_ptr<ClientLink> link,
-                                                 UpstreamRequest request, std::string key,
-                                                 bool chat);
+                                                 UpstreamRequest request, nlohmann::json body,
+                                                 std::string key);
 
 }  // namespace xy::router

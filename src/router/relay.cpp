@@ -187,4 +187,15 @@ asio::awaitable<void> relay_response(RelayContext ctx, ClientLink& link, OpenCal
   }
 }
 
+asio::awaitable<void> route_and_relay(RelayContext ctx, std::shared_ptr<ClientLink> link,
+                                      UpstreamRequest request, std::string key,
+                                      std::optional<ReplicaRole> role) {
+  OpenOutcome o = co_await open_call(ctx, *link, request, key, role);
+  if (!o.open) {
+    if (!link->gone()) link->sink().send(std::move(o.failure));
+    co_return;
+  }
+  co_await relay_response(ctx, *link, std::move(*o.open));
+}
+
 }  // namespace xy::router

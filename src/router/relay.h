@@ -73,6 +73,11 @@ boost::asio::awaitable<OpenOutcome> open_call(RelayContext ctx, ClientLink& link
 // replica's bookkeeping. A replica failing mid-stream ends the stream with an error event.
 boost::asio::awaitable<void> relay_response(RelayContext ctx, ClientLink& link, OpenCall open);
 
+// open_call, then relay_response; or the failure when no replica answered.
+boost::asio::awaitable<void> route_and_relay(RelayContext ctx, std::shared_ptr<ClientLink> link,
+                                             UpstreamRequest request, std::string key,
+                                             std::optional<ReplicaRole> role);
+
 // {"error": ...} bodies the router itself produces.
 server::HttpResponse router_error(int status, const std::string& type, const std::string& message,
                                   const std::string& code);

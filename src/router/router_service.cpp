@@ -8,6 +8,7 @@
 #include "router/disaggregated_flow.h"
 #include "router/relay.h"
 #include "router/routing_key.h"
+#include "server/bearer_auth.h"
 #include "server/protocol/api_error.h"
 
 namespace xy::router {
@@ -49,18 +50,6 @@ void RouterService::reply_error(ResponseSink& sink, int status, const std::strin
   sink.send(router_error(status, type, message, code));
 }
 
-namespace {
-
-// Constant-time comparison: the key check must not leak how much of a guess was right.
-bool same_secret(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
-}  // namespace
-
 void RouterService::handle(HttpRequest req, std::shared_ptr<ResponseSink> sink) {
   const bool get = req.method == "GET" || req.method == "HEAD";
   const bool post = req.method == "POST";
@@ -80,9 +69,7 @@ void RouterService::handle(HttpRequest req, std::shared_ptr<ResponseSink> sink) 
     return sink->send(std::move(r));
   }
   if (!options_.api_key.empty() && path.rfind("/v1/", 0) == 0) {
-    const std::string& auth = req.header("authorization");
-    const std::string prefix = "Bearer ";
-    if (auth.rfind(prefix, 0) != 0 || !same_secret(auth.substr(prefix.size()), options_.api_key))
+    if (!server::has_bearer_key(req, options_.api_key))
       return reply_error(*sink, 401, "authentication_error", "invalid or missing API key",
                          "invalid_api_key");
   }
@@ -137,26 +124,18 @@ void RouterService::handle_generation(const HttpRequest& req, std::shared_ptr<Re
   // either); a request that cannot be split goes whole to a decode instance.
   std::optional<ReplicaRole> role;
   if (pd_active()) {
-    if (can_disaggregate(req.body, chat)) {
+    if (routed->splittable) {
       asio::co_spawn(asio::make_strand(io_),
-                     serve_disaggregated(ctx, link, std::move(up), std::move(routed->key), chat),
+                     serve_disaggregated(ctx, link, std::move(up), std::move(routed->body),
+                                         std::move(routed->key)),
                      asio::detached);
       return;
     }
     role = ReplicaRole::kDecode;
   }
-  asio::co_spawn(
-      asio::make_strand(io_),
-      [ctx, link, up = std::move(up), key = std::move(routed->key),
-       role]() -> asio::awaitable<void> {
-        OpenOutcome o = co_await open_call(ctx, *link, up, key, role);
-        if (!o.open) {
-          if (!link->gone()) link->sink().send(std::move(o.failure));
-          co_return;
-        }
-        co_await relay_response(ctx, *link, std::move(*o.open));
-      },
-      asio::detached);
+  asio::co_spawn(asio::make_strand(io_),
+                 route_and_relay(ctx, link, std::move(up), std::move(routed->key), role),
+                 asio::detached);
 }
 
 bool RouterService::pd_active() const {
@@ -176,17 +155,8 @@ void RouterService::forward_get(const std::string& target, std::shared_ptr<Respo
     up.headers.emplace_back("Authorization", "Bearer " + options_.replica_api_key);
   auto link = ClientLink::create(std::move(sink));
   RelayContext ctx{replicas_, policy_, metrics_, options_};
-  asio::co_spawn(
-      asio::make_strand(io_),
-      [ctx, link, up = std::move(up)]() -> asio::awaitable<void> {
-        OpenOutcome o = co_await open_call(ctx, *link, up, "", std::nullopt);
-        if (!o.open) {
-          if (!link->gone()) link->sink().send(std::move(o.failure));
-          co_return;
-        }
-        co_await relay_response(ctx, *link, std::move(*o.open));
-      },
-      asio::detached);
+  asio::co_spawn(asio::make_strand(io_),
+                 route_and_relay(ctx, link, std::move(up), "", std::nullopt), asio::detached);
 }
 
 std::string RouterService::replicas_json() const {

@@ -20,6 +20,22 @@ void append_content(const nlohmann::json& content, std::string& out) {
   }
 }
 
+bool splittable(const nlohmann::json& j, bool chat) {
+  if (auto n = j.find("n"); n != j.end() && !(n->is_number_integer() && *n == 1)) return false;
+  if (auto e = j.find("echo"); e != j.end() && e->is_boolean() && e->get<bool>()) return false;
+  if (auto lp = j.find("logprobs"); lp != j.end() && !lp->is_null() && !(lp->is_boolean() && !*lp))
+    return false;
+  if (j.contains("kv_transfer_params")) return false;  // the client drives it itself
+  if (!chat) {
+    auto p = j.find("prompt");
+    if (p == j.end()) return false;
+    // One prompt: a string, a list of token ids, or a list holding one of those.
+    if (p->is_array() && !p->empty() && !(*p)[0].is_number_integer() && p->size() != 1)
+      return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<RoutedRequest> read_routed_request(std::string_view body, bool chat) {
@@ -51,6 +67,8 @@ Result<RoutedRequest> read_routed_request(std::string_view body, bool chat) {
     }
   }
   if (key.size() > kMaxRoutingKeyBytes) key.resize(kMaxRoutingKeyBytes);
+  r.splittable = splittable(j, chat);
+  r.body = std::move(j);
   return r;
 }
 

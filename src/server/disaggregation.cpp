@@ -1,5 +1,7 @@
 #include "server/disaggregation.h"
 
+#include "server/metrics_registry.h"
+
 namespace xy::server {
 
 Disaggregation::Disaggregation(DisaggregationOptions options)
@@ -45,60 +47,31 @@ std::shared_ptr<cluster::KvPull> Disaggregation::pull(
 }
 
 std::string Disaggregation::render_metrics(const std::string& labels) const {
-  // Built with += only: GCC 12 reports a false -Wrestrict on long operator+ chains.
-  std::string braced;
-  if (!labels.empty()) {
-    braced += '{';
-    braced += labels;
-    braced += '}';
-  }
-  std::string role_labels = "{";
-  if (!labels.empty()) {
-    role_labels += labels;
-    role_labels += ',';
-  }
-  role_labels += "role=\"";
-  role_labels += options_.role;
-  role_labels += "\"}";
-  std::string s;
-  auto line = [&s](const char* name, const char* type, const char* help, double v,
-                   const std::string& lab) {
-    s += "# HELP ";
-    s += name;
-    s += ' ';
-    s += help;
-    s += "\n# TYPE ";
-    s += name;
-    s += ' ';
-    s += type;
-    s += '\n';
-    s += name;
-    s += lab;
-    s += ' ';
-    s += std::to_string(static_cast<long long>(v));
-    s += '\n';
-  };
+  // Rendered from a registry filled at scrape time: the values live in the store and the
+  // transfer counters, which the registry only mirrors.
+  MetricsRegistry reg(labels);
   const auto& out = server_->counters();
   const auto& in = client_->counters();
-  line("xyserve:instance_role", "gauge", "The disaggregation role this instance started in.", 1,
-       role_labels);
-  line("xyserve:kv_export_pending", "gauge", "Prompt K/V kept for a decode instance to pull.",
-       double(store_.num_entries()), braced);
-  line("xyserve:kv_export_pending_bytes", "gauge", "Bytes of prompt K/V waiting to be pulled.",
-       double(store_.bytes()), braced);
-  line("xyserve:kv_export_expired_total", "counter", "Exported K/V dropped unpulled (TTL).",
-       double(store_.num_expired()), braced);
-  line("xyserve:kv_transfers_sent_total", "counter", "K/V transfers served to decode instances.",
-       double(out.transfers.load()), braced);
-  line("xyserve:kv_transfer_bytes_sent_total", "counter", "K/V bytes sent.",
-       double(out.bytes.load()), braced);
-  line("xyserve:kv_transfers_received_total", "counter",
-       "K/V transfers pulled from prefill instances.", double(in.transfers.load()), braced);
-  line("xyserve:kv_transfer_bytes_received_total", "counter", "K/V bytes received.",
-       double(in.bytes.load()), braced);
-  line("xyserve:kv_transfer_failures_total", "counter", "K/V transfers that failed (either side).",
-       double(out.failures.load() + in.failures.load()), braced);
-  return s;
+  reg.labeled_gauge("xyserve:instance_role", "The disaggregation role this instance started in.",
+                    "role", options_.role)
+      ->set(1);
+  reg.gauge("xyserve:kv_export_pending", "Prompt K/V kept for a decode instance to pull.")
+      ->set(double(store_.num_entries()));
+  reg.gauge("xyserve:kv_export_pending_bytes", "Bytes of prompt K/V waiting to be pulled.")
+      ->set(double(store_.bytes()));
+  reg.counter("xyserve:kv_export_expired_total", "Exported K/V dropped unpulled (TTL).")
+      ->set_total(double(store_.num_expired()));
+  reg.counter("xyserve:kv_transfers_sent_total", "K/V transfers served to decode instances.")
+      ->set_total(double(out.transfers.load()));
+  reg.counter("xyserve:kv_transfer_bytes_sent_total", "K/V bytes sent.")
+      ->set_total(double(out.bytes.load()));
+  reg.counter("xyserve:kv_transfers_received_total", "K/V transfers pulled from prefill instances.")
+      ->set_total(double(in.transfers.load()));
+  reg.counter("xyserve:kv_transfer_bytes_received_total", "K/V bytes received.")
+      ->set_total(double(in.bytes.load()));
+  reg.counter("xyserve:kv_transfer_failures_total", "K/V transfers that failed (either side).")
+      ->set_total(double(out.failures.load() + in.failures.load()));
+  return reg.render();
 }
 
 }  // namespace xy::server

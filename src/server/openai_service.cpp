@@ -6,6 +6,7 @@
 #include <random>
 
 #include "model/model.h"
+#include "server/bearer_auth.h"
 #include "server/openai_format.h"
 #include "server/stats_json.h"
 #include "server/structured_output.h"
@@ -29,14 +30,6 @@ HttpResponse json_response(const json& j, int status = 200) {
   r.status = status;
   r.body = dump_json(j);
   return r;
-}
-
-// Constant-time comparison: the key check must not leak how many leading bytes matched.
-bool same_secret(const std::string& given, const std::string& key) {
-  if (given.size() != key.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < key.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ key[i]);
-  return diff == 0;
 }
 
 struct Route {
@@ -160,9 +153,7 @@ void OpenAIService::handle(HttpRequest req, std::shared_ptr<ResponseSink> sink) 
   const std::string path = route->path;
   // vLLM protects /v1/*; liveness, metrics and the tokenizer helpers stay open.
   if (!options_.api_key.empty() && path.rfind("/v1/", 0) == 0) {
-    const std::string& auth = req.header("authorization");
-    const std::string prefix = "Bearer ";
-    if (auth.rfind(prefix, 0) != 0 || !same_secret(auth.substr(prefix.size()), options_.api_key)) {
+    if (!has_bearer_key(req, options_.api_key)) {
       return reply_error(*sink, ApiError{401, "authentication_error", "invalid or missing API key",
                                          "", "invalid_api_key"});
     }

@@ -2,11 +2,17 @@
 // controller moves an instance.
 #include <gtest/gtest.h>
 
-#include "router/disaggregated_flow.h"
 #include "router/role_controller.h"
+#include "router/routing_key.h"
 
 namespace xy::router {
 namespace {
+
+// RoutedRequest::splittable, as the router sees a body.
+bool can_disaggregate(const std::string& body, bool chat) {
+  auto r = read_routed_request(body, chat);
+  return r.is_ok() && r->splittable;
+}
 
 TEST(Disaggregation, SplitsSinglePromptRequestsOnly) {
   EXPECT_TRUE(can_disaggregate(R"({"model":"m","prompt":"hi","stream":true})", false));
