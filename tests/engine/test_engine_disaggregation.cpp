@@ -27,15 +27,30 @@ std::vector<int32_t> run_one(Engine& e, EngineRequest r) {
 struct Exported {
   std::shared_ptr<const KvSnapshot> kv;
   std::vector<int32_t> tokens;
+  uint64_t rng_position = 0;
+
+  // `r` continued on a decode engine from this export.
+  EngineRequest import_into(EngineRequest r) const {
+    r.imported_kv = kv;
+    r.imported_tokens = tokens;
+    r.imported_rng_position = rng_position;
+    return r;
+  }
 };
 
-Exported prefill_and_export(Engine& p, const std::vector<int32_t>& prompt) {
-  EngineRequest r = greedy_request(prompt, 1);
+// The prefill side of `r`: one token, the prompt's K/V exported.
+Exported prefill_and_export(Engine& p, EngineRequest r) {
+  r.max_tokens = 1;
   r.export_kv = true;
   auto res = p.generate({r});
   XY_CHECK(res.is_ok());
-  XY_CHECK((*res)[0].kv_export != nullptr);
-  return {(*res)[0].kv_export, (*res)[0].token_ids};
+  const StreamDelta& d = (*res)[0];
+  XY_CHECK(d.kv_export != nullptr);
+  return {d.kv_export, d.token_ids, d.rng_position};
+}
+
+Exported prefill_and_export(Engine& p, const std::vector<int32_t>& prompt) {
+  return prefill_and_export(p, greedy_request(prompt, 1));
 }
 
 TEST(EngineDisaggregation, GreedyOutputEqualsOneEngineForManyPromptsAndBlockSizes) {
@@ -56,10 +71,7 @@ TEST(EngineDisaggregation, GreedyOutputEqualsOneEngineForManyPromptsAndBlockSize
         const Exported ex = prefill_and_export(*prefill, prompt);
         ASSERT_EQ(ex.kv->num_tokens(), len);
         ASSERT_EQ(ex.tokens, std::vector<int32_t>(expect.begin(), expect.begin() + 1));
-        EngineRequest d = greedy_request(prompt, 10);
-        d.imported_kv = ex.kv;
-        d.imported_tokens = ex.tokens;
-        EXPECT_EQ(run_one(*decode, d), expect)
+        EXPECT_EQ(run_one(*decode, ex.import_into(greedy_request(prompt, 10))), expect)
             << "kv " << dtype_name(kv) << " blocks " << p_block << "/" << d_block << " len " << len;
       }
       EXPECT_EQ(prefill->num_used_kv_blocks(), 0);
@@ -86,9 +98,7 @@ TEST(EngineDisaggregation, ImportedRequestsMixWithOthersAndPrefixHits) {
     expect.push_back(run_one(*hybrid, greedy_request(prompt, 12)));
     EngineRequest r = greedy_request(prompt, 12);
     if (i % 4 != 3) {  // most are imported, some run here from scratch
-      const Exported ex = prefill_and_export(*prefill, prompt);
-      r.imported_kv = ex.kv;
-      r.imported_tokens = ex.tokens;
+      r = prefill_and_export(*prefill, prompt).import_into(std::move(r));
     }
     batch.push_back(std::move(r));
   }
@@ -118,19 +128,9 @@ TEST(EngineDisaggregation, SeededSamplingContinuesTheSameRandomStream) {
     r.sampling.top_p = 0.9f;
     r.sampling.seed = 100 + i;
     const std::vector<int32_t> expect = run_one(*hybrid, r);
-    EngineRequest p = r;
-    p.max_tokens = 1;
-    p.export_kv = true;
-    auto exported = prefill->generate({p});
-    ASSERT_TRUE(exported.is_ok());
-    const StreamDelta& e = (*exported)[0];
-    ASSERT_NE(e.kv_export, nullptr);
-    EXPECT_GT(e.rng_position, 0u);
-    EngineRequest d = r;
-    d.imported_kv = e.kv_export;
-    d.imported_tokens = e.token_ids;
-    d.imported_rng_position = e.rng_position;
-    EXPECT_EQ(run_one(*decode, d), expect) << "request " << i;
+    const Exported ex = prefill_and_export(*prefill, r);
+    EXPECT_GT(ex.rng_position, 0u);
+    EXPECT_EQ(run_one(*decode, ex.import_into(r)), expect) << "request " << i;
   }
 }
 
@@ -140,10 +140,8 @@ TEST(EngineDisaggregation, FirstTokenThatEndsTheRequestNeedsNoDecodeStep) {
   std::mt19937 rng(3);
   const std::vector<int32_t> prompt = random_tokens(rng, 12, testing::tiny_model().tokenizer_vocab);
   const Exported ex = prefill_and_export(*prefill, prompt);
-  EngineRequest d = greedy_request(prompt, 1);  // the client asked for one token
-  d.imported_kv = ex.kv;
-  d.imported_tokens = ex.tokens;
-  auto res = decode->generate({d});
+  // The client asked for one token.
+  auto res = decode->generate({ex.import_into(greedy_request(prompt, 1))});
   ASSERT_TRUE(res.is_ok());
   EXPECT_EQ((*res)[0].token_ids, ex.tokens);
   EXPECT_EQ((*res)[0].finish_reason, FinishReason::kLength);
@@ -152,9 +150,7 @@ TEST(EngineDisaggregation, FirstTokenThatEndsTheRequestNeedsNoDecodeStep) {
   EngineRequest stop = greedy_request(prompt, 8);
   stop.stop.ignore_eos = false;
   stop.stop.stop_token_ids = {ex.tokens[0]};
-  stop.imported_kv = ex.kv;
-  stop.imported_tokens = ex.tokens;
-  res = decode->generate({stop});
+  res = decode->generate({ex.import_into(stop)});
   ASSERT_TRUE(res.is_ok());
   EXPECT_EQ((*res)[0].finish_reason, FinishReason::kStop);
   EXPECT_EQ(decode->num_used_kv_blocks(), 0);
@@ -170,18 +166,12 @@ TEST(EngineDisaggregation, MismatchedImportsAreRefused) {
   const std::vector<int32_t> prompt = random_tokens(rng, 20, vocab);
   const Exported ex = prefill_and_export(*prefill, prompt);
 
-  EngineRequest wrong_layout = greedy_request(prompt, 4);
-  wrong_layout.imported_kv = ex.kv;
-  wrong_layout.imported_tokens = ex.tokens;
-  auto h = other->add_request(wrong_layout);
+  auto h = other->add_request(ex.import_into(greedy_request(prompt, 4)));
   ASSERT_FALSE(h.is_ok());
   EXPECT_NE(h.status().message().find("bf16"), std::string::npos) << h.status().message();
 
   auto same = make_engine(test_engine_config(64, 16, 256, true));
-  EngineRequest wrong_prompt = greedy_request(random_tokens(rng, 20, vocab), 4);
-  wrong_prompt.imported_kv = ex.kv;
-  wrong_prompt.imported_tokens = ex.tokens;
-  h = same->add_request(wrong_prompt);
+  h = same->add_request(ex.import_into(greedy_request(random_tokens(rng, 20, vocab), 4)));
   ASSERT_FALSE(h.is_ok());
   EXPECT_NE(h.status().message().find("different prompt"), std::string::npos);
 
