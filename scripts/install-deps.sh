@@ -5,7 +5,7 @@
 #   --test   adds what the test suites need: node/npm and headless chromium, clang's libFuzzer
 #   --bench  adds the benchmark baselines oneDNN and OpenBLAS
 set -euo pipefail
-pkgs=(cmake ninja-build g++ nlohmann-json3-dev libboost-dev libspdlog-dev
+pkgs=(cmake ninja-build g++ nlohmann-json3-dev libboost-dev libspdlog-dev libucx-dev
       libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev ccache)
 mode=${1:-}
 if [[ "$mode" == "--bench" ]]; then pkgs+=(libdnnl-dev libopenblas-dev); fi

@@ -107,7 +107,8 @@ int run_serve(const ServeArgs& in) {
   http.start();
   // Tests and scripts read the port from this line (--port 0 picks a free one).
   spdlog::info("listening on http://{}:{} (loading {})", a.host, http.port(), a.session.model_dir);
-  spdlog::info("role {}, KV transfer on {}:{}", a.disaggregation.role,
+  spdlog::info("role {}, KV transfer ({}) on {}:{}", a.disaggregation.role,
+               cluster::kv_transport_name((*disaggregation)->transport()),
                a.disaggregation.transfer_host, (*disaggregation)->transfer_port());
 
   // Model, tokenizer and engine (the same flags and construction as generate / bench offline).
@@ -201,6 +202,11 @@ CommandRunner add_serve_command(CLI::App& app) {
                   "Port prompt K/V is served on to decode instances (0 = any free port)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
+  cmd->add_option("--kv-transport", a->disaggregation.transport,
+                  "Transport prompt K/V is served with: ucx (RDMA where the network has it, "
+                  "shared memory on one host, else TCP) or tcp (default: ucx when built with "
+                  "UCX, falling back to tcp when UCX cannot start)")
+      ->check(CLI::IsMember({"ucx", "tcp"}));
   cmd->add_option("--kv-export-ttl", a->disaggregation.export_ttl_s,
                   "Seconds exported prompt K/V waits to be pulled before it is dropped")
       ->capture_default_str();

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -29,6 +31,9 @@ struct DisaggregationOptions {
   double export_ttl_s = 60;     // K/V nobody pulled is dropped after this
   size_t max_export_bytes = size_t(4) << 30;
   double pull_timeout_s = 30;
+  // How this instance serves its K/V: "ucx" (RDMA where there is one; the default when built
+  // with UCX) or "tcp". Pulls use whichever transport the prefill instance names.
+  std::string transport;  // "" = cluster::default_kv_transport()
 };
 
 class Disaggregation {
@@ -38,18 +43,20 @@ class Disaggregation {
 
   const std::string& role() const { return options_.role; }
   int transfer_port() const { return server_->port(); }
+  cluster::KvTransport transport() const { return server_->transport(); }
 
   // Export side: keeps the snapshot and returns the kv_transfer_params a decode instance needs
-  // ({"do_remote_prefill":true, "transfer_id", "remote_host", "remote_port",
+  // ({"do_remote_prefill":true, "transfer_id", "remote_host", "remote_port", "kv_transport",
   // "sampled_token_ids", "rng_position"}); kResourceExhausted when the export store is full.
   Result<nlohmann::json> export_kv(std::shared_ptr<const KvSnapshot> snapshot,
                                    const std::vector<int32_t>& sampled_tokens,
                                    uint64_t rng_position);
 
-  // Import side: pulls the K/V that `params` names. `done` runs on the transfer thread.
-  std::shared_ptr<cluster::KvPull> pull(const KvTransferParams& params, KvSnapshotLayout layout,
-                                        int num_tokens,
-                                        std::function<void(Result<KvSnapshot>)> done);
+  // Import side: pulls the K/V that `params` names, over the transport it names (that
+  // transport's client is started at the first pull). `done` runs on the transfer thread.
+  Result<std::shared_ptr<cluster::KvPull>> pull(const KvTransferParams& params,
+                                                KvSnapshotLayout layout, int num_tokens,
+                                                std::function<void(Result<KvSnapshot>)> done);
 
   // Prometheus lines (xyserve:kv_* and xyserve:instance_role), appended to /metrics.
   std::string render_metrics(const std::string& labels) const;
@@ -60,7 +67,9 @@ class Disaggregation {
   DisaggregationOptions options_;
   cluster::KvExportStore store_;
   std::unique_ptr<cluster::KvTransferServer> server_;
-  std::unique_ptr<cluster::KvTransferClient> client_;
+  mutable std::mutex clients_mu_;
+  // By transport; made on first use.
+  std::map<cluster::KvTransport, std::unique_ptr<cluster::KvTransferClient>> clients_;
 };
 
 }  // namespace xy::server

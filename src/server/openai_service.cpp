@@ -434,7 +434,7 @@ bool OpenAIService::apply_kv_transfer(JobSpec& spec, std::vector<EngineRequest>&
     }
     if (p) p->cancel();
   });
-  auto pull = disaggregation_->pull(
+  auto pulled = disaggregation_->pull(
       kv, engine_->kv_layout(), num_tokens, [this, job, pending, client](Result<KvSnapshot> got) {
         if (client->client_gone()) return;
         if (!got.is_ok()) {
@@ -454,6 +454,13 @@ bool OpenAIService::apply_kv_transfer(JobSpec& spec, std::vector<EngineRequest>&
                           : api_error_from_status(st, "kv_transfer_params"));
         }
       });
+  if (!pulled.is_ok()) {
+    reply_error(*client,
+                ApiError{502, "server_error", "kv_transfer_params: " + pulled.status().message(),
+                         "kv_transfer_params", "kv_transfer_failed"});
+    return false;
+  }
+  std::shared_ptr<cluster::KvPull> pull = *pulled;
   bool cancel_now = false;
   {
     std::lock_guard lock(slot->mu);

@@ -75,6 +75,29 @@ test('greedy output through prefill -> KV transfer -> decode equals one hybrid i
   await allIdle();
 });
 
+test('the K/V crosses over UCX by default and over TCP from an instance that asks for it', async () => {
+  // Which transport an instance serves K/V with is in its metrics (UCX when built with it).
+  const transportOf = async (url) => {
+    const m = await metrics(url);
+    return ['ucx', 'tcp'].find((t) => metric(m, 'xyserve:kv_transport', `transport="${t}"`) === 1);
+  };
+  const tcpPrefill = await startReplica(['--role', 'prefill', '--kv-transport', 'tcp']);
+  const rt = await startRouter([`${tcpPrefill.url} prefill`, `${decodeA.url} decode`]);
+  try {
+    assert.equal(await transportOf(tcpPrefill.url), 'tcp');
+    assert.ok(['ucx', 'tcp'].includes(await transportOf(prefill.url)));
+    for (const len of [3, 40, 180]) {
+      const req = { model: 'tiny', prompt: words(`t${len}`, len), max_tokens: 16, temperature: 0, ignore_eos: true };
+      const ref = await sdk(hybrid.url).completions.create(req);
+      const got = await sdk(rt.url).completions.create(req);
+      assert.equal(got.choices[0].text, ref.choices[0].text, `prompt of ${len} words over TCP`);
+    }
+    assert.equal(metric(await metrics(tcpPrefill.url), 'xyserve:kv_transfers_sent_total'), 3);
+  } finally {
+    await Promise.all([rt.stop('SIGKILL'), tcpPrefill.stop('SIGKILL')]);
+  }
+});
+
 test('requests that cannot be split run whole on a decode instance; prefill errors pass through', async () => {
   const r = await sdk(router.url).completions.create({ model: 'tiny', prompt: ['a b', 'c d'], max_tokens: 3, n: 2 });
   assert.equal(r.choices.length, 4);

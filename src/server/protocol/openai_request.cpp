@@ -194,6 +194,12 @@ KvTransferParams parse_kv_transfer(const json& v) {
   auto port = f.integer("remote_port");
   if (!port) fail("'kv_transfer_params.remote_port' is required", "kv_transfer_params.remote_port");
   p.remote_port = checked_int(*port, 1, 65535, "kv_transfer_params.remote_port");
+  if (auto transport = f.str("kv_transport")) {
+    if (*transport != "tcp" && *transport != "ucx")
+      fail("'kv_transfer_params.kv_transport' must be 'ucx' or 'tcp'",
+           "kv_transfer_params.kv_transport");
+    p.kv_transport = *transport;
+  }
   const json* sampled = f.get("sampled_token_ids");
   if (!sampled)
     fail("'kv_transfer_params.sampled_token_ids' is required",

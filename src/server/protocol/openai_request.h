@@ -48,14 +48,15 @@ struct OutputConstraint {
 //   {"do_remote_decode": true}  prefill here, keep the prompt's K/V for a decode instance and
 //                               answer with where to pull it (one token is generated here)
 //   {"do_remote_prefill": true, "transfer_id", "remote_host", "remote_port",
-//    "sampled_token_ids"}       pull the prompt's K/V from the prefill instance and continue
-//                               after the tokens it sampled
+//    "sampled_token_ids",       pull the prompt's K/V from the prefill instance and continue
+//    "kv_transport"}            after the tokens it sampled ("ucx" or "tcp"; absent = tcp)
 struct KvTransferParams {
   bool do_remote_decode = false;
   bool do_remote_prefill = false;
   std::string transfer_id;
   std::string remote_host;
   int remote_port = 0;
+  std::string kv_transport = "tcp";
   std::vector<int32_t> sampled_token_ids;
   uint64_t rng_position = 0;  // random draws the prefill instance consumed (seeded sampling)
 };
