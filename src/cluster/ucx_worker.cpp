@@ -4,8 +4,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <future>
+#include <mutex>
 
 namespace xy::cluster {
 
@@ -15,6 +17,15 @@ std::string ucx_status_text(ucs_status_t s) {
 
 Result<std::unique_ptr<UcxWorker>> UcxWorker::create(std::function<void()> on_tick,
                                                      std::chrono::milliseconds tick) {
+  // A restarted instance must be able to listen on its port again at once, as the TCP
+  // transport can (SO_REUSEADDR), while connections to its predecessor linger in TIME_WAIT.
+  // The connection managers read this from the environment only (ucp_config_modify does not
+  // reach them); a value the user set wins.
+  static std::once_flag reuse_address;
+  std::call_once(reuse_address, [] {
+    setenv("UCX_TCP_CM_REUSEADDR", "y", /*overwrite=*/0);
+    setenv("UCX_RDMA_CM_REUSEADDR", "y", /*overwrite=*/0);
+  });
   std::unique_ptr<UcxWorker> w(new UcxWorker());
   w->on_tick_ = std::move(on_tick);
   w->tick_ = tick;

@@ -225,6 +225,32 @@ TEST_P(KvTransfer, ManyPullsAtOnceEachGetTheirOwnSnapshot) {
   server.stop();
 }
 
+TEST_P(KvTransfer, ReachesASenderThatRestartedOnTheSamePort) {
+  // The UCX client keeps an endpoint per sender: one made stale by a restart must not fail
+  // the next pull.
+  auto client_ptr = make_kv_transfer_client(GetParam());
+  ASSERT_TRUE(client_ptr.is_ok()) << client_ptr.status().message();
+  KvTransferClient& client = **client_ptr;
+  auto s = std::make_shared<const KvSnapshot>(random_snapshot(2, 2, 8, DType::kBF16, 7, 9));
+  int port = 0;
+  for (int round = 0; round < 3; ++round) {
+    KvExportStore store;
+    auto server = make_kv_transfer_server(GetParam(), store, "127.0.0.1", port);
+    Status started = server->start();
+    for (int i = 0; i < 50 && !started.is_ok(); ++i) {  // the port may linger a moment
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      server = make_kv_transfer_server(GetParam(), store, "127.0.0.1", port);
+      started = server->start();
+    }
+    ASSERT_TRUE(started.is_ok()) << started.message();
+    port = server->port();
+    auto got = pull_now(client, {"127.0.0.1", port, store.put(s), s->layout, 7, 10});
+    ASSERT_TRUE(got.is_ok()) << "round " << round << ": " << got.status().message();
+    EXPECT_EQ(got->layers, s->layers);
+    server->stop();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, KvTransfer, ::testing::ValuesIn(built_transports()),
                          [](const auto& info) {
                            return std::string(kv_transport_name(info.param));
