@@ -96,6 +96,15 @@ TEST(KvExportStore, TakesOnceExpiresAndBoundsMemory) {
 
 class KvTransfer : public ::testing::TestWithParam<KvTransport> {};
 
+}  // namespace
+
+// Test names and failure messages say "tcp" / "ucx".
+void PrintTo(KvTransport t, std::ostream* os) {
+  *os << kv_transport_name(t);
+}
+
+namespace {
+
 std::vector<KvTransport> built_transports() {
   std::vector<KvTransport> t{KvTransport::kTcp};
   if (kv_transport_ucx_built()) t.push_back(KvTransport::kUcx);
