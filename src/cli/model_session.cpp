@@ -62,10 +62,16 @@ void add_model_flags(CLI::App& cmd, ModelSessionOptions& opts) {
       "--gemm-tune", opts.gemm_tune,
       "SmoothGEMM tune table from `xyserve tune` (default: <model>/xyserve-gemm-tune.json "
       "when present)");
+  cmd.add_option("--compute-dtype", opts.compute_dtype,
+                 "Arithmetic of the matrix products: auto (the checkpoint's dtype, as vLLM: bf16 "
+                 "dot products for bf16 weights when the CPU has AVX-512 BF16, else f32) | f32 "
+                 "(exact: f32 activations, bit-identical to the reference kernels) | bf16")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "f32", "bf16"}));
   cmd.add_option("--gemm-isa", opts.gemm_isa,
-                 "SmoothGEMM kernels: avx512 | avx2 | scalar (default: XY_GEMM_ISA, else the best "
-                 "this CPU runs; all bit-identical) | avx512bf16 (opt-in bf16 dot products: "
-                 "faster prefill, activations rounded to bf16)");
+                 "SmoothGEMM kernels: avx512 | avx2 | scalar (f32 arithmetic, all bit-identical) "
+                 "| avx512bf16 (bf16 dot products) (default: from --compute-dtype; XY_GEMM_ISA, "
+                 "else the best this CPU runs, for f32)");
 }
 
 ModelSession::~ModelSession() = default;
@@ -83,6 +89,16 @@ Result<std::unique_ptr<ModelSession>> ModelSession::open(const ModelSessionOptio
   load.threads = opts.threads;
   load.gemm_tune_file = opts.gemm_tune;
   load.gemm_isa = opts.gemm_isa;
+  if (opts.compute_dtype == "auto") {
+    load.compute_dtype = ComputeDtype::kAuto;
+  } else if (opts.compute_dtype == "f32") {
+    load.compute_dtype = ComputeDtype::kF32;
+  } else if (opts.compute_dtype == "bf16") {
+    load.compute_dtype = ComputeDtype::kBf16;
+  } else {
+    return invalid_argument("--compute-dtype must be auto, f32 or bf16, got '" +
+                            opts.compute_dtype + "'");
+  }
   if (opts.block_size < 1) return invalid_argument("--block-size must be >= 1");
   s->block_size_ = opts.block_size;
   if (opts.kv_dtype == "int8") {

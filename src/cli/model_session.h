@@ -29,6 +29,7 @@ struct ModelSessionOptions {
   int threads = 0;              // cpu kernels: worker threads (0 = one per CPU)
   std::string gemm_tune;        // cpu kernels: tune table (default: <model>/xyserve-gemm-tune.json)
   std::string gemm_isa;         // cpu kernels: SmoothGEMM ISA (empty: XY_GEMM_ISA, else the best)
+  std::string compute_dtype = "auto";  // auto (the checkpoint's dtype, as vLLM) | f32 | bf16
 };
 
 // The tokenizer of a model: <dir>/tokenizer.json (+ tokenizer_config.json), or the metadata of a

@@ -126,11 +126,12 @@ int run_serve(const ServeArgs& in) {
   const EngineStats es = (*engine)->stats();
   spdlog::info(
       "model {} ready in {:.1f}s: {} KV blocks x {} tokens, budget {} tokens/step, "
-      "max_num_seqs {}, max_model_len {}, {} compute threads",
+      "max_num_seqs {}, max_model_len {}, {} compute threads, {} compute",
       a.served_model_name,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
       es.num_kv_blocks, es.block_size, es.max_num_batched_tokens, es.max_num_seqs, es.max_model_len,
-      (*engine)->model().num_threads());
+      (*engine)->model().num_threads(),
+      (*engine)->model().compute_dtype() == ComputeDtype::kBf16 ? "bf16" : "f32");
   if (Result<std::string> format = describe_weight_format(a.session.model_dir); format.is_ok()) {
     service.set_model_format(*format);
   }

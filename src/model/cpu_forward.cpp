@@ -127,6 +127,50 @@ const float* or_null(const std::vector<float>& v) {
   return v.empty() ? nullptr : v.data();
 }
 
+// The SmoothGEMM path for LoadOptions::gemm_isa and compute_dtype on these weights.
+Result<cpu::GemmIsa> resolve_gemm_isa(const ModelWeights& weights,
+                                      const CpuBackendOptions& options) {
+  const bool bf16_cpu = cpu::gemm_isa_supported(cpu::GemmIsa::kAvx512Bf16);
+  if (!options.gemm_isa.empty()) {
+    const std::optional<cpu::GemmIsa> isa = cpu::gemm_isa_from_name(options.gemm_isa);
+    if (!isa) {
+      return invalid_argument("--gemm-isa: unknown SmoothGEMM ISA '" + options.gemm_isa +
+                              "' (use scalar, avx2, avx512 or avx512bf16)");
+    }
+    if (!cpu::gemm_isa_supported(*isa)) {
+      return invalid_argument("--gemm-isa: this CPU cannot run the " + options.gemm_isa +
+                              " kernels");
+    }
+    const bool bf16_isa = *isa == cpu::GemmIsa::kAvx512Bf16;
+    if ((options.compute_dtype == ComputeDtype::kBf16 && !bf16_isa) ||
+        (options.compute_dtype == ComputeDtype::kF32 && bf16_isa)) {
+      return invalid_argument("--gemm-isa " + options.gemm_isa + " computes in " +
+                              (bf16_isa ? "bf16" : "f32") + ", not the --compute-dtype asked for");
+    }
+    return *isa;
+  }
+  if (options.compute_dtype == ComputeDtype::kBf16) {
+    if (!bf16_cpu) {
+      return invalid_argument(
+          "--compute-dtype bf16 needs AVX-512 BF16 (vdpbf16ps), which this CPU lacks; use f32 or "
+          "auto");
+    }
+    return cpu::GemmIsa::kAvx512Bf16;
+  }
+  if (options.compute_dtype == ComputeDtype::kAuto && bf16_cpu && !weights.layers().empty()) {
+    // The checkpoint's dtype: what the projections are packed as (quantized GGUF matrices keep
+    // their own int8 path and count as not bf16).
+    const WeightMatrix& q = weights.layers()[0].q_proj;
+    if (!q.blocks && panel_dtype(options, q.dtype) == DType::kBF16)
+      return cpu::GemmIsa::kAvx512Bf16;
+  }
+  const cpu::GemmIsa isa = cpu::default_gemm_isa();
+  // XY_GEMM_ISA may name the bf16 path; an explicit request for f32 wins over it.
+  if (options.compute_dtype == ComputeDtype::kF32 && isa == cpu::GemmIsa::kAvx512Bf16)
+    return cpu::best_gemm_isa();
+  return isa;
+}
+
 class CpuBackend final : public ForwardBackend {
  public:
   CpuBackend(const ModelConfig& config, const ModelWeights& weights,
@@ -170,6 +214,13 @@ class CpuBackend final : public ForwardBackend {
 
   KernelSet kernels() const override { return KernelSet::kCpu; }
   int num_threads() const override { return pool_->num_workers(); }
+  ComputeDtype compute_dtype() const override {
+    // bf16 dot products run on bf16 panels only (f32 panels keep f32 tiles on that path).
+    const Linear& qkv = layers_.front().qkv;
+    const bool bf16_panels = !qkv.quantized() && qkv.dense.storage() == DType::kBF16;
+    return gemm_isa_ == cpu::GemmIsa::kAvx512Bf16 && bf16_panels ? ComputeDtype::kBf16
+                                                                 : ComputeDtype::kF32;
+  }
   std::shared_ptr<WorkerPool> worker_pool() const override { return pool_; }
 
   void forward(const TokenTable& table, KvCache& cache, float* logits,
@@ -317,18 +368,14 @@ Result<std::unique_ptr<ForwardBackend>> make_cpu_backend(const ModelConfig& conf
     return invalid_argument("--threads must be >= 0 (0 = one per CPU), got " +
                             std::to_string(options.threads));
   }
-  cpu::GemmIsa gemm_isa = cpu::default_gemm_isa();
-  if (!options.gemm_isa.empty()) {
-    const std::optional<cpu::GemmIsa> isa = cpu::gemm_isa_from_name(options.gemm_isa);
-    if (!isa) {
-      return invalid_argument("--gemm-isa: unknown SmoothGEMM ISA '" + options.gemm_isa +
-                              "' (use scalar, avx2, avx512 or avx512bf16)");
-    }
-    if (!cpu::gemm_isa_supported(*isa)) {
-      return invalid_argument("--gemm-isa: this CPU cannot run the " + options.gemm_isa +
-                              " kernels");
-    }
-    gemm_isa = *isa;
+  XY_ASSIGN_OR_RETURN(const cpu::GemmIsa gemm_isa, resolve_gemm_isa(weights, options));
+  CpuBackendOptions packing = options;
+  if (options.compute_dtype == ComputeDtype::kBf16) {
+    // bf16 arithmetic asked for: the panels are bf16 whatever the checkpoint stores.
+    if (options.storage && *options.storage != DType::kBF16)
+      return invalid_argument("--compute-dtype bf16 needs bf16 weights in memory, not --dtype " +
+                              std::string(dtype_name(*options.storage)));
+    packing.storage = DType::kBF16;
   }
   std::shared_ptr<WorkerPool> pool =
       options.pool != nullptr
@@ -336,7 +383,7 @@ Result<std::unique_ptr<ForwardBackend>> make_cpu_backend(const ModelConfig& conf
           : std::make_shared<WorkerPool>(WorkerPoolOptions{.num_workers = options.threads});
   auto backend =
       std::make_unique<CpuBackend>(config, weights, std::move(pool), options.tune, gemm_isa);
-  XY_RETURN_IF_ERROR(backend->pack(weights, options));
+  XY_RETURN_IF_ERROR(backend->pack(weights, packing));
   return std::unique_ptr<ForwardBackend>(std::move(backend));
 }
 

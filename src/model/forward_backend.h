@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/status.h"
@@ -43,6 +44,8 @@ class ForwardBackend {
   virtual int num_threads() const = 0;  // workers a step runs on (1 for the reference)
   // The CPU backend's worker pool (null for the reference), to share with another model.
   virtual std::shared_ptr<WorkerPool> worker_pool() const { return nullptr; }
+  // The arithmetic of the matrix products: kF32 or kBf16 (never kAuto: resolved at load).
+  virtual ComputeDtype compute_dtype() const { return ComputeDtype::kF32; }
   // Runs a validated step: K/V of every row into `cache`, logits of table.logit_rows into
   // logits[rows, vocab]. Not thread-safe on the CPU backend (one shared worker pool).
   virtual void forward(const TokenTable& table, KvCache& cache, float* logits,
@@ -64,6 +67,7 @@ struct CpuBackendOptions {
   std::shared_ptr<WorkerPool> pool;                // set: run on it (threads is ignored)
   std::shared_ptr<const cpu::GemmTuneTable> tune;  // null: default SmoothGEMM configs
   std::string gemm_isa;  // SmoothGEMM ISA name (LoadOptions::gemm_isa); empty: the default
+  std::optional<ComputeDtype> compute_dtype;  // LoadOptions::compute_dtype
 };
 
 // Packs every matrix of `weights` into SmoothGEMM panels (QKV fused, gate/up fused with the SiLU

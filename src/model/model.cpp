@@ -74,6 +74,7 @@ Result<std::unique_ptr<Model>> Model::assemble(ModelConfig config, ModelWeights 
   cpu.threads = options.threads;
   cpu.tune = std::move(tune);
   cpu.gemm_isa = options.gemm_isa;
+  cpu.compute_dtype = options.compute_dtype;
   cpu.pool = options.worker_pool;
   XY_ASSIGN_OR_RETURN(model->backend_, make_cpu_backend(model->config_, model->weights_, cpu));
   return model;

@@ -41,6 +41,8 @@ class Model {
   // The CPU kernels' worker pool (null with the reference kernels): LoadOptions::worker_pool of
   // a model that should share it.
   std::shared_ptr<WorkerPool> worker_pool() const { return backend_->worker_pool(); }
+  // kF32 or kBf16, as LoadOptions::compute_dtype resolved for these weights and this CPU.
+  ComputeDtype compute_dtype() const { return backend_->compute_dtype(); }
 
   // A zeroed KV cache shaped for this model.
   Result<KvCache> make_kv_cache(int num_blocks, int block_size, DType dtype) const;

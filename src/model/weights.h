@@ -24,6 +24,17 @@ class WorkerPool;  // core/worker_pool.h
 // kernels, kept as the test oracle.
 enum class KernelSet : uint8_t { kCpu, kReference };
 
+// The arithmetic of the matrix products (KernelSet::kCpu).
+//   kF32   exact f32 math on any weights: activations stay f32, bit-identical to the reference
+//          kernels' products on the same weights.
+//   kBf16  bf16 dot products (SmoothGEMM's avx512bf16 path): activations rounded to bf16 once
+//          per product, f32 accumulation; faster prefill and batched steps, bf16-level error.
+//          Needs AVX-512 BF16.
+//   kAuto  the checkpoint's dtype, as vLLM's dtype "auto": kBf16 when the packed weights are
+//          bf16 and the CPU has AVX-512 BF16, else kF32.
+// Either mode is batch invariant: a row's result never depends on the other rows.
+enum class ComputeDtype : uint8_t { kAuto, kF32, kBf16 };
+
 struct LoadOptions {
   // Element type in memory of the matrices (projections, embedding, lm_head): f32 widens any
   // stored type, bf16 / f16 round f32 to nearest even; nullopt keeps every tensor as stored.
@@ -36,9 +47,14 @@ struct LoadOptions {
   // that file exists, else built-in defaults. A named file must exist and parse.
   std::string gemm_tune_file;
   // kCpu: SmoothGEMM micro-kernels, by name (cpu::gemm_isa_name): scalar | avx2 | avx512 |
-  // avx512bf16 (opt-in bf16 dot products: activations rounded to bf16, faster prefill, different
-  // numerics). Empty: cpu::default_gemm_isa() (XY_GEMM_ISA, else the best this CPU runs).
+  // avx512bf16 (bf16 dot products: activations rounded to bf16, faster prefill, different
+  // numerics). Empty: from compute_dtype (avx512bf16 for bf16 compute, else
+  // cpu::default_gemm_isa(): XY_GEMM_ISA, else the best this CPU runs).
   std::string gemm_isa;
+  // kCpu: see ComputeDtype; an explicit gemm_isa must agree with it. nullopt (the library's
+  // default): gemm_isa, else cpu::default_gemm_isa(), which is exact f32 unless XY_GEMM_ISA says
+  // otherwise. The CLI's default is kAuto.
+  std::optional<ComputeDtype> compute_dtype;
   // kCpu: run on this worker pool instead of one of `threads` workers of its own; a draft model
   // shares the target's, so the two never keep two sets of pinned helpers spinning on the same
   // CPUs. The models' forwards must then come from one thread at a time (the engine thread).

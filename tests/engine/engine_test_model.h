@@ -31,45 +31,69 @@ struct TinyModel {
   int tokenizer_vocab = 0;
 };
 
-// Loaded on first use; the directory is removed at exit.
+// The `tiny` preset written with random weights stored as `stored` and loaded with `load`.
+// The directory is removed at exit.
+inline std::unique_ptr<TinyModel> load_tiny_model(const std::string& tag, DType stored,
+                                                  const LoadOptions& load) {
+  auto t = std::make_unique<TinyModel>();
+  t->dir = (std::filesystem::temp_directory_path() /
+            ("xy_engine_test_" + tag + std::to_string(::getpid())))
+               .string();
+  std::filesystem::remove_all(t->dir);
+  Result<ModelPreset> preset = find_model_preset("tiny");
+  XY_CHECK(preset.is_ok());
+  RandomCheckpointOptions opts;
+  opts.dtype = stored;
+  opts.seed = 11;
+  opts.tokenizer_vocab_size = 512;
+  const Status st = write_random_checkpoint(preset->config, t->dir, opts);
+  XY_CHECK_MSG(st.is_ok(), st.to_string().c_str());
+  Result<std::unique_ptr<Model>> model = Model::load(t->dir, load);
+  XY_CHECK_MSG(model.is_ok(), model.status().to_string().c_str());
+  t->model = std::shared_ptr<const Model>(std::move(*model));
+  Result<std::unique_ptr<Tokenizer>> tok = Tokenizer::load_dir(t->dir);
+  XY_CHECK_MSG(tok.is_ok(), tok.status().to_string().c_str());
+  t->tokenizer = std::shared_ptr<const Tokenizer>(std::move(*tok));
+  if (auto eos = t->tokenizer->eos_id()) t->eos_ids.push_back(*eos);
+  t->tokenizer_vocab = 512;
+  static struct Cleanup {
+    std::vector<std::string> dirs;
+    ~Cleanup() {
+      for (const std::string& d : dirs) std::filesystem::remove_all(d);
+    }
+  } cleanup;
+  cleanup.dirs.push_back(t->dir);
+  return t;
+}
+
+// f32 weights, exact f32 arithmetic: the model most engine tests run. Loaded on first use.
 inline const TinyModel& tiny_model() {
-  static const TinyModel m = [] {
-    TinyModel t;
-    t.dir =
-        (std::filesystem::temp_directory_path() / ("xy_engine_test_" + std::to_string(::getpid())))
-            .string();
-    std::filesystem::remove_all(t.dir);
-    Result<ModelPreset> preset = find_model_preset("tiny");
-    XY_CHECK(preset.is_ok());
-    RandomCheckpointOptions opts;
-    opts.dtype = DType::kF32;
-    opts.seed = 11;
-    opts.tokenizer_vocab_size = 512;
-    const Status st = write_random_checkpoint(preset->config, t.dir, opts);
-    XY_CHECK_MSG(st.is_ok(), st.to_string().c_str());
+  static const std::unique_ptr<TinyModel> m = [] {
     LoadOptions load;
     load.weight_dtype = DType::kF32;
-    Result<std::unique_ptr<Model>> model = Model::load(t.dir, load);
-    XY_CHECK_MSG(model.is_ok(), model.status().to_string().c_str());
-    t.model = std::shared_ptr<const Model>(std::move(*model));
-    Result<std::unique_ptr<Tokenizer>> tok = Tokenizer::load_dir(t.dir);
-    XY_CHECK_MSG(tok.is_ok(), tok.status().to_string().c_str());
-    t.tokenizer = std::shared_ptr<const Tokenizer>(std::move(*tok));
-    if (auto eos = t.tokenizer->eos_id()) t.eos_ids.push_back(*eos);
-    t.tokenizer_vocab = 512;
-    static struct Cleanup {
-      std::string dir;
-      ~Cleanup() { std::filesystem::remove_all(dir); }
-    } cleanup{t.dir};
-    return t;
+    return load_tiny_model("", DType::kF32, load);
   }();
-  return m;
+  return *m;
+}
+
+// bf16 weights loaded as `xyserve serve` loads a checkpoint by default: as stored, with
+// --compute-dtype auto (bf16 dot products where the CPU has AVX-512 BF16). Same tokenizer and
+// vocabulary as tiny_model(). Loaded on first use.
+inline const TinyModel& bf16_tiny_model() {
+  static const std::unique_ptr<TinyModel> m = [] {
+    LoadOptions load;
+    load.weight_dtype = std::nullopt;
+    load.compute_dtype = ComputeDtype::kAuto;
+    return load_tiny_model("bf16_", DType::kBF16, load);
+  }();
+  return *m;
 }
 
 // The tiny-kquant preset (tiny widened to whole K-quant super-blocks: hidden 256, intermediate
-// 512, 8 heads of 32), written as a GGUF file of `type` (xyserve quantize) and loaded as users run it: matrices
-// kept quantized on QuantGEMM. Same tokenizer and vocabulary as tiny_model(), so the draft
-// models and workloads of the engine tests apply unchanged. One per type, loaded on first use.
+// 512, 8 heads of 32), written as a GGUF file of `type` (xyserve quantize) and loaded as users run
+// it: matrices kept quantized on QuantGEMM. Same tokenizer and vocabulary as tiny_model(), so the
+// draft models and workloads of the engine tests apply unchanged. One per type, loaded on first
+// use.
 inline const TinyModel& quantized_tiny_model(gguf::OutType type) {
   static std::map<int, std::unique_ptr<TinyModel>> models;
   std::unique_ptr<TinyModel>& slot = models[static_cast<int>(type)];

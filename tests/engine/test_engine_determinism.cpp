@@ -17,6 +17,7 @@
 
 #include "engine/engine.h"
 #include "engine_test_model.h"
+#include "kernels/cpu/smooth_gemm.h"
 #include "spec_test_models.h"
 
 namespace xy {
@@ -277,6 +278,29 @@ TEST(EngineDeterminism, QuantizedModels) {
     }
     EXPECT_EQ(ran, 5) << "a case name above no longer exists";
   }
+}
+
+// The default mode of `xyserve serve` on a bf16 checkpoint (--compute-dtype auto: bf16 dot
+// products on CPUs with AVX-512 BF16): activations are rounded to bf16 per row, so batching must
+// still leave every row's bits alone, with bf16 KV as serve would pick (--kv-dtype auto).
+TEST(EngineDeterminism, Bf16CheckpointInTheDefaultComputeMode) {
+  const testing::TinyModel& model = testing::bf16_tiny_model();
+  if (cpu::gemm_isa_supported(cpu::GemmIsa::kAvx512Bf16)) {
+    EXPECT_EQ(model.model->compute_dtype(), ComputeDtype::kBf16);
+  } else {
+    EXPECT_EQ(model.model->compute_dtype(), ComputeDtype::kF32);  // auto falls back to exact
+  }
+  int ran = 0;
+  for (DeterminismCase c : matrix_cases()) {
+    if (c.name == "budget16_block1_prefix" || c.name == "budget512_block16_noprefix" ||
+        c.name == "tinypool_block16_prefix" || c.name == "spec_ngram_budget64_block16_prefix" ||
+        c.name == "spec_drafttree_budget16_block1_noprefix") {
+      c.kv_dtype = DType::kBF16;
+      expect_same_as_alone(c, 8, &model);
+      ++ran;
+    }
+  }
+  EXPECT_EQ(ran, 5) << "a case name above no longer exists";
 }
 
 // --kv-dtype int8 (codes + per-row scales): the scales must follow their rows through prefix-cache
