@@ -18,6 +18,15 @@ namespace {
 
 using namespace ucx_kv;
 
+// A receiver's message (PULL, SEND, CANCEL): a pull-number header, data small enough to come
+// eagerly, and an endpoint to answer on. False for anything else, which is dropped.
+bool control_message(const void* header, size_t header_length, const ucp_am_recv_param_t* param,
+                     ucp_ep_h* ep, uint64_t* seq) {
+  *ep = reply_ep(param);
+  return *ep != nullptr && !(param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) &&
+         parse_am_header(header, header_length, kPullHeaderBytes, seq);
+}
+
 class UcxKvServer final : public KvTransferServer {
  public:
   UcxKvServer(KvExportStore& store, std::string host, int port)
@@ -166,10 +175,9 @@ ucs_status_t UcxKvServer::on_pull(void* arg, const void* header, size_t header_l
                                   size_t length, const ucp_am_recv_param_t* param) {
   auto* self = static_cast<UcxKvServer*>(arg);
   uint64_t seq = 0;
-  ucp_ep_h ep = reply_ep(param);
-  // A pull request is a few hundred bytes: anything else (or a rendezvous) is not ours.
-  if (!ep || (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) ||
-      !parse_am_header(header, header_length, kPullHeaderBytes, &seq) ||
+  ucp_ep_h ep = nullptr;
+  // A pull request is a few hundred bytes: anything longer is not ours.
+  if (!control_message(header, header_length, param, &ep, &seq) ||
       length > kPullRequestHeaderBytes + kMaxTransferIdBytes)
     return UCS_OK;
   std::string request(static_cast<const char*>(data), length);
@@ -198,11 +206,9 @@ ucs_status_t UcxKvServer::on_send(void* arg, const void* header, size_t header_l
                                   size_t, const ucp_am_recv_param_t* param) {
   auto* self = static_cast<UcxKvServer*>(arg);
   uint64_t seq = 0;
-  ucp_ep_h ep = reply_ep(param);
-  if (!ep || (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) ||
-      !parse_am_header(header, header_length, kPullHeaderBytes, &seq))
-    return UCS_OK;
-  self->w_->post([self, ep, seq] { self->send_layers(ep, seq); });
+  ucp_ep_h ep = nullptr;
+  if (control_message(header, header_length, param, &ep, &seq))
+    self->w_->post([self, ep, seq] { self->send_layers(ep, seq); });
   return UCS_OK;
 }
 
@@ -243,11 +249,9 @@ ucs_status_t UcxKvServer::on_cancel(void* arg, const void* header, size_t header
                                     size_t, const ucp_am_recv_param_t* param) {
   auto* self = static_cast<UcxKvServer*>(arg);
   uint64_t seq = 0;
-  ucp_ep_h ep = reply_ep(param);
-  if (!ep || (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) ||
-      !parse_am_header(header, header_length, kPullHeaderBytes, &seq))
-    return UCS_OK;
-  self->w_->post([self, ep, seq] { self->cancel_pull(ep, seq); });
+  ucp_ep_h ep = nullptr;
+  if (control_message(header, header_length, param, &ep, &seq))
+    self->w_->post([self, ep, seq] { self->cancel_pull(ep, seq); });
   return UCS_OK;
 }
 

@@ -31,6 +31,22 @@ struct TinyModel {
   int tokenizer_vocab = 0;
 };
 
+// The tokenizer (512 tokens) from `tokenizer_dir`, its EOS, and removal of t.dir at exit.
+inline void finish_tiny_model(TinyModel& t, const std::string& tokenizer_dir) {
+  Result<std::unique_ptr<Tokenizer>> tok = Tokenizer::load_dir(tokenizer_dir);
+  XY_CHECK_MSG(tok.is_ok(), tok.status().to_string().c_str());
+  t.tokenizer = std::shared_ptr<const Tokenizer>(std::move(*tok));
+  if (auto eos = t.tokenizer->eos_id()) t.eos_ids.push_back(*eos);
+  t.tokenizer_vocab = 512;
+  static struct Cleanup {
+    std::vector<std::string> dirs;
+    ~Cleanup() {
+      for (const std::string& d : dirs) std::filesystem::remove_all(d);
+    }
+  } cleanup;
+  cleanup.dirs.push_back(t.dir);
+}
+
 // The `tiny` preset written with random weights stored as `stored` and loaded with `load`.
 // The directory is removed at exit.
 inline std::unique_ptr<TinyModel> load_tiny_model(const std::string& tag, DType stored,
@@ -51,18 +67,7 @@ inline std::unique_ptr<TinyModel> load_tiny_model(const std::string& tag, DType 
   Result<std::unique_ptr<Model>> model = Model::load(t->dir, load);
   XY_CHECK_MSG(model.is_ok(), model.status().to_string().c_str());
   t->model = std::shared_ptr<const Model>(std::move(*model));
-  Result<std::unique_ptr<Tokenizer>> tok = Tokenizer::load_dir(t->dir);
-  XY_CHECK_MSG(tok.is_ok(), tok.status().to_string().c_str());
-  t->tokenizer = std::shared_ptr<const Tokenizer>(std::move(*tok));
-  if (auto eos = t->tokenizer->eos_id()) t->eos_ids.push_back(*eos);
-  t->tokenizer_vocab = 512;
-  static struct Cleanup {
-    std::vector<std::string> dirs;
-    ~Cleanup() {
-      for (const std::string& d : dirs) std::filesystem::remove_all(d);
-    }
-  } cleanup;
-  cleanup.dirs.push_back(t->dir);
+  finish_tiny_model(*t, t->dir);
   return t;
 }
 
@@ -120,18 +125,7 @@ inline const TinyModel& quantized_tiny_model(gguf::OutType type) {
   Result<std::unique_ptr<Model>> model = Model::load(file, load);
   XY_CHECK_MSG(model.is_ok(), model.status().to_string().c_str());
   t->model = std::shared_ptr<const Model>(std::move(*model));
-  Result<std::unique_ptr<Tokenizer>> tok = Tokenizer::load_dir(t->dir + "/hf");
-  XY_CHECK_MSG(tok.is_ok(), tok.status().to_string().c_str());
-  t->tokenizer = std::shared_ptr<const Tokenizer>(std::move(*tok));
-  if (auto eos = t->tokenizer->eos_id()) t->eos_ids.push_back(*eos);
-  t->tokenizer_vocab = 512;
-  static struct Cleanup {
-    std::vector<std::string> dirs;
-    ~Cleanup() {
-      for (const std::string& d : dirs) std::filesystem::remove_all(d);
-    }
-  } cleanup;
-  cleanup.dirs.push_back(t->dir);
+  finish_tiny_model(*t, t->dir + "/hf");
   slot = std::move(t);
   return *slot;
 }
