@@ -16,7 +16,8 @@
 //   and agree bitwise (AVX-512 widens bf16 to f32 exactly and uses zmm FMAs). AVX-512 adds
 //   wide register tiles (kGemmKernelShapesAvx512) on top of the portable set. vdpbf16ps
 //   (pairwise products summed before accumulation, denormals flushed) would break that
-//   agreement, so it is only the opt-in mode GemmIsa::kAvx512Bf16 (XY_GEMM_ISA=avx512bf16):
+//   agreement, so it is a mode of its own, GemmIsa::kAvx512Bf16 (the model's bf16 compute dtype,
+//   model/weights.h ComputeDtype; XY_GEMM_ISA=avx512bf16 for the benchmarks):
 //   x rounded to bf16 (nearest-even) once per call, pairs of exact bf16 products summed by
 //   vdpbf16ps (denormals flushed), bf16-level error vs f32 activations (tested < 1e-2 rel-L2);
 //   batch invariant within the mode (fixed pair order per element), not bitwise equal to the other
