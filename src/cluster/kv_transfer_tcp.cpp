@@ -217,40 +217,26 @@ class PullImpl : public KvPull, public std::enable_shared_from_this<PullImpl> {
     co_await asio::async_read(stream_, asio::buffer(head),
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec || cancelled_) co_return broken(ec, "reading the response");
+    // The layout follows only an ok status; any other status is answered from the fixed part.
     Result<KvWireStatus> status = decode_response_status(head);
-    if (!status.is_ok()) co_return status.status();
-    if (*status == KvWireStatus::kUnknownId)
-      co_return not_found("KV transfer " + req_.transfer_id +
-                          ": the prefill instance no longer has it (expired or taken)");
-    if (*status != KvWireStatus::kOk) co_return format_error("KV transfer refused by the sender");
+    if (!status.is_ok() || *status != KvWireStatus::kOk)
+      co_return accept_response_head(head, req_.transfer_id, req_.layout, req_.num_tokens).status();
     std::string layout(kResponseLayoutBytes, '\0');
     co_await asio::async_read(stream_, asio::buffer(layout),
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec || cancelled_) co_return broken(ec, "reading the layout");
-    Result<ResponseHead> h_or = decode_response_head(head + layout);
+    // Refuse what cannot be used before allocating for it.
+    Result<ResponseHead> h_or =
+        accept_response_head(head + layout, req_.transfer_id, req_.layout, req_.num_tokens);
     if (!h_or.is_ok()) co_return h_or.status();
     const ResponseHead h = *h_or;
-    // Refuse what cannot be used before allocating for it.
-    if (!(h.layout == req_.layout))
-      co_return invalid_argument("KV transfer: the prefill instance sends " + h.layout.describe() +
-                                 ", this instance's cache is " + req_.layout.describe());
-    if (h.num_tokens != req_.num_tokens)
-      co_return invalid_argument("KV transfer: " + std::to_string(h.num_tokens) +
-                                 " tokens sent, the request has " +
-                                 std::to_string(req_.num_tokens));
     KvSnapshot s;
     s.layout = h.layout;
     std::string ids(size_t(h.num_tokens) * 4, '\0');
     co_await asio::async_read(stream_, asio::buffer(ids),
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec || cancelled_) co_return broken(ec, "reading token ids");
-    s.tokens.resize(size_t(h.num_tokens));
-    for (size_t i = 0; i < s.tokens.size(); ++i) {
-      uint32_t t = 0;
-      for (int b = 0; b < 4; ++b)
-        t |= uint32_t(static_cast<unsigned char>(ids[4 * i + b])) << (8 * b);
-      s.tokens[i] = int32_t(t);
-    }
+    s.tokens = decode_token_ids(ids);
     const size_t want = h.layout.layer_bytes(h.num_tokens);
     for (int l = 0; l < h.layout.num_layers; ++l) {
       unsigned char len[8];

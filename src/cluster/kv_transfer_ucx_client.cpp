@@ -270,38 +270,18 @@ void UcxKvClient::take_head(uint64_t seq, const std::string& bytes) {
   UcxPull& p = *it->second;
   p.last_progress_ = Clock::now();
   const std::string_view in(bytes);
-  Result<KvWireStatus> status = decode_response_status(in.substr(0, kResponseFixedBytes));
-  if (!status.is_ok()) return finish(seq, status.status());
-  if (*status == KvWireStatus::kUnknownId)
-    return finish(seq, not_found("KV transfer " + p.req_.transfer_id +
-                                 ": the prefill instance no longer has it (expired or taken)"));
-  if (*status != KvWireStatus::kOk)
-    return finish(seq, format_error("KV transfer refused by the sender"));
-  Result<ResponseHead> h =
-      decode_response_head(in.substr(0, kResponseFixedBytes + kResponseLayoutBytes));
-  if (!h.is_ok()) return finish(seq, h.status());
   // Refuse what cannot be used before a byte of K/V moves.
-  if (!(h->layout == p.req_.layout))
-    return finish(
-        seq, invalid_argument("KV transfer: the prefill instance sends " + h->layout.describe() +
-                              ", this instance's cache is " + p.req_.layout.describe()));
-  if (h->num_tokens != p.req_.num_tokens)
-    return finish(seq, invalid_argument("KV transfer: " + std::to_string(h->num_tokens) +
-                                        " tokens sent, the request has " +
-                                        std::to_string(p.req_.num_tokens)));
+  Result<ResponseHead> h =
+      accept_response_head(in.substr(0, kResponseFixedBytes + kResponseLayoutBytes),
+                           p.req_.transfer_id, p.req_.layout, p.req_.num_tokens);
+  if (!h.is_ok()) return finish(seq, h.status());
   const std::string_view ids = in.substr(kResponseFixedBytes + kResponseLayoutBytes);
   if (ids.size() != size_t(h->num_tokens) * 4)
     return finish(
         seq, format_error("KV transfer: the head has " + std::to_string(ids.size()) +
                           " bytes of token ids for " + std::to_string(h->num_tokens) + " tokens"));
   p.snapshot_.layout = h->layout;
-  p.snapshot_.tokens.resize(size_t(h->num_tokens));
-  for (size_t i = 0; i < p.snapshot_.tokens.size(); ++i) {
-    uint32_t t = 0;
-    for (int b = 0; b < 4; ++b)
-      t |= uint32_t(static_cast<unsigned char>(ids[4 * i + b])) << (8 * b);
-    p.snapshot_.tokens[i] = int32_t(t);
-  }
+  p.snapshot_.tokens = decode_token_ids(ids);
   const size_t layer_bytes = h->layout.layer_bytes(h->num_tokens);
   p.snapshot_.layers.assign(size_t(h->layout.num_layers), std::vector<uint8_t>(layer_bytes));
   p.layer_started_.assign(size_t(h->layout.num_layers), false);

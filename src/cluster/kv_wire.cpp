@@ -122,6 +122,28 @@ Result<ResponseHead> decode_response_head(std::string_view in) {
   return h;
 }
 
+Result<ResponseHead> accept_response_head(std::string_view in, std::string_view transfer_id,
+                                          const KvSnapshotLayout& layout, int num_tokens) {
+  XY_ASSIGN_OR_RETURN(ResponseHead h, decode_response_head(in));
+  if (h.status == KvWireStatus::kUnknownId)
+    return not_found("KV transfer " + std::string(transfer_id) +
+                     ": the prefill instance no longer has it (expired or taken)");
+  if (h.status != KvWireStatus::kOk) return format_error("KV transfer refused by the sender");
+  if (!(h.layout == layout))
+    return invalid_argument("KV transfer: the prefill instance sends " + h.layout.describe() +
+                            ", this instance's cache is " + layout.describe());
+  if (h.num_tokens != num_tokens)
+    return invalid_argument("KV transfer: " + std::to_string(h.num_tokens) +
+                            " tokens sent, the request has " + std::to_string(num_tokens));
+  return h;
+}
+
+std::vector<int32_t> decode_token_ids(std::string_view in) {
+  std::vector<int32_t> ids(in.size() / 4);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t(get_u32(in, 4 * i));
+  return ids;
+}
+
 std::string encode_response(const KvSnapshot& s) {
   std::string out = encode_response_head(KvWireStatus::kOk, &s);
   for (const auto& layer : s.layers) {
@@ -140,8 +162,7 @@ Result<KvSnapshot> decode_response(std::string_view in) {
   if (in.size() - at < ids_bytes) return format_error("KV transfer response: truncated token ids");
   KvSnapshot s;
   s.layout = h.layout;
-  s.tokens.resize(size_t(h.num_tokens));
-  for (size_t i = 0; i < s.tokens.size(); ++i) s.tokens[i] = int32_t(get_u32(in, at + 4 * i));
+  s.tokens = decode_token_ids(in.substr(at, ids_bytes));
   at += ids_bytes;
   const size_t want = h.layout.layer_bytes(h.num_tokens);
   for (int l = 0; l < h.layout.num_layers; ++l) {

@@ -50,6 +50,15 @@ struct ResponseHead {
 // field is range-checked; kFormatError says which.
 Result<ResponseHead> decode_response_head(std::string_view in);
 
+// A receiver's reading of a response head (the fixed part, plus the layout when the status is
+// ok), against what it can use: kNotFound (unknown or expired id), kFormatError (refused, or bad
+// bytes), kInvalidArgument (a layout or token count other than `layout` / `num_tokens`). It
+// refuses before any K/V has been read. Every transport's receiver goes through it.
+Result<ResponseHead> accept_response_head(std::string_view in, std::string_view transfer_id,
+                                          const KvSnapshotLayout& layout, int num_tokens);
+// in.size() / 4 little-endian token ids.
+std::vector<int32_t> decode_token_ids(std::string_view in);
+
 // A whole response in one buffer (tests, fuzzing): head, token ids, layers.
 std::string encode_response(const KvSnapshot& snapshot);
 Result<KvSnapshot> decode_response(std::string_view in);

@@ -127,9 +127,22 @@ const float* or_null(const std::vector<float>& v) {
   return v.empty() ? nullptr : v.data();
 }
 
-// The SmoothGEMM path for LoadOptions::gemm_isa and compute_dtype on these weights.
-Result<cpu::GemmIsa> resolve_gemm_isa(const ModelWeights& weights,
+// The arithmetic LoadOptions::gemm_isa and compute_dtype ask for on these weights: the SmoothGEMM
+// path, and the panel dtype (bf16 compute packs bf16 panels whatever the checkpoint stores).
+struct Arithmetic {
+  cpu::GemmIsa isa;
+  std::optional<DType> storage;  // CpuBackendOptions::storage
+};
+
+Result<Arithmetic> resolve_arithmetic(const ModelWeights& weights,
                                       const CpuBackendOptions& options) {
+  Arithmetic out{cpu::default_gemm_isa(), options.storage};
+  if (options.compute_dtype == ComputeDtype::kBf16) {
+    if (options.storage && *options.storage != DType::kBF16)
+      return invalid_argument("--compute-dtype bf16 needs bf16 weights in memory, not --dtype " +
+                              std::string(dtype_name(*options.storage)));
+    out.storage = DType::kBF16;
+  }
   const bool bf16_cpu = cpu::gemm_isa_supported(cpu::GemmIsa::kAvx512Bf16);
   if (!options.gemm_isa.empty()) {
     const std::optional<cpu::GemmIsa> isa = cpu::gemm_isa_from_name(options.gemm_isa);
@@ -147,28 +160,25 @@ Result<cpu::GemmIsa> resolve_gemm_isa(const ModelWeights& weights,
       return invalid_argument("--gemm-isa " + options.gemm_isa + " computes in " +
                               (bf16_isa ? "bf16" : "f32") + ", not the --compute-dtype asked for");
     }
-    return *isa;
-  }
-  if (options.compute_dtype == ComputeDtype::kBf16) {
+    out.isa = *isa;
+  } else if (options.compute_dtype == ComputeDtype::kBf16) {
     if (!bf16_cpu) {
       return invalid_argument(
           "--compute-dtype bf16 needs AVX-512 BF16 (vdpbf16ps), which this CPU lacks; use f32 or "
           "auto");
     }
-    return cpu::GemmIsa::kAvx512Bf16;
-  }
-  if (options.compute_dtype == ComputeDtype::kAuto && bf16_cpu && !weights.layers().empty()) {
+    out.isa = cpu::GemmIsa::kAvx512Bf16;
+  } else if (options.compute_dtype == ComputeDtype::kAuto && bf16_cpu &&
+             !weights.layers().empty() && !weights.layers()[0].q_proj.blocks &&
+             panel_dtype(options, weights.layers()[0].q_proj.dtype) == DType::kBF16) {
     // The checkpoint's dtype: what the projections are packed as (quantized GGUF matrices keep
     // their own int8 path and count as not bf16).
-    const WeightMatrix& q = weights.layers()[0].q_proj;
-    if (!q.blocks && panel_dtype(options, q.dtype) == DType::kBF16)
-      return cpu::GemmIsa::kAvx512Bf16;
+    out.isa = cpu::GemmIsa::kAvx512Bf16;
+  } else if (options.compute_dtype == ComputeDtype::kF32 && out.isa == cpu::GemmIsa::kAvx512Bf16) {
+    // XY_GEMM_ISA may name the bf16 path; an explicit request for f32 wins over it.
+    out.isa = cpu::best_gemm_isa();
   }
-  const cpu::GemmIsa isa = cpu::default_gemm_isa();
-  // XY_GEMM_ISA may name the bf16 path; an explicit request for f32 wins over it.
-  if (options.compute_dtype == ComputeDtype::kF32 && isa == cpu::GemmIsa::kAvx512Bf16)
-    return cpu::best_gemm_isa();
-  return isa;
+  return out;
 }
 
 class CpuBackend final : public ForwardBackend {
@@ -368,21 +378,15 @@ Result<std::unique_ptr<ForwardBackend>> make_cpu_backend(const ModelConfig& conf
     return invalid_argument("--threads must be >= 0 (0 = one per CPU), got " +
                             std::to_string(options.threads));
   }
-  XY_ASSIGN_OR_RETURN(const cpu::GemmIsa gemm_isa, resolve_gemm_isa(weights, options));
+  XY_ASSIGN_OR_RETURN(const Arithmetic arithmetic, resolve_arithmetic(weights, options));
   CpuBackendOptions packing = options;
-  if (options.compute_dtype == ComputeDtype::kBf16) {
-    // bf16 arithmetic asked for: the panels are bf16 whatever the checkpoint stores.
-    if (options.storage && *options.storage != DType::kBF16)
-      return invalid_argument("--compute-dtype bf16 needs bf16 weights in memory, not --dtype " +
-                              std::string(dtype_name(*options.storage)));
-    packing.storage = DType::kBF16;
-  }
+  packing.storage = arithmetic.storage;
   std::shared_ptr<WorkerPool> pool =
       options.pool != nullptr
           ? options.pool
           : std::make_shared<WorkerPool>(WorkerPoolOptions{.num_workers = options.threads});
   auto backend =
-      std::make_unique<CpuBackend>(config, weights, std::move(pool), options.tune, gemm_isa);
+      std::make_unique<CpuBackend>(config, weights, std::move(pool), options.tune, arithmetic.isa);
   XY_RETURN_IF_ERROR(backend->pack(weights, packing));
   return std::unique_ptr<ForwardBackend>(std::move(backend));
 }
