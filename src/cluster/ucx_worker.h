@@ -9,12 +9,12 @@
 #include <ucp/api/ucp.h>
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/status.h"
 
@@ -76,7 +76,7 @@ class UcxWorker {
   int epoll_fd_ = -1;
   std::thread thread_;
   std::mutex mu_;
-  std::deque<std::function<void()>> posted_;
+  std::vector<std::function<void()>> posted_;
   bool stopping_ = false;  // worker thread only
   std::function<void()> on_tick_;
   std::chrono::milliseconds tick_{100};
