@@ -16,8 +16,16 @@ rounds=${3:-2}
 shift 3 || true
 which=("${@:-scale affinity pd}")
 work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+# replica() and router() run in $(...) subshells, so the processes they start are recorded in
+# a file: a shell array set there would be lost, and the processes would outlive their run.
+pidfile="$work/pids"
+: >"$pidfile"
+stop_all() {
+  while read -r p; do kill "$p" 2>/dev/null || true; done <"$pidfile"
+  while read -r p; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done <"$pidfile"
+  : >"$pidfile"
+}
+cleanup() { stop_all; rm -rf "$work"; }
 trap cleanup EXIT
 
 port_of() {  # log file -> port, once the process listens
@@ -34,7 +42,7 @@ replica() {  # role -> url
   local log="$work/replica-$RANDOM.log"
   "$X" serve --model "$model" --served-model-name m --threads 1 --port 0 --role "$1" \
     --kv-cache-memory 1GiB --enable-prefix-caching >"$log" 2>&1 &
-  pids+=($!)
+  echo $! >>"$pidfile"
   local url="http://127.0.0.1:$(port_of "$log")"
   healthy "$url"
   echo "$url"
@@ -44,7 +52,7 @@ router() {  # policy replicas... -> url
   local log="$work/router-$RANDOM.log" args=()
   for r in "$@"; do args+=(--replica "$r"); done
   "$X" router --port 0 --policy "$policy" --health-interval 0.5 "${args[@]}" >"$log" 2>&1 &
-  pids+=($!)
+  echo $! >>"$pidfile"
   local url="http://127.0.0.1:$(port_of "$log")"
   healthy "$url"
   echo "$url"
@@ -58,7 +66,6 @@ metric_sum() {  # name urls... -> sum over replicas
   done
   echo "$total"
 }
-stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
 
 bench() {  # label url trace-args... ; replicas in $reps
   local label=$1 url=$2; shift 2
