@@ -14,11 +14,14 @@
 
 namespace xy::cpu::detail {
 
-// Calls tile(m0, panel0) once for every tile of an m x (num_panels * 16) output on `pool`;
-// blocks until all are done. num_panels_padded bounds the panels a tile of config.np may read.
-template <class Tile>
-void run_task_table(WorkerPool& pool, int m, int num_panels, int num_panels_padded,
-                    const GemmTileConfig& config, Tile&& tile) {
+// Calls run(m_tile0, m_tiles, n_tile) for every maximal run of a worker's slice that stays in
+// one m-block and one n-tile: m-tiles m_tile0 .. m_tile0 + m_tiles - 1, consecutive, all with
+// the same n-tile (a kernel may share that n-tile's weight panels across the run). Together
+// the runs cover every tile of an m x (num_panels * 16) output once, on `pool`; blocks until
+// all are done. num_panels_padded bounds the panels a tile of config.np may read.
+template <class Run>
+void run_task_table_runs(WorkerPool& pool, int m, int num_panels, int num_panels_padded,
+                         const GemmTileConfig& config, Run&& run) {
   const int m_tiles = (m + config.mr - 1) / config.mr;
   const int n_tiles = (num_panels + config.np - 1) / config.np;
   XY_CHECK(n_tiles * config.np <= num_panels_padded);  // np divides kPanelGroup
@@ -29,16 +32,29 @@ void run_task_table(WorkerPool& pool, int m, int num_panels, int num_panels_padd
   pool.run(workers, [&](int worker) {
     const int64_t begin = total * worker / workers;
     const int64_t end = total * (worker + 1) / workers;
-    for (int64_t t = begin; t < end; ++t) {
+    for (int64_t t = begin; t < end;) {
       const int64_t block = t / block_tiles;  // every block but the last is full
       const int64_t in_block = t - block * block_tiles;
       const int64_t block_m0 = block * m_block;
       const int64_t rows_in_block = std::min<int64_t>(m_block, m_tiles - block_m0);
       const int n_tile = static_cast<int>(in_block / rows_in_block);
-      const int m_tile = static_cast<int>(block_m0 + in_block % rows_in_block);
-      tile(m_tile * config.mr, n_tile * config.np);
+      const int64_t row = in_block % rows_in_block;
+      const int64_t count = std::min(rows_in_block - row, end - t);
+      run(static_cast<int>(block_m0 + row), static_cast<int>(count), n_tile);
+      t += count;
     }
   });
+}
+
+// Calls tile(m0, panel0) once for every tile, in the order above.
+template <class Tile>
+void run_task_table(WorkerPool& pool, int m, int num_panels, int num_panels_padded,
+                    const GemmTileConfig& config, Tile&& tile) {
+  run_task_table_runs(pool, m, num_panels, num_panels_padded, config,
+                      [&](int m_tile0, int m_tiles, int n_tile) {
+                        for (int i = 0; i < m_tiles; ++i)
+                          tile((m_tile0 + i) * config.mr, n_tile * config.np);
+                      });
 }
 
 }  // namespace xy::cpu::detail

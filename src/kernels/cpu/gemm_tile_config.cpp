@@ -5,7 +5,10 @@
 namespace xy::cpu {
 
 std::string GemmTileConfig::to_string() const {
-  return std::to_string(mr) + "x" + std::to_string(16 * np) + "/mb" + std::to_string(m_block);
+  std::string s = std::to_string(mr) + "x" + std::to_string(16 * np);
+  s += "/mb" + std::to_string(m_block);
+  if (kc > 0) s += "/kc" + std::to_string(kc);
+  return s;
 }
 
 std::span<const std::array<int, 2>> gemm_kernel_shapes(GemmIsa isa) {
@@ -83,8 +86,16 @@ GemmTileConfig default_gemm_config(int m, int k, int num_panels, int num_workers
     c.np = 1;
   }
   if (isa == GemmIsa::kAvx512 || isa == GemmIsa::kAvx512Bf16) pick_avx512_kernel(m, c);
+  // The rows of x one m-block reads per pass over its weight panels: f32 rows of all of K, or
+  // for the vdpbf16ps path bf16 rows of one k-block (k-blocked above 2048, where whole panels
+  // of a tile no longer sit in L2 beside its rows: 2 x 8192 x 32 B = 512 KiB).
+  long row_bytes = 4L * std::max(k, 1);
+  if (isa == GemmIsa::kAvx512Bf16) {
+    c.kc = k > 2048 ? 1024 : 0;
+    row_bytes = 2L * (c.kc > 0 ? c.kc : std::max(k, 1));
+  }
   constexpr long kBlockBytes = 256 * 1024;
-  const long rows = std::max<long>(c.mr, kBlockBytes / (4L * std::max(k, 1)));
+  const long rows = std::max<long>(c.mr, kBlockBytes / row_bytes);
   c.m_block = static_cast<int>(std::max<long>(1, rows / c.mr));
   return c;
 }

@@ -26,9 +26,16 @@ struct GemmTileConfig {
   // block while the block's rows of x stay in L2. Contiguous equal slices of that order form
   // the workers' Task-Table rows. m_block >= 1; values above the tile count mean "all of M".
   int m_block = 1;
+  // k-block of the vdpbf16ps path (GemmIsa::kAvx512Bf16), in k elements (even; 0 = all of K).
+  // A run of m-tiles of one m-block sharing an n-tile is computed one k-block at a time, so the
+  // k-block of the weight panels is read from L1/L2 by every m-tile of the run instead of the
+  // whole K-long panels once per m-tile (which does not fit in L2 at K = 8192). The
+  // accumulators are parked in f32 between k-blocks, so each element is still the same chain of
+  // vdpbf16ps over k = 0..K-1: the bits do not depend on kc. Other ISAs ignore it.
+  int kc = 0;
 
   bool operator==(const GemmTileConfig&) const = default;
-  std::string to_string() const;  // "6x16/mb18"
+  std::string to_string() const;  // "6x16/mb18", "14x32/mb8/kc512"
 };
 
 // The portable micro-kernel set (mr x np), implemented by every ISA: at most 12 accumulator
@@ -58,7 +65,8 @@ bool is_supported_gemm_kernel(GemmIsa isa, int mr, int np);
 bool is_supported_gemm_kernel(int mr, int np);
 
 // What SmoothGEMM uses for an untuned shape on `isa`: a tile that wastes few rows of the last
-// m-tile and a block of rows of x that fits in ~256 KiB of L2. Always one of `isa`'s kernels.
+// m-tile and a block of rows of x that fits in ~256 KiB of L2 (on kAvx512Bf16, bf16 rows of a
+// 1024-long k-block when K > 2048). Always one of `isa`'s kernels.
 GemmTileConfig default_gemm_config(int m, int k, int num_panels, int num_workers,
                                    GemmIsa isa = GemmIsa::kAvx2);
 

@@ -65,7 +65,8 @@ std::string GemmTuneTable::to_json() const {
                             {"m_max", e.m_max},
                             {"mr", e.config.mr},
                             {"np", e.config.np},
-                            {"m_block", e.config.m_block}});
+                            {"m_block", e.config.m_block},
+                            {"kc", e.config.kc}});
   }
   return j.dump(1);
 }
@@ -103,6 +104,10 @@ Result<GemmTuneTable> GemmTuneTable::from_json(const std::string& text, const st
     XY_RETURN_IF_ERROR(read_int(ej, "mr", where, 1, 64, &e.config.mr));
     XY_RETURN_IF_ERROR(read_int(ej, "np", where, 1, 64, &e.config.np));
     XY_RETURN_IF_ERROR(read_int(ej, "m_block", where, 1, kMaxDim, &e.config.m_block));
+    if (ej.contains("kc")) {  // absent in tables written before k-blocking: no k-block
+      XY_RETURN_IF_ERROR(read_int(ej, "kc", where, 0, kMaxDim, &e.config.kc));
+      if (e.config.kc % 2 != 0) return format_error(where + ": 'kc' must be even");
+    }
     if (!is_supported_gemm_kernel(e.config.mr, e.config.np)) {
       return format_error(where + ": no " + std::to_string(e.config.mr) + "x" +
                           std::to_string(16 * e.config.np) + " micro-kernel exists");

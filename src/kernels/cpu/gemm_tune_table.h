@@ -2,7 +2,8 @@
 // gemm_tuner.h) and read at start. JSON on disk:
 //   {"format": "xyserve-gemm-tune", "version": 1, "isa": "avx2", "threads": 2,
 //    "entries": [{"n": 960, "k": 576, "dtype": "bf16", "layout": "plain",
-//                 "m_max": 16, "mr": 6, "np": 1, "m_block": 18}, ...]}
+//                 "m_max": 16, "mr": 6, "np": 1, "m_block": 18, "kc": 0}, ...]}
+// ("kc" may be absent: 0.)
 // An entry covers M in (previous m_max of the same shape, m_max]; M above the largest m_max
 // uses the largest entry. Shapes without entries use default_gemm_config().
 #pragma once

@@ -58,7 +58,19 @@ std::vector<GemmTileConfig> gemm_tune_candidates(int m, int k, int num_panels, i
     if (mr > std::max(m, 1) && mr != 6 && mr != 4) continue;  // short m: no taller kernels but 4/6
     if (m >= 8 && mr <= 2) continue;                          // tall m: too little reuse of W
     const int m_tiles = (m + mr - 1) / mr;
-    for (int mb : {1, 4, 16, def.m_block, m_tiles}) add({mr, np, std::clamp(mb, 1, m_tiles)});
+    for (int mb : {1, 4, 16, def.m_block, m_tiles}) {
+      GemmTileConfig c{mr, np, std::clamp(mb, 1, m_tiles)};
+      if (isa != GemmIsa::kAvx512Bf16) {
+        add(c);
+        continue;
+      }
+      // The vdpbf16ps path also tries k-blocks (those at or above K mean none).
+      for (int kc : {0, 512, 1024, 2048}) {
+        if (kc >= k) continue;
+        c.kc = kc;
+        add(c);
+      }
+    }
   }
   return out;
 }

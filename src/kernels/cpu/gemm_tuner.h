@@ -19,8 +19,8 @@ struct GemmTuneOptions {
 };
 
 // The candidates tune_smooth_gemm() times for one (shape, m): kernels whose height fits m
-// (tall kernels only for tall m), each with a few m_block values, plus the default config; all
-// of them kernels of `isa`.
+// (tall kernels only for tall m), each with a few m_block values (and on kAvx512Bf16 k-blocks
+// of 512, 1024 and 2048 below K), plus the default config; all of them kernels of `isa`.
 std::vector<GemmTileConfig> gemm_tune_candidates(int m, int k, int num_panels, int num_workers,
                                                  GemmIsa isa = GemmIsa::kAvx2);
 

@@ -136,30 +136,17 @@ void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
   XY_CHECK_MSG(gemm_isa_supported(isa), "smooth_gemm: ISA not supported by this CPU");
   XY_CHECK_MSG(is_supported_gemm_kernel(isa, config.mr, config.np) && config.m_block >= 1,
                "smooth_gemm: no such micro-kernel for this ISA");
+  XY_CHECK_MSG(config.kc >= 0 && config.kc % 2 == 0, "smooth_gemm: kc must be even");
 
   detail::GemmProblem p = detail::gemm_problem(args, w.k(), w.layout(), w.out_cols(), w.data());
 
-  detail::TileFn tile = nullptr;
-  switch (isa) {
-    case GemmIsa::kAvx512Bf16:
-      tile = detail::avx512_bf16_dot_tile_fn(config.mr, config.np, w.storage());
-      break;
-    case GemmIsa::kAvx512:
-      tile = detail::avx512_tile_fn(config.mr, config.np, w.storage());
-      break;
-    case GemmIsa::kAvx2:
-      tile = detail::avx2_tile_fn(config.mr, config.np, w.storage());
-      break;
-    case GemmIsa::kScalar:
-      tile = detail::scalar_tile_fn(config.mr, config.np, w.storage());
-      break;
-  }
-  XY_CHECK(tile != nullptr);
-
   if (isa == GemmIsa::kAvx512Bf16 && w.storage() == DType::kBF16) {
+    const detail::RunFn run = detail::avx512_bf16_dot_run_fn(config.mr, config.np, w.storage());
+    XY_CHECK(run != nullptr);
     // x rounded to bf16 pairs once per call (a per-thread buffer, reused across calls).
     thread_local std::vector<uint32_t> x_bf16_buffer;
-    p.ldx_bf16 = (p.k + 1) / 2;
+    p.ldx_bf16 = detail::bf16_pair_stride(p.k);
+    p.kc_pairs = config.kc / 2;
     x_bf16_buffer.resize(static_cast<size_t>(p.m) * p.ldx_bf16);
     // A plain pointer: inside the lambda, the thread_local name would denote each worker's own
     // (empty) buffer.
@@ -171,7 +158,27 @@ void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
                                     p.ldx_bf16);
     });
     p.x_bf16 = x_bf16;
+    detail::run_task_table_runs(pool, args.m, w.num_panels(), w.num_panels_padded(), config,
+                                [&](int m_tile0, int m_tiles, int n_tile) {
+                                  run(p, m_tile0 * config.mr, m_tiles, n_tile * config.np);
+                                });
+    return;
   }
+
+  detail::TileFn tile = nullptr;
+  switch (isa) {
+    case GemmIsa::kAvx512Bf16:  // on f32 weights: nothing to dot, the f32 tiles
+    case GemmIsa::kAvx512:
+      tile = detail::avx512_tile_fn(config.mr, config.np, w.storage());
+      break;
+    case GemmIsa::kAvx2:
+      tile = detail::avx2_tile_fn(config.mr, config.np, w.storage());
+      break;
+    case GemmIsa::kScalar:
+      tile = detail::scalar_tile_fn(config.mr, config.np, w.storage());
+      break;
+  }
+  XY_CHECK(tile != nullptr);
 
   detail::run_task_table(pool, args.m, w.num_panels(), w.num_panels_padded(), config,
                          [&](int m0, int panel0) { tile(p, m0, panel0); });

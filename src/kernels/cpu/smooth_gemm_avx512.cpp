@@ -23,6 +23,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
+#include <vector>
 
 #include "kernels/cpu/gemm_epilogue_avx512.h"
 #include "kernels/cpu/packed_weight.h"
@@ -54,35 +56,22 @@ inline __m512 to_column_order(__m512 v) {
   return _mm512_permutexvar_ps(idx, v);
 }
 
-// vdpbf16ps tile: x comes pre-rounded as bf16 pairs (p.x_bf16), weights as bf16 panels.
-template <int MR, int NP>
-void dot_tile(const GemmProblem& p, int m0, int panel0) {
-  static_assert(MR * NP + NP + 1 <= 32, "register tile exceeds the 32 zmm registers");
-  const uint32_t* a[MR];
-  XY_UNROLL_TILE
-  for (int r = 0; r < MR; ++r)
-    a[r] = p.x_bf16 + static_cast<int64_t>(std::min(m0 + r, p.m - 1)) * p.ldx_bf16;
-  const int kk = p.k;
-  const int full_pairs = kk / 2;
-  const size_t panel_elems = static_cast<size_t>(kk) * 16;
-  const uint16_t* b[NP];
-  XY_UNROLL_TILE
-  for (int q = 0; q < NP; ++q)
-    b[q] = static_cast<const uint16_t*>(p.panels) + (panel0 + q) * panel_elems;
-  // Word 2d of the result is word d of row k, word 2d+1 is word d of row k+1: lane d then holds
-  // the (k, k+1) pair of interleaved position d.
-  const __m512i pair_idx =
-      _mm512_setr_epi32(0 | (16 << 16), 1 | (17 << 16), 2 | (18 << 16), 3 | (19 << 16),
-                        4 | (20 << 16), 5 | (21 << 16), 6 | (22 << 16), 7 | (23 << 16),
-                        8 | (24 << 16), 9 | (25 << 16), 10 | (26 << 16), 11 | (27 << 16),
-                        12 | (28 << 16), 13 | (29 << 16), 14 | (30 << 16), 15 | (31 << 16));
+// Word 2d of the result is word d of row k, word 2d+1 is word d of row k+1: lane d then holds
+// the (k, k+1) pair of interleaved position d.
+inline __m512i pair_index() {
+  return _mm512_setr_epi32(0 | (16 << 16), 1 | (17 << 16), 2 | (18 << 16), 3 | (19 << 16),
+                           4 | (20 << 16), 5 | (21 << 16), 6 | (22 << 16), 7 | (23 << 16),
+                           8 | (24 << 16), 9 | (25 << 16), 10 | (26 << 16), 11 | (27 << 16),
+                           12 | (28 << 16), 13 | (29 << 16), 14 | (30 << 16), 15 | (31 << 16));
+}
 
-  __m512 acc[MR][NP];
-  XY_UNROLL_TILE
-  for (int r = 0; r < MR; ++r) {
-    XY_UNROLL_TILE
-    for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_setzero_ps();
-  }
+// acc[r][q] += the pairs kp0 .. kp1-1 of x row a[r] · panel b[q], one vdpbf16ps per pair, then
+// (odd_tail) the last pair of an odd K, whose row k+1 the panel does not have.
+template <int MR, int NP>
+XY_ALWAYS_INLINE inline void dot_pairs(const uint32_t* const (&a)[MR],
+                                       const uint16_t* const (&b)[NP], int kp0, int kp1,
+                                       bool odd_tail, __m512 (&acc)[MR][NP]) {
+  const __m512i pair_idx = pair_index();
   auto step = [&](int kp, bool last_odd) XY_ALWAYS_INLINE {
     __m512i w[NP];
     XY_UNROLL_TILE
@@ -91,7 +80,6 @@ void dot_tile(const GemmProblem& p, int m0, int panel0) {
       _mm_prefetch(
           reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(row) + 2 * kPrefetchBytes),
           _MM_HINT_T0);
-      // An odd K's last pair has no row k+1 in the panel: those words are loaded as zero.
       const __m512i raw =
           last_odd ? _mm512_maskz_loadu_epi16(0xffffu, row) : _mm512_loadu_si512(row);
       w[q] = _mm512_permutexvar_epi16(pair_idx, raw);
@@ -104,16 +92,70 @@ void dot_tile(const GemmProblem& p, int m0, int panel0) {
         acc[r][q] = _mm512_dpbf16_ps(acc[r][q], (__m512bh)av, (__m512bh)w[q]);
     }
   };
-  for (int kp = 0; kp < full_pairs; ++kp) step(kp, false);
-  if (kk % 2 != 0) step(full_pairs, true);
+  for (int kp = kp0; kp < kp1; ++kp) step(kp, false);
+  if (odd_tail) step(kp1, true);
+}
 
-  alignas(64) float out[MR][NP * 16];
+// vdpbf16ps run: x comes pre-rounded as bf16 pairs (p.x_bf16), weights as bf16 panels. With a
+// k-block (p.kc_pairs) shorter than K, the run's tiles take turns per k-block and park their
+// accumulators in a per-thread buffer in between: f32 stores and loads, exact, so every
+// element is the same vdpbf16ps chain over the pairs in order as without blocking.
+template <int MR, int NP>
+void dot_run(const GemmProblem& p, int m0, int m_tiles, int panel0) {
+  static_assert(MR * NP + NP + 1 <= 32, "register tile exceeds the 32 zmm registers");
+  const int full_pairs = p.k / 2;
+  const bool odd = p.k % 2 != 0;
+  const int pairs = full_pairs + (odd ? 1 : 0);
+  const int kc = (p.kc_pairs > 0 && p.kc_pairs < pairs) ? p.kc_pairs : pairs;
+  const size_t panel_elems = static_cast<size_t>(p.k) * 16;
+  const uint16_t* b[NP];
   XY_UNROLL_TILE
-  for (int r = 0; r < MR; ++r) {
-    XY_UNROLL_TILE
-    for (int q = 0; q < NP; ++q) _mm512_store_ps(&out[r][16 * q], to_column_order(acc[r][q]));
+  for (int q = 0; q < NP; ++q)
+    b[q] = static_cast<const uint16_t*>(p.panels) + (panel0 + q) * panel_elems;
+
+  // Parked accumulators of the run's tiles between k-blocks (unused without k-blocking).
+  struct alignas(64) Parked {
+    float lanes[16];
+  };
+  thread_local std::vector<Parked> parked;
+  if (kc < pairs) parked.resize(static_cast<size_t>(m_tiles) * MR * NP);
+
+  for (int kb0 = 0; kb0 < pairs; kb0 += kc) {
+    const bool first = kb0 == 0;
+    const bool last = kb0 + kc >= pairs;
+    const int kb1 = last ? full_pairs : kb0 + kc;  // full pairs of this block
+    for (int t = 0; t < m_tiles; ++t) {
+      const int tile_m0 = m0 + t * MR;
+      const uint32_t* a[MR];
+      XY_UNROLL_TILE
+      for (int r = 0; r < MR; ++r)
+        a[r] = p.x_bf16 + static_cast<int64_t>(std::min(tile_m0 + r, p.m - 1)) * p.ldx_bf16;
+      Parked* park = parked.data() + static_cast<size_t>(t) * MR * NP;
+      __m512 acc[MR][NP];
+      XY_UNROLL_TILE
+      for (int r = 0; r < MR; ++r) {
+        XY_UNROLL_TILE
+        for (int q = 0; q < NP; ++q)
+          acc[r][q] = first ? _mm512_setzero_ps() : _mm512_load_ps(park[r * NP + q].lanes);
+      }
+      dot_pairs<MR, NP>(a, b, kb0, kb1, last && odd, acc);
+      if (!last) {
+        XY_UNROLL_TILE
+        for (int r = 0; r < MR; ++r) {
+          XY_UNROLL_TILE
+          for (int q = 0; q < NP; ++q) _mm512_store_ps(park[r * NP + q].lanes, acc[r][q]);
+        }
+        continue;
+      }
+      alignas(64) float out[MR][NP * 16];
+      XY_UNROLL_TILE
+      for (int r = 0; r < MR; ++r) {
+        XY_UNROLL_TILE
+        for (int q = 0; q < NP; ++q) _mm512_store_ps(&out[r][16 * q], to_column_order(acc[r][q]));
+      }
+      store_tile<MR, NP>(p, tile_m0, panel0, out);
+    }
   }
-  store_tile<MR, NP>(p, m0, panel0, out);
 }
 
 template <int MR, int NP, bool kBf16>
@@ -189,17 +231,17 @@ void tile(const GemmProblem& p, int m0, int panel0) {
   store_tile<MR, NP>(p, m0, panel0, out);
 }
 
-// The tile of (mr, np) for one mode; nullptr when the shape is not in the AVX-512 set.
+// The kernel of (mr, np) for one mode: a TileFn, or for kBf16Dot a RunFn.
 template <int MR, int NP, Mode kMode>
-constexpr TileFn tile_of() {
+constexpr auto tile_of() {
   if constexpr (kMode == Mode::kBf16Dot)
-    return &dot_tile<MR, NP>;
+    return &dot_run<MR, NP>;
   else
     return &tile<MR, NP, kMode == Mode::kBf16Widen>;
 }
 
-template <Mode kMode>
-TileFn pick(int mr, int np) {
+template <Mode kMode, class Fn = std::conditional_t<kMode == Mode::kBf16Dot, RunFn, TileFn>>
+Fn pick(int mr, int np) {
   switch (mr * 8 + np) {
     // The portable set (kGemmKernelShapes), so any config works on every ISA.
     case 1 * 8 + 2:
@@ -240,10 +282,17 @@ TileFn avx512_tile_fn(int mr, int np, DType storage) {
   return nullptr;
 }
 
-TileFn avx512_bf16_dot_tile_fn(int mr, int np, DType storage) {
-  if (storage == DType::kBF16) return pick<Mode::kBf16Dot>(mr, np);
-  if (storage == DType::kF32) return pick<Mode::kF32>(mr, np);  // no bf16 weights to dot
-  return nullptr;
+RunFn avx512_bf16_dot_run_fn(int mr, int np, DType storage) {
+  return storage == DType::kBF16 ? pick<Mode::kBf16Dot>(mr, np) : nullptr;
+}
+
+int64_t bf16_pair_stride(int k) {
+  constexpr int64_t kLine = 16;         // pairs per 64-byte cache line
+  constexpr int64_t kPagePairs = 1024;  // pairs per 4 KiB
+  int64_t stride = (static_cast<int64_t>(k) + 1) / 2;
+  stride = (stride + kLine - 1) / kLine * kLine;
+  if (stride % kPagePairs == 0) stride += kLine;
+  return stride;
 }
 
 void avx512_convert_x_bf16(const float* x, int64_t ldx, int m, int k, uint32_t* out,

@@ -31,9 +31,11 @@ struct GemmProblem {
   int64_t ldr = 0;
   // GemmIsa::kAvx512Bf16 only: x rounded to bf16, [m, ceil(k/2)] pairs (k even in the low
   // half, k odd in the high half; an odd k's last pair has a zero high half), row stride
-  // ldx_bf16 (pairs).
+  // ldx_bf16 (pairs; padded so that rows do not all fall in one L1 set, see bf16_pair_stride).
   const uint32_t* x_bf16 = nullptr;
   int64_t ldx_bf16 = 0;
+  // GemmIsa::kAvx512Bf16 only: the k-block in pairs (GemmTileConfig::kc / 2; 0 = all of K).
+  int kc_pairs = 0;
 };
 
 // The problem of `args` over a packed weight of inner size k, layout and out_cols whose panels
@@ -46,14 +48,22 @@ GemmProblem gemm_problem(const GemmArgs& args, int k, WeightLayout layout, int o
 // through the epilogue. Rows >= m read row m-1 (virtual padding) and are never stored; columns
 // >= out_cols are computed from zero padding and never stored.
 using TileFn = void (*)(const GemmProblem& problem, int m0, int panel0);
+// Computes m_tiles consecutive tiles, rows [m0, m0 + m_tiles * MR), over the same panels:
+// the kernels that block k (problem.kc_pairs) share each k-block of the panels across the run.
+using RunFn = void (*)(const GemmProblem& problem, int m0, int m_tiles, int panel0);
 
 // nullptr when (mr, np) is not in the ISA's kernel set (gemm_kernel_shapes) or storage is not
 // f32/bf16.
 TileFn scalar_tile_fn(int mr, int np, DType storage);
 TileFn avx2_tile_fn(int mr, int np, DType storage);
 TileFn avx512_tile_fn(int mr, int np, DType storage);
-// The vdpbf16ps tiles (read problem.x_bf16); f32 storage falls back to the f32 AVX-512 tiles.
-TileFn avx512_bf16_dot_tile_fn(int mr, int np, DType storage);
+// The vdpbf16ps runs over bf16 panels (read problem.x_bf16, block k by problem.kc_pairs);
+// nullptr for other storage (bf16 mode on f32 weights runs the f32 AVX-512 tiles).
+RunFn avx512_bf16_dot_run_fn(int mr, int np, DType storage);
+// The row stride, in pairs, of x rounded to bf16 pairs for k columns: ceil(k/2) rounded up to a
+// cache line, plus one line when that is a multiple of 4 KiB. At K = 2048 or 8192 the rows of a
+// tile would otherwise sit 4 KiB apart, all in the same L1 set (more rows than ways).
+int64_t bf16_pair_stride(int k);
 // Rounds x[m, k] (row stride ldx) to bf16 pairs for the vdpbf16ps tiles (see x_bf16); out has
 // row stride ld_out >= ceil(k/2). Needs avx512f+bw+bf16.
 void avx512_convert_x_bf16(const float* x, int64_t ldx, int m, int k, uint32_t* out,

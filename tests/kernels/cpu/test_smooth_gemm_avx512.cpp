@@ -284,6 +284,60 @@ TEST(SmoothGemmAvx512Bf16, MatchesReferenceOnBf16RoundedActivations) {
   }
 }
 
+// k-blocking (GemmTileConfig::kc) parks the vdpbf16ps accumulators between k-blocks and never
+// changes a bit: every kc (dividing K or not, odd K's last pair in the last block), m_block and
+// worker count gives the unblocked result. K up to 2051 so blocks of 512..2048 are exercised; N
+// ragged; plain with bias and residual, and gate-up.
+TEST(SmoothGemmAvx512Bf16, KBlockingNeverChangesABit) {
+  XY_REQUIRE_AVX512_BF16();
+  std::mt19937 rng(2048);
+  WorkerPool pool1({.num_workers = 1, .pin = false});
+  WorkerPool pool2({.num_workers = 2, .pin = false});
+  const Shape shapes[] = {{70, 2051, WeightLayout::kPlain},
+                          {48, 1024, WeightLayout::kPlain},
+                          {66, 1537, WeightLayout::kGateUp}};
+  int checked = 0;
+  for (const Shape& s : shapes) {
+    const Problem p = make_problem(s, DType::kBF16, 61, rng);
+    const bool plain = s.layout == WeightLayout::kPlain;
+    for (int m : {1, 5, 29, 61}) {
+      for (const auto& ks : gemm_kernel_shapes(GemmIsa::kAvx512Bf16)) {
+        const std::vector<float> unblocked =
+            run(p, m, true, plain, pool1, GemmIsa::kAvx512Bf16, {ks[0], ks[1], 1, 0});
+        for (int kc : {2, 64, 510, 512, 1024, 2048, 4096}) {
+          for (int mb : {1, 3, 1000}) {
+            WorkerPool& pool = (checked++ % 2 == 0) ? pool1 : pool2;
+            const GemmTileConfig c{ks[0], ks[1], mb, kc};
+            const std::vector<float> y = run(p, m, true, plain, pool, GemmIsa::kAvx512Bf16, c);
+            ASSERT_EQ(std::memcmp(y.data(), unblocked.data(), y.size() * 4), 0)
+                << s.n_rows << "x" << s.k << " m " << m << " " << c.to_string() << " workers "
+                << pool.num_workers();
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000);
+}
+
+// Configs differing only in kc are different configs (the tuner keeps both) and name it.
+TEST(SmoothGemmAvx512Bf16, DefaultBlocksLargeKAndTunerTriesKBlocks) {
+  const GemmTileConfig big = default_gemm_config(256, 8192, 128, 2, GemmIsa::kAvx512Bf16);
+  EXPECT_GT(big.kc, 0);
+  EXPECT_EQ(big.kc % 2, 0);
+  EXPECT_NE(big.to_string().find("/kc"), std::string::npos);
+  EXPECT_EQ(default_gemm_config(256, 2048, 128, 2, GemmIsa::kAvx512Bf16).kc, 0);
+  EXPECT_EQ(default_gemm_config(256, 8192, 128, 2, GemmIsa::kAvx512).kc, 0);  // f32 path: none
+  bool blocked = false;
+  for (const GemmTileConfig& c : gemm_tune_candidates(256, 8192, 128, 2, GemmIsa::kAvx512Bf16)) {
+    EXPECT_LT(c.kc, 8192);
+    blocked = blocked || c.kc > 0;
+  }
+  EXPECT_TRUE(blocked);
+  for (const GemmTileConfig& c : gemm_tune_candidates(256, 8192, 128, 2, GemmIsa::kAvx512))
+    EXPECT_EQ(c.kc, 0);
+}
+
 TEST(SmoothGemmAvx512, DefaultConfigsUseAvx512KernelsAndBestIsaPrefersIt) {
   for (int m : {1, 2, 3, 4, 5, 7, 13, 16, 17, 28, 64, 100, 512, 4096}) {
     for (int panels : {1, 8, 60, 3000}) {

@@ -74,7 +74,11 @@ GemmTuneTable sample_table() {
   t.threads = 2;
   const GemmShapeKey a{960, 576, DType::kBF16, WeightLayout::kPlain};
   const GemmShapeKey b{3072, 576, DType::kF32, WeightLayout::kGateUp};
-  t.entries = {{a, 1, {1, 4, 1}}, {a, 16, {4, 1, 3}}, {a, 512, {6, 1, 18}}, {b, 8, {2, 2, 1}}};
+  t.entries = {{a, 1, {1, 4, 1}},
+               {a, 16, {4, 1, 3}},
+               {a, 512, {6, 1, 18}},
+               {b, 8, {2, 2, 1}},
+               {b, 1024, {14, 2, 8, 1024}}};
   return t;
 }
 
@@ -87,8 +91,9 @@ TEST(GemmTuneTable, FindPicksTheSmallestCoveringBucket) {
   EXPECT_EQ(*t.find(a, 17), (GemmTileConfig{6, 1, 18}));
   EXPECT_EQ(*t.find(a, 8192), (GemmTileConfig{6, 1, 18}));  // beyond every bucket: the largest
   EXPECT_EQ(t.find({960, 576, DType::kF32, WeightLayout::kPlain}, 1), nullptr);
+  EXPECT_EQ(*t.find({3072, 576, DType::kF32, WeightLayout::kGateUp}, 8), (GemmTileConfig{2, 2, 1}));
   EXPECT_EQ(*t.find({3072, 576, DType::kF32, WeightLayout::kGateUp}, 100),
-            (GemmTileConfig{2, 2, 1}));
+            (GemmTileConfig{14, 2, 8, 1024}));
 }
 
 TEST(GemmTuneTable, JsonAndFileRoundTrip) {
@@ -117,6 +122,19 @@ TEST(GemmTuneTable, JsonAndFileRoundTrip) {
   EXPECT_FALSE(t.save("/nonexistent-dir/x.json").is_ok());
 }
 
+// Tables written before k-blocking have no "kc": they load with no k-block.
+TEST(GemmTuneTable, EntriesWithoutKcLoadWithoutAKBlock) {
+  std::string text = sample_table().to_json();
+  for (size_t at; (at = text.find("\"kc\":")) != std::string::npos;) {
+    const size_t line = text.rfind('\n', at) + 1;  // keys are sorted: "kc" is never the last
+    text.erase(line, text.find('\n', at) + 1 - line);
+  }
+  ASSERT_EQ(text.find("kc"), std::string::npos) << text;
+  auto t = GemmTuneTable::from_json(text);
+  ASSERT_TRUE(t.is_ok()) << t.status().to_string();
+  EXPECT_EQ(t->entries.back().config, (GemmTileConfig{14, 2, 8, 0}));
+}
+
 TEST(GemmTuneTable, MalformedJsonIsAFormatErrorNamingTheProblem) {
   const std::string good = sample_table().to_json();
   struct Bad {
@@ -138,6 +156,8 @@ TEST(GemmTuneTable, MalformedJsonIsAFormatErrorNamingTheProblem) {
       {replaced("\"m_max\": 16", "\"m_max\": -3"), "m_max"},
       {replaced("\"k\": 576", "\"k\": \"576\""), "'k'"},
       {replaced("\"threads\": 2,", ""), "threads"},
+      {replaced("\"kc\": 1024", "\"kc\": 1023"), "'kc' must be even"},
+      {replaced("\"kc\": 1024", "\"kc\": -2"), "'kc'"},
   };
   for (const Bad& b : bads) {
     auto r = GemmTuneTable::from_json(b.text, "tune.json");
