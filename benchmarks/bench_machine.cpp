@@ -4,9 +4,12 @@
 //   machine/f32_fma_peak            12 independent 8-wide FMA chains per thread (FLOPs rate)
 //   machine/bf16_widen_fma_peak     SmoothGEMM's AVX2 bf16 inner loop (bf16 -> f32 widening by
 //                                   shift/and + FMA, 6x16 tile) on L1-resident data: the bf16
-//                                   ceiling of a CPU without AVX512_BF16, which is all this
-//                                   project's build machine has. A vdpbf16ps ceiling needs an
-//                                   AVX-512 machine and is not measured (nothing to verify it on).
+//                                   ceiling of a CPU without AVX512_BF16
+//   machine/f32_fma512_peak         12 independent 16-wide FMA chains per thread (zmm): the
+//                                   ceiling of SmoothGEMM's exact AVX-512 mode
+//   machine/bf16_dot_peak           12 independent vdpbf16ps chains per thread (zmm, 64 FLOPs
+//                                   each): the ceiling of the bf16 compute mode and of oneDNN's
+//                                   bf16 matmul. Both AVX-512 rows are skipped without the ISA.
 // Threads: XY_BENCH_THREADS or all CPUs. AVX2 loops are compiled with target attributes and
 // run only when cpu_features() reports AVX2+FMA (else the benchmark is skipped).
 #include <benchmark/benchmark.h>
@@ -173,6 +176,62 @@ void BM_Bf16WidenFmaPeak(benchmark::State& state) {
   state.SetLabel(std::to_string(w) + " threads, AVX2 widen+FMA (no AVX512_BF16 used)");
 }
 
+// 12 chains hide the FMA / vdpbf16ps latency at two issues per cycle.
+constexpr int kZmmIters = 1 << 16;
+
+// Sum of every lane (through memory: GCC 12 flags its own _mm512_reduce_add_ps as reading an
+// uninitialized value).
+__attribute__((target("avx512f"))) float lane_sum(const __m512 (&acc)[12]) {
+  alignas(64) float lanes[16];
+  float sum = 0;
+  for (const __m512& v : acc) {
+    _mm512_store_ps(lanes, v);
+    for (float l : lanes) sum += l;
+  }
+  return sum;
+}
+
+__attribute__((target("avx512f"))) float fma512_loop(float seed) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(seed + 0.001f * static_cast<float>(i));
+  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.0001f);
+  for (int it = 0; it < kZmmIters; ++it) {
+    for (auto& v : acc) v = _mm512_fmadd_ps(v, a, b);
+  }
+  return lane_sum(acc);
+}
+
+__attribute__((target("avx512f,avx512bf16"))) float bf16_dot_loop(float seed) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(seed + 0.001f * static_cast<float>(i));
+  const __m512i a = _mm512_set1_epi32(0x3f7f3f7f), b = _mm512_set1_epi32(0x38d138d1);
+  for (int it = 0; it < kZmmIters; ++it) {
+    for (auto& v : acc) v = _mm512_dpbf16_ps(v, (__m512bh)a, (__m512bh)b);
+  }
+  return lane_sum(acc);
+}
+
+void BM_ZmmPeak(benchmark::State& state, bool dot) {
+  const CpuFeatures& f = cpu_features();
+  if (!f.avx512f || (dot && !f.has_avx512_bf16())) {
+    state.SkipWithError(dot ? "needs AVX512_BF16" : "needs AVX-512");
+    return;
+  }
+  const int w = pool().num_workers();
+  std::vector<float> sink(static_cast<size_t>(w));
+  for (auto _ : state) {
+    pool().run(w, [&](int t) {
+      const float seed = static_cast<float>(t);
+      sink[t] += dot ? bf16_dot_loop(seed) : fma512_loop(seed);
+    });
+  }
+  benchmark::DoNotOptimize(sink.data());
+  const double flops_per_op = dot ? 64.0 : 32.0;  // 16 lanes x (2 products + 2 adds | mul + add)
+  state.counters["FLOPs"] = benchmark::Counter(flops_per_op * 12 * kZmmIters * w,
+                                               benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::to_string(w) + " threads");
+}
+
 }  // namespace
 }  // namespace xy::bench
 
@@ -188,6 +247,12 @@ int main(int argc, char** argv) {
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("machine/bf16_widen_fma_peak", BM_Bf16WidenFmaPeak)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("machine/f32_fma512_peak", BM_ZmmPeak, false)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("machine/bf16_dot_peak", BM_ZmmPeak, true)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   benchmark::AddCustomContext("xy_threads", std::to_string(bench_threads()));
