@@ -2,7 +2,9 @@
 // serving traffic, with the KV cache in bf16 (the serving dtype) unless the name says f32.
 // Names: attention/<impl>/<model>/<case>; counters: Tokens (rows of the step, rate) and
 // KvBytes (K and V bytes each KV head reads once per tile, rate, i.e. the minimum traffic).
-//   impl: meta (ours, XY_BENCH_THREADS or all CPUs), meta_split_off (split-KV disabled),
+//   impl: meta (ours, XY_BENCH_THREADS or all CPUs), meta_avx2 / meta_avx512bf16 (the same on
+//         that ISA, where the CPU has it: f32 arithmetic on widened K/V vs vdpbf16ps on the bf16
+//         pools in place, the bf16 compute mode's attention), meta_split_off (split-KV disabled),
 //         per_kind (the same step as separate prefill / decode / verify calls of our kernel),
 //         ref (ref::paged_attention, one thread), plan (plan_attention alone).
 //   case: decode16x1024   16 decodes over 1024 cached tokens
@@ -19,6 +21,7 @@
 #include <cmath>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -182,16 +185,20 @@ void set_counters(benchmark::State& state, const Step& st) {
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Plan once (as every layer after the first reuses it), run per iteration.
-void bm_meta(benchmark::State& state, ModelHeads m, std::string name, DType dtype, bool split) {
+// Plan once (as every layer after the first reuses it), run per iteration, on `isa`
+// (run_attention's best_attention_isa() unless given).
+void bm_meta(benchmark::State& state, ModelHeads m, std::string name, DType dtype, bool split,
+             std::optional<cpu::AttentionIsa> isa) {
   auto st = make_step(case_seqs(name), m, dtype);
   cpu::AttentionPlanOptions options;
   options.allow_split = split;
   const cpu::AttentionPlan plan =
       cpu::plan_attention(st->table, shape_of(m, 16), pool().num_workers(), options);
   cpu::AttentionWorkspace ws;
+  const cpu::AttentionIsa use = isa.value_or(cpu::best_attention_isa());
   for (auto _ : state) {
-    cpu::run_attention(plan, st->table, st->q.data(), st->layer(), st->out.data(), pool(), ws);
+    cpu::run_attention_with(plan, st->table, st->q.data(), st->layer(), st->out.data(), pool(), ws,
+                            use);
     benchmark::DoNotOptimize(st->out.data());
   }
   set_counters(state, *st);
@@ -255,12 +262,21 @@ void register_all() {
     for (const char* c : cases) {
       const std::string base = std::string(m.name) + "/" + c;
       benchmark::RegisterBenchmark(("attention/meta/" + base).c_str(), bm_meta, m, c, DType::kBF16,
-                                   true)
+                                   true, std::nullopt)
           ->UseRealTime()
           ->Unit(benchmark::kMicrosecond);
+      // Each SIMD ISA on its own, for side-by-side ratios.
+      for (cpu::AttentionIsa isa : {cpu::AttentionIsa::kAvx2, cpu::AttentionIsa::kAvx512Bf16}) {
+        if (!cpu::attention_isa_supported(isa)) continue;
+        benchmark::RegisterBenchmark(
+            ("attention/meta_" + std::string(cpu::attention_isa_name(isa)) + "/" + base).c_str(),
+            bm_meta, m, c, DType::kBF16, true, isa)
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
+      }
       if (std::string(c) == "decode8192") {
         benchmark::RegisterBenchmark(("attention/meta_split_off/" + base).c_str(), bm_meta, m, c,
-                                     DType::kBF16, false)
+                                     DType::kBF16, false, std::nullopt)
             ->UseRealTime()
             ->Unit(benchmark::kMicrosecond);
       }
@@ -271,7 +287,7 @@ void register_all() {
             ->UseRealTime()
             ->Unit(benchmark::kMicrosecond);
         benchmark::RegisterBenchmark(("attention/meta_f32/" + base).c_str(), bm_meta, m, c,
-                                     DType::kF32, true)
+                                     DType::kF32, true, std::nullopt)
             ->UseRealTime()
             ->Unit(benchmark::kMicrosecond);
       }

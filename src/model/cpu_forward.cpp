@@ -218,6 +218,11 @@ class CpuBackend final : public ForwardBackend {
     // stays as a row-major copy in the panel dtype (the values the reference path would use), or
     // as its GGUF blocks (gathered by dequantizing: the file's values).
     gather_from_head_ = config_.tie_word_embeddings && !lm_head_.quantized();
+    // Attention computes in the GEMMs' dtype: vdpbf16ps on the bf16 KV cache in bf16 mode.
+    attention_isa_ = compute_dtype() == ComputeDtype::kBf16 &&
+                             cpu::attention_isa_supported(cpu::AttentionIsa::kAvx512Bf16)
+                         ? cpu::AttentionIsa::kAvx512Bf16
+                         : cpu::best_attention_isa();
     return w.release_matrices(/*keep_embedding=*/!gather_from_head_,
                               panel_dtype(options, w.embed_tokens().dtype));
   }
@@ -338,7 +343,8 @@ class CpuBackend final : public ForwardBackend {
     r.slot_mapping = table.slot_mapping.data();
     r.q_out = s.q.data();
     cpu::rope_qk_write_kv(r, kv, pool);
-    cpu::run_attention(plan, table, s.q.data(), kv, s.attn.data(), pool, s.attention);
+    cpu::run_attention_with(plan, table, s.q.data(), kv, s.attn.data(), pool, s.attention,
+                            attention_isa_);
     gemm(p.o, {.m = n,
                .x = s.attn.data(),
                .y = s.hidden.data(),
@@ -362,6 +368,7 @@ class CpuBackend final : public ForwardBackend {
   std::shared_ptr<WorkerPool> pool_;  // a pointer: forward() is const but runs regions
   std::shared_ptr<const cpu::GemmTuneTable> tune_;
   cpu::GemmIsa gemm_isa_;
+  cpu::AttentionIsa attention_isa_ = cpu::best_attention_isa();  // set by pack()
   cpu::QuantGemmIsa quant_isa_;       // for quantized weights: the ISA that goes with gemm_isa_
   std::vector<float> rope_inv_freq_;  // [head_dim / 2]
   std::vector<PackedLayer> layers_;   // [num_hidden_layers]

@@ -4,81 +4,93 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <span>
+#include <string_view>
 
 #include "core/check.h"
 #include "core/cpu_features.h"
+#include "kernels/cpu/meta_attention_driver.h"
 #include "kernels/cpu/meta_attention_kernels.h"
 
 namespace xy::cpu {
 
 const char* attention_isa_name(AttentionIsa isa) {
-  return isa == AttentionIsa::kAvx2 ? "avx2" : "scalar";
+  switch (isa) {
+    case AttentionIsa::kAvx512Bf16:
+      return "avx512bf16";
+    case AttentionIsa::kAvx2:
+      return "avx2";
+    case AttentionIsa::kScalar:
+      break;
+  }
+  return "scalar";
 }
 
 bool attention_isa_supported(AttentionIsa isa) {
-  return isa == AttentionIsa::kScalar || cpu_features().has_avx2_fma_f16c();
+  const CpuFeatures& f = cpu_features();
+  switch (isa) {
+    case AttentionIsa::kAvx512Bf16:
+      // Its other pools run the AVX2 loops.
+      return f.has_avx2_fma_f16c() && f.has_avx512_bf16();
+    case AttentionIsa::kAvx2:
+      return f.has_avx2_fma_f16c();
+    case AttentionIsa::kScalar:
+      break;
+  }
+  return true;
 }
 
 AttentionIsa best_attention_isa() {
   return attention_isa_supported(AttentionIsa::kAvx2) ? AttentionIsa::kAvx2 : AttentionIsa::kScalar;
 }
 
-namespace {
-
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-int round_up8(int n) {
-  return (n + 7) & ~7;
+std::optional<AttentionIsa> attention_isa_from_name(std::string_view name) {
+  for (AttentionIsa isa : {AttentionIsa::kScalar, AttentionIsa::kAvx2, AttentionIsa::kAvx512Bf16}) {
+    if (name == attention_isa_name(isa)) return isa;
+  }
+  return std::nullopt;
 }
 
-// Floats of one worker's scratch, carved by WorkerScratch below.
+namespace detail {
+
 int64_t worker_scratch_floats(const AttentionPlan& plan) {
   const int64_t q = std::max(1, plan.max_tile_queries);
   const int64_t chunk = plan.options.kv_chunk;
   const int64_t hd = plan.shape.head_dim;
-  return q * round_up8(plan.options.kv_chunk)  // scores / probabilities
-         + 2 * q * (hd + 2)                    // running state + one chunk's partial
-         + 2 * chunk * hd;                     // K and V of one chunk widened to f32
+  constexpr int64_t kPointerWords = sizeof(void*) / sizeof(float);
+  return q * scores_stride(plan.options.kv_chunk)        // scores / probabilities
+         + 2 * q * (hd + 2)                              // running state + one chunk's partial
+         + 2 * chunk * hd                                // K and V of one chunk widened to f32
+         + q * (hd / 2)                                  // q as bf16 pairs
+         + q * probability_pairs(plan.options.kv_chunk)  // probabilities as bf16 pairs
+         + 1                                             // to align the row pointers
+         + 4 * chunk * kPointerWords;                    // row pointers
 }
-
-// A partial / running softmax state of one query vector: [acc (head_dim) | max | sum].
-// Empty (no visible key yet) when sum == 0.
-struct WorkerScratch {
-  float* scores;   // [queries][round_up8(kv_chunk)]
-  float* state;    // [queries][head_dim + 2]
-  float* partial;  // [queries][head_dim + 2]
-  float* kbuf;     // [kv_chunk][head_dim]
-  float* vbuf;     // [kv_chunk][head_dim]
-};
 
 WorkerScratch carve(float* base, const AttentionPlan& plan) {
   const int64_t q = std::max(1, plan.max_tile_queries);
   const int64_t hd = plan.shape.head_dim;
+  const int64_t chunk = plan.options.kv_chunk;
   WorkerScratch s{};
   s.scores = base;
-  s.state = s.scores + q * round_up8(plan.options.kv_chunk);
+  s.state = s.scores + q * scores_stride(plan.options.kv_chunk);
   s.partial = s.state + q * (hd + 2);
   s.kbuf = s.partial + q * (hd + 2);
-  s.vbuf = s.kbuf + static_cast<int64_t>(plan.options.kv_chunk) * hd;
+  s.vbuf = s.kbuf + chunk * hd;
+  s.q_pairs = reinterpret_cast<uint32_t*>(s.vbuf + chunk * hd);
+  s.p_pairs = s.q_pairs + q * (hd / 2);
+  uintptr_t rows =
+      reinterpret_cast<uintptr_t>(s.p_pairs + q * probability_pairs(plan.options.kv_chunk));
+  rows = (rows + alignof(void*) - 1) & ~(uintptr_t{alignof(void*)} - 1);
+  s.k_rows = reinterpret_cast<const uint16_t**>(rows);
+  s.v_rows = s.k_rows + chunk;
+  s.row_k_rows = s.v_rows + chunk;
+  s.row_v_rows = s.row_k_rows + chunk;
   return s;
 }
 
-// Everything one run needs, shared read-only by the workers.
-struct RunContext {
-  const AttentionPlan* plan;
-  const TokenTable* table;
-  const float* q;
-  const ref::PagedKvLayer* kv;
-  float* out;
-  AttentionWorkspace* ws;
-  const detail::AttentionKernels* k;
-  float scale;
-};
-
-// state <- merge(state, part) by log-sum-exp; the one place partials are combined, always in
-// increasing chunk order, so split and unsplit tiles produce the same bits.
-void merge_partial(const detail::AttentionKernels& k, float* state, const float* part, int hd) {
+void merge_partial(const AttentionKernels& k, float* state, const float* part, int hd) {
   const float part_sum = part[hd + 1];
   if (part_sum == 0.0f) return;  // chunk with no visible key
   if (state[hd + 1] == 0.0f) {
@@ -105,8 +117,46 @@ void finalize(const float* state, float* out, int hd) {
 
 void reset_state(float* state, int hd) {
   std::fill(state, state + hd, 0.0f);
-  state[hd] = kNegInf;
+  state[hd] = -std::numeric_limits<float>::infinity();
   state[hd + 1] = 0.0f;
+}
+
+void prefetch_keys(const ref::PagedKvLayer& kv, const void* pool, const int32_t* blocks, int kvh,
+                   int j0, int j1) {
+  const size_t row_bytes = static_cast<size_t>(kv.head_dim) * dtype_size(kv.dtype);
+  while (j0 < j1) {
+    const int run_end = std::min(j1, (j0 / kv.block_size + 1) * kv.block_size);
+    const int64_t slot =
+        static_cast<int64_t>(blocks[j0 / kv.block_size]) * kv.block_size + j0 % kv.block_size;
+    const char* p =
+        static_cast<const char*>(pool) + kv.row_offset(slot, kvh) * dtype_size(kv.dtype);
+    const size_t bytes = static_cast<size_t>(run_end - j0) * row_bytes;
+    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 2);
+    j0 = run_end;
+  }
+}
+
+bool bf16_driver_applies(const ref::PagedKvLayer& kv) {
+  return kv.dtype == DType::kBF16 && kv.head_dim % 32 == 0;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::AttentionKernels;
+using detail::carve;
+using detail::finalize;
+using detail::merge_partial;
+using detail::prefetch_keys;
+using detail::reset_state;
+using detail::RunContext;
+using detail::WorkerScratch;
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+int round_up8(int n) {
+  return (n + 7) & ~7;
 }
 
 // Rows [first_row, first_row + n_rows) of `pool` (consecutive rows of one head in one block)
@@ -154,25 +204,8 @@ void gather_segment_rows(const ref::PagedKvLayer& kv, const void* pool, const in
   }
 }
 
-// Starts loading keys [j0, j1) of head kvh of K or V into the cache. Block runs of one head are
-// only block_size * head_dim elements long and the next one lies elsewhere in the pool, so the
-// hardware prefetcher loses every run's start; the kernel prefetches kPrefetchKeys ahead.
+// The f32 driver prefetches K this many keys ahead (detail::prefetch_keys).
 constexpr int kPrefetchKeys = 96;
-
-void prefetch_keys(const ref::PagedKvLayer& kv, const void* pool, const int32_t* blocks, int kvh,
-                   int j0, int j1) {
-  const size_t row_bytes = static_cast<size_t>(kv.head_dim) * dtype_size(kv.dtype);
-  while (j0 < j1) {
-    const int run_end = std::min(j1, (j0 / kv.block_size + 1) * kv.block_size);
-    const int64_t slot =
-        static_cast<int64_t>(blocks[j0 / kv.block_size]) * kv.block_size + j0 % kv.block_size;
-    const char* p =
-        static_cast<const char*>(pool) + kv.row_offset(slot, kvh) * dtype_size(kv.dtype);
-    const size_t bytes = static_cast<size_t>(run_end - j0) * row_bytes;
-    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 2);
-    j0 = run_end;
-  }
-}
 
 // Runs chunks [c_begin, c_end) of tile `t`. Unsplit tiles (the item covers the whole range)
 // merge each chunk's partial into a running state and write out; split tiles store each
@@ -193,7 +226,7 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
   const int group = plan.shape.group();
   const int nq = tile.num_rows * group;
   const int chunk = plan.options.kv_chunk;
-  const int score_stride = round_up8(chunk);
+  const int score_stride = detail::scores_stride(chunk);
   const int rec = hd + 2;
   const int window = plan.shape.sliding_window;
   const bool tree = seg.spec_mask_offset >= 0;
@@ -378,7 +411,7 @@ void merge_split(const RunContext& ctx, const AttentionSplit& split, const Worke
 }  // namespace
 
 void AttentionWorkspace::reserve(const AttentionPlan& plan, int num_workers) {
-  const int64_t per_worker = worker_scratch_floats(plan);
+  const int64_t per_worker = detail::worker_scratch_floats(plan);
   if (per_worker > worker_floats_ ||
       static_cast<int64_t>(worker_.size()) < per_worker * num_workers) {
     worker_floats_ = std::max(worker_floats_, per_worker);
@@ -411,15 +444,24 @@ void run_attention_with(const AttentionPlan& plan, const TokenTable& table, cons
                        &kv,
                        out,
                        &workspace,
-                       isa == AttentionIsa::kAvx2 ? &detail::avx2_attention_kernels()
-                                                  : &detail::scalar_attention_kernels(),
+                       isa == AttentionIsa::kScalar ? &detail::scalar_attention_kernels()
+                                                    : &detail::avx2_attention_kernels(),
+                       isa == AttentionIsa::kAvx512Bf16 && detail::bf16_driver_applies(kv)
+                           ? &detail::avx512_bf16_attention_kernels()
+                           : nullptr,
                        plan.shape.effective_scale()};
   // Rows are the plan's workers (its scratch index), whatever the pool's size.
   pool.run(plan.num_workers, [&](int w) {
     const WorkerScratch s = carve(workspace.worker_scratch(w), plan);
     for (int at = plan.worker_begin[static_cast<size_t>(w)];
          at < plan.worker_begin[static_cast<size_t>(w) + 1]; ++at) {
-      run_item(ctx, plan.items[static_cast<size_t>(plan.worker_items[static_cast<size_t>(at)])], s);
+      const AttentionWorkItem& item =
+          plan.items[static_cast<size_t>(plan.worker_items[static_cast<size_t>(at)])];
+      if (ctx.dot != nullptr) {
+        detail::run_item_bf16(ctx, item, s);
+      } else {
+        run_item(ctx, item, s);
+      }
     }
   });
   if (!plan.has_splits()) return;

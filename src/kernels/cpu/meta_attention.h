@@ -22,6 +22,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "core/worker_pool.h"
@@ -31,11 +33,23 @@
 
 namespace xy::cpu {
 
-enum class AttentionIsa : uint8_t { kScalar, kAvx2 };
+// The inner loops a run uses (chosen at run time, like the GEMM ISAs):
+// - kScalar, kAvx2: f32 arithmetic on K/V widened to f32 (exact for f32/bf16/f16 pools); the
+//   two agree to f32 rounding (1e-5 rel. L2 of the reference in the tests).
+// - kAvx512Bf16: the bf16 compute mode's attention (model/weights.h ComputeDtype::kBf16), on
+//   CPUs with AVX512_BF16. On bf16 pools with head_dim % 32 == 0, vdpbf16ps reads K and V in
+//   place: q rounded to bf16 once per tile, K·q in f32, the online softmax in f32 with the
+//   probabilities rounded to bf16 for p·V (and summed as rounded). bf16-level error against the
+//   reference (< 1e-2 rel. L2, tested); batch invariant within the mode (a key's score and an
+//   element's p·V chain never depend on the other keys or rows), not bitwise equal to kAvx2.
+//   Other pools and head dims run the AVX2 loops.
+enum class AttentionIsa : uint8_t { kScalar, kAvx2, kAvx512Bf16 };
 
-const char* attention_isa_name(AttentionIsa isa);  // "scalar", "avx2"
-AttentionIsa best_attention_isa();                 // AVX2+FMA+F16C when present, else scalar
+const char* attention_isa_name(AttentionIsa isa);  // "scalar", "avx2", "avx512bf16"
+// AVX2+FMA+F16C when present, else scalar. Never kAvx512Bf16 (it changes numerics).
+AttentionIsa best_attention_isa();
 bool attention_isa_supported(AttentionIsa isa);
+std::optional<AttentionIsa> attention_isa_from_name(std::string_view name);
 
 // Per-worker scratch and the split-KV partials. Owned by the caller, reused across layers and
 // steps (grows to the largest plan seen; never shrinks). Not thread-safe: one run at a time.

@@ -30,6 +30,7 @@ using xy::testing_common::rel_l2;
 inline std::vector<AttentionIsa> supported_attention_isas() {
   std::vector<AttentionIsa> out{AttentionIsa::kScalar};
   if (attention_isa_supported(AttentionIsa::kAvx2)) out.push_back(AttentionIsa::kAvx2);
+  if (attention_isa_supported(AttentionIsa::kAvx512Bf16)) out.push_back(AttentionIsa::kAvx512Bf16);
   return out;
 }
 
@@ -49,6 +50,18 @@ struct AttnDims {
   DType dtype = DType::kF32;
   int n_heads() const { return n_kv_heads * group; }
 };
+
+// Whether `isa` computes in bf16 on these pools (vdpbf16ps: q and probabilities rounded to bf16)
+// rather than in f32 on widened K/V.
+inline bool computes_in_bf16(AttentionIsa isa, const AttnDims& d) {
+  return isa == AttentionIsa::kAvx512Bf16 && d.dtype == DType::kBF16 && d.head_dim % 32 == 0;
+}
+
+// Relative L2 bound against the reference: f32 rounding only (measured 1e-7 .. 4e-7) for the f32
+// paths, bf16 rounding of q and of the probabilities for the vdpbf16ps path.
+inline double attention_tolerance(AttentionIsa isa, const AttnDims& d) {
+  return computes_in_bf16(isa, d) ? 1e-2 : 1e-5;
+}
 
 // A step ready to run: table, q, pools (owned) and the view over them.
 struct AttnStep {

@@ -72,15 +72,31 @@ std::vector<SeqSpec> others(uint64_t base, const Scale& sc) {
           {base + 6, sc.len(260), 4, SegmentKind::kVerify, false}};
 }
 
-class Invariance : public ::testing::TestWithParam<Scale> {};
+// Each check runs on f32 and on bf16 pools: the f32 paths, and the vdpbf16ps path where the CPU
+// has it, must each be invariant.
+class Invariance : public ::testing::TestWithParam<Scale> {
+ protected:
+  void check_alone_vs_mixed(DType dtype);
+  void check_chunking_and_decodes(DType dtype);
+};
 
 TEST_P(Invariance, AloneVsMixedStepsWorkersAndSplits) {
+  for (DType dtype : {DType::kF32, DType::kBF16}) check_alone_vs_mixed(dtype);
+}
+
+TEST_P(Invariance, PromptChunkingAndDecodes) {
+  for (DType dtype : {DType::kF32, DType::kBF16}) check_chunking_and_decodes(dtype);
+}
+
+void Invariance::check_alone_vs_mixed(DType dtype) {
+  SCOPED_TRACE(dtype_name(dtype));
   const Scale sc = GetParam();
   AttnDims dims;
   dims.n_kv_heads = 2;
   dims.group = 4;
   dims.head_dim = 64;
   dims.block_size = 16;
+  dims.dtype = dtype;
   // Sequences under test: a long decode (split-KV when alone), a prefill chunk with prefix, a
   // chain verify and a tree verify.
   const std::vector<SeqSpec> subjects = {{901, sc.len(1500), 1, SegmentKind::kDecode, false},
@@ -111,13 +127,15 @@ TEST_P(Invariance, AloneVsMixedStepsWorkersAndSplits) {
   }
 }
 
-TEST_P(Invariance, PromptChunkingAndDecodes) {
+void Invariance::check_chunking_and_decodes(DType dtype) {
+  SCOPED_TRACE(dtype_name(dtype));
   const Scale sc = GetParam();
   AttnDims dims;
   dims.n_kv_heads = 1;
   dims.group = 2;
   dims.head_dim = 128;
   dims.block_size = 16;
+  dims.dtype = dtype;
   const uint64_t seed = 4242;
   // Chunkings of the same prompt (700 tokens; 88 small): whole, two halves, pieces that cut at
   // and around KV chunk edges. Each piece runs as a prefill segment with kv_len = tokens

@@ -1,0 +1,76 @@
+// The pieces both meta-attention item drivers share: the f32-kernel driver (meta_attention.cpp,
+// every pool dtype, K/V widened to f32) and the vdpbf16ps driver (meta_attention_bf16.cpp, bf16
+// pools read in place). Not for use outside src/kernels/cpu.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cpu/attention_plan.h"
+#include "kernels/cpu/meta_attention.h"
+#include "kernels/cpu/meta_attention_kernels.h"
+#include "kernels/reference/paged_kv.h"
+#include "model/token_table.h"
+
+namespace xy::cpu::detail {
+
+// Everything one run needs, shared read-only by the workers.
+struct RunContext {
+  const AttentionPlan* plan;
+  const TokenTable* table;
+  const float* q;
+  const ref::PagedKvLayer* kv;
+  float* out;
+  AttentionWorkspace* ws;
+  const AttentionKernels* k;        // f32 kernels: the merge, and the driver on other pools
+  const AttentionBf16Kernels* dot;  // vdpbf16ps kernels, or null (then every item runs on k)
+  float scale;
+};
+
+// One worker's scratch. A partial / running softmax state of one query vector is a record
+// [acc (head_dim) | max | sum], empty (no visible key yet) when sum == 0.
+struct WorkerScratch {
+  float* scores;                // [queries][scores_stride(kv_chunk)]
+  float* state;                 // [queries][head_dim + 2]
+  float* partial;               // [queries][head_dim + 2]
+  float* kbuf;                  // [kv_chunk][head_dim]  K of one chunk widened to f32 (f32 driver)
+  float* vbuf;                  // [kv_chunk][head_dim]  V likewise
+  uint32_t* q_pairs;            // [queries][head_dim / 2]          q rounded to bf16 (bf16 driver)
+  uint32_t* p_pairs;            // [queries][probability_pairs(kv_chunk)]   probabilities likewise
+  const uint16_t** k_rows;      // [kv_chunk] K row of each key of the chunk (bf16 driver)
+  const uint16_t** v_rows;      // [kv_chunk] V row likewise
+  const uint16_t** row_k_rows;  // [kv_chunk] one tree row's own K rows (shared keys, then path)
+  const uint16_t** row_v_rows;  // [kv_chunk] V likewise
+};
+
+inline int scores_stride(int kv_chunk) {
+  return (kv_chunk + 7) & ~7;
+}
+inline int probability_pairs(int kv_chunk) {
+  return kv_chunk / 2 + 1;
+}
+
+// Floats (4-byte words) of one worker's scratch.
+int64_t worker_scratch_floats(const AttentionPlan& plan);
+WorkerScratch carve(float* base, const AttentionPlan& plan);
+
+// state <- merge(state, part) by log-sum-exp; the one place partials are combined, always in
+// increasing chunk order, so split and unsplit tiles produce the same bits.
+void merge_partial(const AttentionKernels& k, float* state, const float* part, int hd);
+// out = state's accumulator / sum, or zeros when no key was visible (as the reference).
+void finalize(const float* state, float* out, int hd);
+void reset_state(float* state, int hd);
+
+// Starts loading keys [j0, j1) of head kvh of K or V into the cache (block runs of one head are
+// short and scattered, so the hardware prefetcher loses every run's start).
+void prefetch_keys(const ref::PagedKvLayer& kv, const void* pool, const int32_t* blocks, int kvh,
+                   int j0, int j1);
+
+// Whether the vdpbf16ps driver serves this layer: bf16 pools and a head_dim of whole zmm
+// blocks (other layers run the f32 driver on ctx.k).
+bool bf16_driver_applies(const ref::PagedKvLayer& kv);
+
+// The vdpbf16ps driver's run_item (meta_attention_bf16.cpp): the same chunks, masks, partials
+// and merge order as the f32 driver, computed by ctx.dot on the bf16 rows in place.
+void run_item_bf16(const RunContext& ctx, const AttentionWorkItem& item, const WorkerScratch& s);
+
+}  // namespace xy::cpu::detail
