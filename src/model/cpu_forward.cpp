@@ -218,11 +218,13 @@ class CpuBackend final : public ForwardBackend {
     // stays as a row-major copy in the panel dtype (the values the reference path would use), or
     // as its GGUF blocks (gathered by dequantizing: the file's values).
     gather_from_head_ = config_.tie_word_embeddings && !lm_head_.quantized();
-    // Attention computes in the GEMMs' dtype: vdpbf16ps on the bf16 KV cache in bf16 mode.
-    attention_isa_ = compute_dtype() == ComputeDtype::kBf16 &&
-                             cpu::attention_isa_supported(cpu::AttentionIsa::kAvx512Bf16)
-                         ? cpu::AttentionIsa::kAvx512Bf16
-                         : cpu::best_attention_isa();
+    // Attention computes in the GEMMs' dtype: vdpbf16ps on the bf16 KV cache in bf16 mode
+    // (XY_ATTENTION_ISA overrides, for A/B runs).
+    attention_isa_ = cpu::attention_isa_override().value_or(
+        compute_dtype() == ComputeDtype::kBf16 &&
+                cpu::attention_isa_supported(cpu::AttentionIsa::kAvx512Bf16)
+            ? cpu::AttentionIsa::kAvx512Bf16
+            : cpu::best_attention_isa());
     return w.release_matrices(/*keep_embedding=*/!gather_from_head_,
                               panel_dtype(options, w.embed_tokens().dtype));
   }

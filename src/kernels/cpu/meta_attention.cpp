@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -50,6 +52,19 @@ std::optional<AttentionIsa> attention_isa_from_name(std::string_view name) {
     if (name == attention_isa_name(isa)) return isa;
   }
   return std::nullopt;
+}
+
+std::optional<AttentionIsa> attention_isa_override() {
+  static const std::optional<AttentionIsa> isa = []() -> std::optional<AttentionIsa> {
+    const char* env = std::getenv("XY_ATTENTION_ISA");
+    if (env == nullptr || *env == '\0') return std::nullopt;
+    const std::optional<AttentionIsa> named = attention_isa_from_name(env);
+    if (named && attention_isa_supported(*named)) return named;
+    std::fprintf(stderr, "xyserve: XY_ATTENTION_ISA=%s is %s; ignored\n", env,
+                 named ? "not supported by this CPU" : "not one of scalar, avx2, avx512bf16");
+    return std::nullopt;
+  }();
+  return isa;
 }
 
 namespace detail {

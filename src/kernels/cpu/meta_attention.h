@@ -50,6 +50,10 @@ const char* attention_isa_name(AttentionIsa isa);  // "scalar", "avx2", "avx512b
 AttentionIsa best_attention_isa();
 bool attention_isa_supported(AttentionIsa isa);
 std::optional<AttentionIsa> attention_isa_from_name(std::string_view name);
+// The environment variable XY_ATTENTION_ISA (scalar | avx2 | avx512bf16) when set to an ISA this
+// CPU supports, for A/B runs of whole programs (as XY_GEMM_ISA); nullopt when unset. An unknown
+// or unsupported value is reported once on stderr and ignored. Read once per process.
+std::optional<AttentionIsa> attention_isa_override();
 
 // Per-worker scratch and the split-KV partials. Owned by the caller, reused across layers and
 // steps (grows to the largest plan seen; never shrinks). Not thread-safe: one run at a time.
