@@ -69,36 +69,33 @@ std::optional<AttentionIsa> attention_isa_override() {
 
 namespace detail {
 
-int64_t worker_scratch_floats(const AttentionPlan& plan) {
+ScratchSizes worker_scratch_sizes(const AttentionPlan& plan) {
   const int64_t q = std::max(1, plan.max_tile_queries);
   const int64_t chunk = plan.options.kv_chunk;
   const int64_t hd = plan.shape.head_dim;
-  constexpr int64_t kPointerWords = sizeof(void*) / sizeof(float);
-  return q * scores_stride(plan.options.kv_chunk)        // scores / probabilities
-         + 2 * q * (hd + 2)                              // running state + one chunk's partial
-         + 2 * chunk * hd                                // K and V of one chunk widened to f32
-         + q * (hd / 2)                                  // q as bf16 pairs
-         + q * probability_pairs(plan.options.kv_chunk)  // probabilities as bf16 pairs
-         + 1                                             // to align the row pointers
-         + 4 * chunk * kPointerWords;                    // row pointers
+  ScratchSizes sizes;
+  sizes.floats = q * scores_stride(plan.options.kv_chunk)  // scores / probabilities
+                 + 2 * q * (hd + 2)                        // running state + one chunk's partial
+                 + 2 * chunk * hd;                         // K and V of one chunk widened to f32
+  sizes.pairs = q * (hd / 2)                               // q as bf16 pairs
+                + q * probability_pairs(plan.options.kv_chunk);  // probabilities likewise
+  sizes.rows = 4 * chunk;  // the chunk's K and V rows, and one tree row's
+  return sizes;
 }
 
-WorkerScratch carve(float* base, const AttentionPlan& plan) {
+WorkerScratch carve(AttentionWorkspace& ws, int worker, const AttentionPlan& plan) {
   const int64_t q = std::max(1, plan.max_tile_queries);
   const int64_t hd = plan.shape.head_dim;
   const int64_t chunk = plan.options.kv_chunk;
   WorkerScratch s{};
-  s.scores = base;
+  s.scores = ws.worker_scratch(worker);
   s.state = s.scores + q * scores_stride(plan.options.kv_chunk);
   s.partial = s.state + q * (hd + 2);
   s.kbuf = s.partial + q * (hd + 2);
   s.vbuf = s.kbuf + chunk * hd;
-  s.q_pairs = reinterpret_cast<uint32_t*>(s.vbuf + chunk * hd);
+  s.q_pairs = ws.worker_pairs(worker);
   s.p_pairs = s.q_pairs + q * (hd / 2);
-  uintptr_t rows =
-      reinterpret_cast<uintptr_t>(s.p_pairs + q * probability_pairs(plan.options.kv_chunk));
-  rows = (rows + alignof(void*) - 1) & ~(uintptr_t{alignof(void*)} - 1);
-  s.k_rows = reinterpret_cast<const uint16_t**>(rows);
+  s.k_rows = ws.worker_rows(worker);
   s.v_rows = s.k_rows + chunk;
   s.row_k_rows = s.v_rows + chunk;
   s.row_v_rows = s.row_k_rows + chunk;
@@ -425,13 +422,25 @@ void merge_split(const RunContext& ctx, const AttentionSplit& split, const Worke
 
 }  // namespace
 
-void AttentionWorkspace::reserve(const AttentionPlan& plan, int num_workers) {
-  const int64_t per_worker = detail::worker_scratch_floats(plan);
-  if (per_worker > worker_floats_ ||
-      static_cast<int64_t>(worker_.size()) < per_worker * num_workers) {
-    worker_floats_ = std::max(worker_floats_, per_worker);
-    worker_.resize(static_cast<size_t>(worker_floats_ * num_workers));
+namespace {
+
+// Grows `buffer` to `per_worker` elements for each of `num_workers` (per_worker_now only grows).
+template <class T>
+void grow(std::vector<T>& buffer, int64_t& per_worker_now, int64_t per_worker, int num_workers) {
+  if (per_worker > per_worker_now ||
+      static_cast<int64_t>(buffer.size()) < per_worker_now * num_workers) {
+    per_worker_now = std::max(per_worker_now, per_worker);
+    buffer.resize(static_cast<size_t>(per_worker_now * num_workers));
   }
+}
+
+}  // namespace
+
+void AttentionWorkspace::reserve(const AttentionPlan& plan, int num_workers) {
+  const detail::ScratchSizes sizes = detail::worker_scratch_sizes(plan);
+  grow(worker_, worker_floats_, sizes.floats, num_workers);
+  grow(pairs_, worker_pairs_, sizes.pairs, num_workers);
+  grow(rows_, worker_rows_, sizes.rows, num_workers);
   if (static_cast<int64_t>(partials_.size()) < plan.partial_floats) {
     partials_.resize(static_cast<size_t>(plan.partial_floats));
   }
@@ -467,7 +476,7 @@ void run_attention_with(const AttentionPlan& plan, const TokenTable& table, cons
                        plan.shape.effective_scale()};
   // Rows are the plan's workers (its scratch index), whatever the pool's size.
   pool.run(plan.num_workers, [&](int w) {
-    const WorkerScratch s = carve(workspace.worker_scratch(w), plan);
+    const WorkerScratch s = carve(workspace, w, plan);
     for (int at = plan.worker_begin[static_cast<size_t>(w)];
          at < plan.worker_begin[static_cast<size_t>(w) + 1]; ++at) {
       const AttentionWorkItem& item =
@@ -482,7 +491,7 @@ void run_attention_with(const AttentionPlan& plan, const TokenTable& table, cons
   if (!plan.has_splits()) return;
   const int merge_rows = std::min(plan.num_workers, static_cast<int>(plan.splits.size()));
   pool.run(merge_rows, [&](int w) {
-    const WorkerScratch s = carve(workspace.worker_scratch(w), plan);
+    const WorkerScratch s = carve(workspace, w, plan);
     for (size_t i = static_cast<size_t>(w); i < plan.splits.size();
          i += static_cast<size_t>(merge_rows)) {
       merge_split(ctx, plan.splits[i], s);

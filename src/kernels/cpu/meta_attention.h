@@ -63,12 +63,17 @@ class AttentionWorkspace {
   void reserve(const AttentionPlan& plan, int num_workers);
 
   float* worker_scratch(int worker) { return worker_.data() + worker * worker_floats_; }
+  // The vdpbf16ps driver's per-worker bf16 pairs (q, probabilities) and K/V row pointers.
+  uint32_t* worker_pairs(int worker) { return pairs_.data() + worker * worker_pairs_; }
+  const uint16_t** worker_rows(int worker) { return rows_.data() + worker * worker_rows_; }
   float* partials() { return partials_.data(); }
 
  private:
-  std::vector<float> worker_;    // [num_workers][worker_floats_]
-  std::vector<float> partials_;  // [plan.partial_floats]
-  int64_t worker_floats_ = 0;
+  std::vector<float> worker_;          // [num_workers][worker_floats_]
+  std::vector<uint32_t> pairs_;        // [num_workers][worker_pairs_]
+  std::vector<const uint16_t*> rows_;  // [num_workers][worker_rows_]
+  std::vector<float> partials_;        // [plan.partial_floats]
+  int64_t worker_floats_ = 0, worker_pairs_ = 0, worker_rows_ = 0;
 };
 
 // out[row, h, :] = attention of q[row, h, :] as ref::paged_attention with

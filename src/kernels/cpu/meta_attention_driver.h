@@ -49,9 +49,15 @@ inline int probability_pairs(int kv_chunk) {
   return kv_chunk / 2 + 1;
 }
 
-// Floats (4-byte words) of one worker's scratch.
-int64_t worker_scratch_floats(const AttentionPlan& plan);
-WorkerScratch carve(float* base, const AttentionPlan& plan);
+// Elements of one worker's scratch in each of AttentionWorkspace's per-worker buffers.
+struct ScratchSizes {
+  int64_t floats = 0;  // scores .. vbuf
+  int64_t pairs = 0;   // q_pairs, p_pairs
+  int64_t rows = 0;    // k_rows .. row_v_rows
+};
+ScratchSizes worker_scratch_sizes(const AttentionPlan& plan);
+// Worker `worker`'s scratch in `ws` (reserved for `plan`).
+WorkerScratch carve(AttentionWorkspace& ws, int worker, const AttentionPlan& plan);
 
 // state <- merge(state, part) by log-sum-exp; the one place partials are combined, always in
 // increasing chunk order, so split and unsplit tiles produce the same bits.
