@@ -102,6 +102,30 @@ WorkerScratch carve(AttentionWorkspace& ws, int worker, const AttentionPlan& pla
   return s;
 }
 
+ItemGeometry::ItemGeometry(const RunContext& ctx, const AttentionWorkItem& item)
+    : tile(ctx.plan->tiles[static_cast<size_t>(item.tile)]),
+      seg(ctx.table->segments[static_cast<size_t>(tile.segment)]),
+      hd(ctx.plan->shape.head_dim),
+      group(ctx.plan->shape.group()),
+      nq(tile.num_rows * group),
+      chunk(ctx.plan->options.kv_chunk),
+      rec(hd + 2),
+      window(ctx.plan->shape.sliding_window),
+      tree(seg.spec_mask_offset >= 0),
+      split(tile.split >= 0),
+      blocks(ctx.table->block_tables.data() + seg.block_table_offset),
+      q_stride(static_cast<size_t>(ctx.plan->shape.n_heads) * hd),
+      tile_hi(tile.key_end - 1),
+      shared_end(tree ? seg.kv_len : tile.key_end),
+      q_base(ctx.q + static_cast<size_t>(seg.start + tile.row_begin) * q_stride +
+             static_cast<size_t>(tile.kv_head) * group * hd),
+      partials(split ? ctx.ws->partials() +
+                           ctx.plan->splits[static_cast<size_t>(tile.split)].partial_offset
+                     : nullptr) {
+  XY_CHECK(static_cast<int64_t>(seg.num_blocks) * ctx.kv->block_size >=
+           seg.kv_len + seg.num_tokens);
+}
+
 void merge_partial(const AttentionKernels& k, float* state, const float* part, int hd) {
   const float part_sum = part[hd + 1];
   if (part_sum == 0.0f) return;  // chunk with no visible key
@@ -159,6 +183,7 @@ namespace {
 using detail::AttentionKernels;
 using detail::carve;
 using detail::finalize;
+using detail::ItemGeometry;
 using detail::merge_partial;
 using detail::prefetch_keys;
 using detail::reset_state;
@@ -232,108 +257,88 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
   const TokenTable& table = *ctx.table;
   const ref::PagedKvLayer& kv = *ctx.kv;
   const detail::AttentionKernels& k = *ctx.k;
-  const AttentionTile& tile = plan.tiles[static_cast<size_t>(item.tile)];
-  const Segment& seg = table.segments[static_cast<size_t>(tile.segment)];
-  const int hd = plan.shape.head_dim;
-  const int group = plan.shape.group();
-  const int nq = tile.num_rows * group;
-  const int chunk = plan.options.kv_chunk;
-  const int score_stride = detail::scores_stride(chunk);
-  const int rec = hd + 2;
-  const int window = plan.shape.sliding_window;
-  const bool tree = seg.spec_mask_offset >= 0;
-  const bool split = tile.split >= 0;
-  const int32_t* blocks = table.block_tables.data() + seg.block_table_offset;
-  const size_t q_stride = static_cast<size_t>(plan.shape.n_heads) * hd;
-  XY_CHECK(static_cast<int64_t>(seg.num_blocks) * kv.block_size >= seg.kv_len + seg.num_tokens);
-
-  // Last visible key of the tile (the rows' own bounds are applied per row below).
-  const int tile_hi = tile.key_end - 1;
-  const int shared_end = tree ? seg.kv_len : tile.key_end;
-  const float* q_base = ctx.q + static_cast<size_t>(seg.start + tile.row_begin) * q_stride +
-                        static_cast<size_t>(tile.kv_head) * group * hd;
-  float* partials =
-      split ? ctx.ws->partials() + plan.splits[static_cast<size_t>(tile.split)].partial_offset
-            : nullptr;
-
-  if (!split) {
-    for (int v = 0; v < nq; ++v) reset_state(s.state + static_cast<size_t>(v) * rec, hd);
+  const ItemGeometry geo(ctx, item);
+  const int score_stride = detail::scores_stride(geo.chunk);
+  if (!geo.split) {
+    for (int v = 0; v < geo.nq; ++v)
+      reset_state(s.state + static_cast<size_t>(v) * geo.rec, geo.hd);
   }
-  const int item_key_end = std::min(item.chunk_end * chunk, shared_end);
+  const int item_key_end = std::min(item.chunk_end * geo.chunk, geo.shared_end);
   for (int c = item.chunk_begin; c < item.chunk_end; ++c) {
-    const int k0 = c * chunk;
-    const int k1 = std::min(k0 + chunk, tile_hi + 1);
+    const int k0 = c * geo.chunk;
+    const int k1 = std::min(k0 + geo.chunk, geo.tile_hi + 1);
     const int n = k1 - k0;
     XY_CHECK(n > 0);
     const int n_pad = round_up8(n);
 
     // Scores of every query vector against keys [k0, k1), -inf where masked.
-    for (int v = 0; v < nq; ++v) {
+    for (int v = 0; v < geo.nq; ++v) {
       std::fill(s.scores + static_cast<size_t>(v) * score_stride + n,
                 s.scores + static_cast<size_t>(v) * score_stride + n_pad, kNegInf);
     }
-    const int ks = std::min(k1, shared_end);  // keys [k0, ks) shared by the rows
+    const int ks = std::min(k1, geo.shared_end);  // keys [k0, ks) shared by the rows
     for (int j0 = k0; j0 < ks;) {
       const int j1 = std::min(ks, (j0 / kv.block_size + 1) * kv.block_size);
       // K kPrefetchKeys ahead (into this chunk or the next), and this run of V, read by the
       // value pass after the chunk's scores.
-      prefetch_keys(kv, kv.k, blocks, tile.kv_head, std::min(item_key_end, j0 + kPrefetchKeys),
+      prefetch_keys(kv, kv.k, geo.blocks, geo.tile.kv_head,
+                    std::min(item_key_end, j0 + kPrefetchKeys),
                     std::min(item_key_end, j1 + kPrefetchKeys));
-      prefetch_keys(kv, kv.v, blocks, tile.kv_head, j0, j1);
-      const float* krows = kv_rows(kv, kv.k, blocks, tile.kv_head, j0, j1, s.kbuf, k0, k);
-      for (int r = 0; r < tile.num_rows; ++r) {
-        const int i = tile.row_begin + r;  // row within the segment
-        const int row_hi = tree ? seg.kv_len - 1 : seg.kv_len + i;
+      prefetch_keys(kv, kv.v, geo.blocks, geo.tile.kv_head, j0, j1);
+      const float* krows = kv_rows(kv, kv.k, geo.blocks, geo.tile.kv_head, j0, j1, s.kbuf, k0, k);
+      for (int r = 0; r < geo.tile.num_rows; ++r) {
+        const int i = geo.tile.row_begin + r;  // row within the segment
+        const int row_hi = geo.tree ? geo.seg.kv_len - 1 : geo.seg.kv_len + i;
         const int jr = std::max(j0, std::min(j1, row_hi + 1));  // keys [j0, jr) may be visible
-        for (int g = 0; g < group; ++g) {
-          const int v = r * group + g;
+        for (int g = 0; g < geo.group; ++g) {
+          const int v = r * geo.group + g;
           float* sv = s.scores + static_cast<size_t>(v) * score_stride + (j0 - k0);
           const float* qv =
-              q_base + static_cast<size_t>(r) * q_stride + static_cast<size_t>(g) * hd;
-          k.dot_keys(qv, krows, jr - j0, hd, ctx.scale, sv);
+              geo.q_base + static_cast<size_t>(r) * geo.q_stride + static_cast<size_t>(g) * geo.hd;
+          k.dot_keys(qv, krows, jr - j0, geo.hd, ctx.scale, sv);
           std::fill(sv + (jr - j0), sv + (j1 - j0), kNegInf);
         }
-        if (window <= 0) continue;
-        const int32_t q_pos = table.positions[static_cast<size_t>(seg.start + i)];
+        if (geo.window <= 0) continue;
+        const int32_t q_pos = table.positions[static_cast<size_t>(geo.seg.start + i)];
         for (int j = j0; j < jr; ++j) {
-          const bool cached = j < seg.kv_len;
+          const bool cached = j < geo.seg.kv_len;
           const int32_t key_pos =
-              cached ? j : table.positions[static_cast<size_t>(seg.start + j - seg.kv_len)];
-          if (q_pos - key_pos < window) continue;
-          for (int g = 0; g < group; ++g) {
-            s.scores[static_cast<size_t>(r * group + g) * score_stride + (j - k0)] = kNegInf;
+              cached ? j : table.positions[static_cast<size_t>(geo.seg.start + j - geo.seg.kv_len)];
+          if (q_pos - key_pos < geo.window) continue;
+          for (int g = 0; g < geo.group; ++g) {
+            s.scores[static_cast<size_t>(r * geo.group + g) * score_stride + (j - k0)] = kNegInf;
           }
         }
       }
       j0 = j1;
     }
     // Tree rows: their path keys at logical indices [p0, p1) of the chunk, -inf after.
-    const int p0 = std::max(k0, seg.kv_len);
-    if (tree && p0 < k1) {
-      for (int r = 0; r < tile.num_rows; ++r) {
-        const int i = tile.row_begin + r;
-        const std::span<const int32_t> path = plan.tree_path(tile.segment, i);
-        const int p1 = std::max(p0, std::min(k1, seg.kv_len + static_cast<int>(path.size())));
-        float* kp = s.kbuf + static_cast<size_t>(p0 - k0) * hd;
+    const int p0 = std::max(k0, geo.seg.kv_len);
+    if (geo.tree && p0 < k1) {
+      for (int r = 0; r < geo.tile.num_rows; ++r) {
+        const int i = geo.tile.row_begin + r;
+        const std::span<const int32_t> path = plan.tree_path(geo.tile.segment, i);
+        const int p1 = std::max(p0, std::min(k1, geo.seg.kv_len + static_cast<int>(path.size())));
+        float* kp = s.kbuf + static_cast<size_t>(p0 - k0) * geo.hd;
         if (p1 > p0) {
-          gather_segment_rows(kv, kv.k, blocks, seg.kv_len, tile.kv_head,
-                              path.data() + (p0 - seg.kv_len), p1 - p0, kp, k);
+          gather_segment_rows(kv, kv.k, geo.blocks, geo.seg.kv_len, geo.tile.kv_head,
+                              path.data() + (p0 - geo.seg.kv_len), p1 - p0, kp, k);
         }
-        for (int g = 0; g < group; ++g) {
-          float* sv = s.scores + static_cast<size_t>(r * group + g) * score_stride;
+        for (int g = 0; g < geo.group; ++g) {
+          float* sv = s.scores + static_cast<size_t>(r * geo.group + g) * score_stride;
           const float* qv =
-              q_base + static_cast<size_t>(r) * q_stride + static_cast<size_t>(g) * hd;
-          if (p1 > p0) k.dot_keys(qv, kp, p1 - p0, hd, ctx.scale, sv + (p0 - k0));
+              geo.q_base + static_cast<size_t>(r) * geo.q_stride + static_cast<size_t>(g) * geo.hd;
+          if (p1 > p0) k.dot_keys(qv, kp, p1 - p0, geo.hd, ctx.scale, sv + (p0 - k0));
           std::fill(sv + (p1 - k0), sv + n, kNegInf);
         }
-        if (window <= 0) continue;
-        const int32_t q_pos = table.positions[static_cast<size_t>(seg.start + i)];
+        if (geo.window <= 0) continue;
+        const int32_t q_pos = table.positions[static_cast<size_t>(geo.seg.start + i)];
         for (int j = p0; j < p1; ++j) {
           const int32_t key_pos = table.positions[static_cast<size_t>(
-              seg.start + path[static_cast<size_t>(j - seg.kv_len)])];
-          if (q_pos - key_pos < window) continue;
-          for (int g = 0; g < group; ++g) {
-            s.scores[static_cast<size_t>(r * group + g) * score_stride + (j - k0)] = kNegInf;
+              geo.seg.start + path[static_cast<size_t>(j - geo.seg.kv_len)])];
+          if (q_pos - key_pos < geo.window) continue;
+          for (int g = 0; g < geo.group; ++g) {
+            s.scores[static_cast<size_t>(r * geo.group + g) * score_stride + (j - k0)] = kNegInf;
           }
         }
       }
@@ -341,57 +346,60 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
 
     // Exact softmax numerator of the chunk per query vector; partial = (p·V, max, sum).
     float* part_base =
-        split ? partials + static_cast<size_t>(c - tile.chunk_begin) * nq * rec : s.partial;
+        geo.split ? geo.partials + static_cast<size_t>(c - geo.tile.chunk_begin) * geo.nq * geo.rec
+                  : s.partial;
     bool any = false;
-    for (int v = 0; v < nq; ++v) {
-      float* part = part_base + static_cast<size_t>(v) * rec;
-      k.softmax_numerator(s.scores + static_cast<size_t>(v) * score_stride, n_pad, &part[hd],
-                          &part[hd + 1]);
-      std::fill(part, part + hd, 0.0f);
-      if (part[hd + 1] == 0.0f) {  // no visible key: zero weights (the scores are all -inf)
+    for (int v = 0; v < geo.nq; ++v) {
+      float* part = part_base + static_cast<size_t>(v) * geo.rec;
+      k.softmax_numerator(s.scores + static_cast<size_t>(v) * score_stride, n_pad, &part[geo.hd],
+                          &part[geo.hd + 1]);
+      std::fill(part, part + geo.hd, 0.0f);
+      if (part[geo.hd + 1] == 0.0f) {  // no visible key: zero weights (the scores are all -inf)
         std::fill(s.scores + static_cast<size_t>(v) * score_stride,
                   s.scores + static_cast<size_t>(v) * score_stride + n, 0.0f);
       }
-      any = any || part[hd + 1] != 0.0f;
+      any = any || part[geo.hd + 1] != 0.0f;
     }
     if (any) {
       for (int j0 = k0; j0 < ks;) {
         const int j1 = std::min(ks, (j0 / kv.block_size + 1) * kv.block_size);
-        const float* vrows = kv_rows(kv, kv.v, blocks, tile.kv_head, j0, j1, s.vbuf, k0, k);
-        k.accumulate_values(part_base, static_cast<size_t>(rec), s.scores + (j0 - k0),
-                            static_cast<size_t>(score_stride), nq, vrows, j1 - j0, hd);
+        const float* vrows = kv_rows(kv, kv.v, geo.blocks, geo.tile.kv_head, j0, j1, s.vbuf, k0, k);
+        k.accumulate_values(part_base, static_cast<size_t>(geo.rec), s.scores + (j0 - k0),
+                            static_cast<size_t>(score_stride), geo.nq, vrows, j1 - j0, geo.hd);
         j0 = j1;
       }
     }
     // Tree rows: their path values after the shared keys, in the same key order (per element
     // one accumulation chain over the keys, so splitting it across calls changes no bits).
-    if (any && tree && p0 < k1) {
-      for (int r = 0; r < tile.num_rows; ++r) {
-        const std::span<const int32_t> path = plan.tree_path(tile.segment, tile.row_begin + r);
-        const int p1 = std::min(k1, seg.kv_len + static_cast<int>(path.size()));
+    if (any && geo.tree && p0 < k1) {
+      for (int r = 0; r < geo.tile.num_rows; ++r) {
+        const std::span<const int32_t> path =
+            plan.tree_path(geo.tile.segment, geo.tile.row_begin + r);
+        const int p1 = std::min(k1, geo.seg.kv_len + static_cast<int>(path.size()));
         if (p1 <= p0) continue;
-        float* vp = s.vbuf + static_cast<size_t>(p0 - k0) * hd;
-        gather_segment_rows(kv, kv.v, blocks, seg.kv_len, tile.kv_head,
-                            path.data() + (p0 - seg.kv_len), p1 - p0, vp, k);
-        k.accumulate_values(part_base + static_cast<size_t>(r * group) * rec,
-                            static_cast<size_t>(rec),
-                            s.scores + static_cast<size_t>(r * group) * score_stride + (p0 - k0),
-                            static_cast<size_t>(score_stride), group, vp, p1 - p0, hd);
+        float* vp = s.vbuf + static_cast<size_t>(p0 - k0) * geo.hd;
+        gather_segment_rows(kv, kv.v, geo.blocks, geo.seg.kv_len, geo.tile.kv_head,
+                            path.data() + (p0 - geo.seg.kv_len), p1 - p0, vp, k);
+        k.accumulate_values(
+            part_base + static_cast<size_t>(r * geo.group) * geo.rec, static_cast<size_t>(geo.rec),
+            s.scores + static_cast<size_t>(r * geo.group) * score_stride + (p0 - k0),
+            static_cast<size_t>(score_stride), geo.group, vp, p1 - p0, geo.hd);
       }
     }
-    if (!split) {
-      for (int v = 0; v < nq; ++v) {
-        merge_partial(k, s.state + static_cast<size_t>(v) * rec,
-                      part_base + static_cast<size_t>(v) * rec, hd);
+    if (!geo.split) {
+      for (int v = 0; v < geo.nq; ++v) {
+        merge_partial(k, s.state + static_cast<size_t>(v) * geo.rec,
+                      part_base + static_cast<size_t>(v) * geo.rec, geo.hd);
       }
     }
   }
-  if (split) return;
-  for (int v = 0; v < nq; ++v) {
-    const int r = v / group, g = v % group;
-    float* o = ctx.out + static_cast<size_t>(seg.start + tile.row_begin + r) * q_stride +
-               static_cast<size_t>(tile.kv_head * group + g) * hd;
-    finalize(s.state + static_cast<size_t>(v) * rec, o, hd);
+  if (geo.split) return;
+  for (int v = 0; v < geo.nq; ++v) {
+    const int r = v / geo.group, g = v % geo.group;
+    float* o = ctx.out +
+               static_cast<size_t>(geo.seg.start + geo.tile.row_begin + r) * geo.q_stride +
+               static_cast<size_t>(geo.tile.kv_head * geo.group + g) * geo.hd;
+    finalize(s.state + static_cast<size_t>(v) * geo.rec, o, geo.hd);
   }
 }
 

@@ -57,147 +57,132 @@ void run_item_bf16(const RunContext& ctx, const AttentionWorkItem& item, const W
   const TokenTable& table = *ctx.table;
   const ref::PagedKvLayer& kv = *ctx.kv;
   const AttentionBf16Kernels& dk = *ctx.dot;
-  const AttentionTile& tile = plan.tiles[static_cast<size_t>(item.tile)];
-  const Segment& seg = table.segments[static_cast<size_t>(tile.segment)];
-  const int hd = plan.shape.head_dim;
-  const int group = plan.shape.group();
-  const int nq = tile.num_rows * group;
-  const int chunk = plan.options.kv_chunk;
-  const size_t score_stride = static_cast<size_t>(scores_stride(chunk));
-  const size_t p_stride = static_cast<size_t>(probability_pairs(chunk));
-  const size_t q_pair_stride = static_cast<size_t>(hd / 2);
-  const int rec = hd + 2;
-  const int window = plan.shape.sliding_window;
-  const bool tree = seg.spec_mask_offset >= 0;
-  const bool split = tile.split >= 0;
-  const int kvh = tile.kv_head;
-  const int32_t* blocks = table.block_tables.data() + seg.block_table_offset;
-  const size_t q_stride = static_cast<size_t>(plan.shape.n_heads) * hd;
-  XY_CHECK(static_cast<int64_t>(seg.num_blocks) * kv.block_size >= seg.kv_len + seg.num_tokens);
-
-  const int tile_hi = tile.key_end - 1;
-  const int shared_end = tree ? seg.kv_len : tile.key_end;
-  const float* q_base = ctx.q + static_cast<size_t>(seg.start + tile.row_begin) * q_stride +
-                        static_cast<size_t>(kvh) * group * hd;
-  float* partials =
-      split ? ctx.ws->partials() + plan.splits[static_cast<size_t>(tile.split)].partial_offset
-            : nullptr;
+  const ItemGeometry geo(ctx, item);
+  const size_t score_stride = static_cast<size_t>(scores_stride(geo.chunk));
+  const size_t p_stride = static_cast<size_t>(probability_pairs(geo.chunk));
+  const size_t q_pair_stride = static_cast<size_t>(geo.hd / 2);
+  const int kvh = geo.tile.kv_head;
 
   // q of every query vector rounded to bf16 pairs, once for all the item's chunks.
-  for (int v = 0; v < nq; ++v) {
-    const int r = v / group, g = v % group;
-    dk.round_pairs(q_base + static_cast<size_t>(r) * q_stride + static_cast<size_t>(g) * hd, hd,
-                   s.q_pairs + static_cast<size_t>(v) * q_pair_stride);
+  for (int v = 0; v < geo.nq; ++v) {
+    const int r = v / geo.group, g = v % geo.group;
+    dk.round_pairs(
+        geo.q_base + static_cast<size_t>(r) * geo.q_stride + static_cast<size_t>(g) * geo.hd,
+        geo.hd, s.q_pairs + static_cast<size_t>(v) * q_pair_stride);
   }
-  if (!split) {
-    for (int v = 0; v < nq; ++v) reset_state(s.state + static_cast<size_t>(v) * rec, hd);
+  if (!geo.split) {
+    for (int v = 0; v < geo.nq; ++v)
+      reset_state(s.state + static_cast<size_t>(v) * geo.rec, geo.hd);
   }
-  const int item_key_end = std::min(item.chunk_end * chunk, shared_end);
+  const int item_key_end = std::min(item.chunk_end * geo.chunk, geo.shared_end);
   // The first chunk's shared K and V start loading together (each later chunk's while the one
   // before it computes, below).
-  const int first_key = item.chunk_begin * chunk;
-  prefetch_keys(kv, kv.k, blocks, kvh, std::min(first_key, item_key_end),
-                std::min(first_key + chunk, item_key_end));
-  prefetch_keys(kv, kv.v, blocks, kvh, std::min(first_key, item_key_end),
-                std::min(first_key + chunk, item_key_end));
+  const int first_key = item.chunk_begin * geo.chunk;
+  prefetch_keys(kv, kv.k, geo.blocks, kvh, std::min(first_key, item_key_end),
+                std::min(first_key + geo.chunk, item_key_end));
+  prefetch_keys(kv, kv.v, geo.blocks, kvh, std::min(first_key, item_key_end),
+                std::min(first_key + geo.chunk, item_key_end));
   for (int c = item.chunk_begin; c < item.chunk_end; ++c) {
-    const int k0 = c * chunk;
-    const int k1 = std::min(k0 + chunk, tile_hi + 1);
+    const int k0 = c * geo.chunk;
+    const int k1 = std::min(k0 + geo.chunk, geo.tile_hi + 1);
     const int n = k1 - k0;
     XY_CHECK(n > 0);
-    const int ks = std::max(k0, std::min(k1, shared_end));  // keys [k0, ks) shared by the rows
+    const int ks = std::max(k0, std::min(k1, geo.shared_end));  // keys [k0, ks) shared by the rows
 
     // The next chunk's shared K and V are on their way while this one computes.
-    prefetch_keys(kv, kv.k, blocks, kvh, std::min(k1, item_key_end),
-                  std::min(k1 + chunk, item_key_end));
-    prefetch_keys(kv, kv.v, blocks, kvh, std::min(k1, item_key_end),
-                  std::min(k1 + chunk, item_key_end));
-    key_rows(kv, blocks, kvh, k0, ks, s.k_rows, s.v_rows);
+    prefetch_keys(kv, kv.k, geo.blocks, kvh, std::min(k1, item_key_end),
+                  std::min(k1 + geo.chunk, item_key_end));
+    prefetch_keys(kv, kv.v, geo.blocks, kvh, std::min(k1, item_key_end),
+                  std::min(k1 + geo.chunk, item_key_end));
+    key_rows(kv, geo.blocks, kvh, k0, ks, s.k_rows, s.v_rows);
 
     float* part_base =
-        split ? partials + static_cast<size_t>(c - tile.chunk_begin) * nq * rec : s.partial;
-    const int p0 = std::max(k0, seg.kv_len);  // tree rows: first path key of the chunk
+        geo.split ? geo.partials + static_cast<size_t>(c - geo.tile.chunk_begin) * geo.nq * geo.rec
+                  : s.partial;
+    const int p0 = std::max(k0, geo.seg.kv_len);  // tree rows: first path key of the chunk
     bool any = false;
-    for (int r = 0; r < tile.num_rows; ++r) {
-      const int i = tile.row_begin + r;  // row within the segment
+    for (int r = 0; r < geo.tile.num_rows; ++r) {
+      const int i = geo.tile.row_begin + r;  // row within the segment
       const uint16_t* const* k_rows = s.k_rows;
       const uint16_t* const* v_rows = s.v_rows;
       std::span<const int32_t> path;
       int visible = 0;  // keys [k0, k0 + visible) the row may see
-      if (!tree) {
-        visible = std::clamp(seg.kv_len + i + 1 - k0, 0, n);
+      if (!geo.tree) {
+        visible = std::clamp(geo.seg.kv_len + i + 1 - k0, 0, n);
       } else {
-        path = plan.tree_path(tile.segment, i);
-        const int p1 = std::max(p0, std::min(k1, seg.kv_len + static_cast<int>(path.size())));
+        path = plan.tree_path(geo.tile.segment, i);
+        const int p1 = std::max(p0, std::min(k1, geo.seg.kv_len + static_cast<int>(path.size())));
         visible = (p1 > p0 ? p1 : ks) - k0;
         if (p1 > p0) {
           // The row's own list: the shared keys, then its path.
           std::copy(s.k_rows, s.k_rows + (ks - k0), s.row_k_rows);
           std::copy(s.v_rows, s.v_rows + (ks - k0), s.row_v_rows);
           for (int j = p0; j < p1; ++j) {
-            const int token = seg.kv_len + path[static_cast<size_t>(j - seg.kv_len)];
-            s.row_k_rows[j - k0] = key_row(kv, kv.k, blocks, kvh, token);
-            s.row_v_rows[j - k0] = key_row(kv, kv.v, blocks, kvh, token);
+            const int token = geo.seg.kv_len + path[static_cast<size_t>(j - geo.seg.kv_len)];
+            s.row_k_rows[j - k0] = key_row(kv, kv.k, geo.blocks, kvh, token);
+            s.row_v_rows[j - k0] = key_row(kv, kv.v, geo.blocks, kvh, token);
           }
           k_rows = s.row_k_rows;
           v_rows = s.row_v_rows;
         }
       }
-      float* row_scores = s.scores + static_cast<size_t>(r * group) * score_stride;
-      dk.dot_keys(s.q_pairs + static_cast<size_t>(r * group) * q_pair_stride, q_pair_stride, group,
-                  k_rows, visible, hd, ctx.scale, row_scores, score_stride);
-      for (int g = 0; g < group; ++g) {
+      float* row_scores = s.scores + static_cast<size_t>(r * geo.group) * score_stride;
+      dk.dot_keys(s.q_pairs + static_cast<size_t>(r * geo.group) * q_pair_stride, q_pair_stride,
+                  geo.group, k_rows, visible, geo.hd, ctx.scale, row_scores, score_stride);
+      for (int g = 0; g < geo.group; ++g) {
         float* sv = row_scores + static_cast<size_t>(g) * score_stride;
         std::fill(sv + visible, sv + n, kNegInf);
       }
-      if (window > 0) {
-        const int32_t q_pos = table.positions[static_cast<size_t>(seg.start + i)];
+      if (geo.window > 0) {
+        const int32_t q_pos = table.positions[static_cast<size_t>(geo.seg.start + i)];
         for (int j = k0; j < k0 + visible; ++j) {
           int32_t key_pos = j;  // a cached key's position is its index
-          if (j >= seg.kv_len) {
-            const int token = tree ? path[static_cast<size_t>(j - seg.kv_len)] : j - seg.kv_len;
-            key_pos = table.positions[static_cast<size_t>(seg.start + token)];
+          if (j >= geo.seg.kv_len) {
+            const int token =
+                geo.tree ? path[static_cast<size_t>(j - geo.seg.kv_len)] : j - geo.seg.kv_len;
+            key_pos = table.positions[static_cast<size_t>(geo.seg.start + token)];
           }
-          if (q_pos - key_pos < window) continue;
-          for (int g = 0; g < group; ++g) {
-            s.scores[static_cast<size_t>(r * group + g) * score_stride + (j - k0)] = kNegInf;
+          if (q_pos - key_pos < geo.window) continue;
+          for (int g = 0; g < geo.group; ++g) {
+            s.scores[static_cast<size_t>(r * geo.group + g) * score_stride + (j - k0)] = kNegInf;
           }
         }
       }
       // Softmax numerators as bf16 pairs; partial = (p·V, max, sum).
-      for (int g = 0; g < group; ++g) {
-        const size_t v = static_cast<size_t>(r * group + g);
-        float* part = part_base + v * rec;
-        dk.softmax_numerator(s.scores + v * score_stride, n, &part[hd], &part[hd + 1],
+      for (int g = 0; g < geo.group; ++g) {
+        const size_t v = static_cast<size_t>(r * geo.group + g);
+        float* part = part_base + v * geo.rec;
+        dk.softmax_numerator(s.scores + v * score_stride, n, &part[geo.hd], &part[geo.hd + 1],
                              s.p_pairs + v * p_stride);
-        std::fill(part, part + hd, 0.0f);
-        any = any || part[hd + 1] != 0.0f;
+        std::fill(part, part + geo.hd, 0.0f);
+        any = any || part[geo.hd + 1] != 0.0f;
       }
       // A tree row's values: its own list (a chain tile does all rows at once below).
-      if (tree && visible > 0) {
-        dk.accumulate_values(part_base + static_cast<size_t>(r * group) * rec,
-                             static_cast<size_t>(rec),
-                             s.p_pairs + static_cast<size_t>(r * group) * p_stride, p_stride, group,
-                             v_rows, visible, hd);
+      if (geo.tree && visible > 0) {
+        dk.accumulate_values(part_base + static_cast<size_t>(r * geo.group) * geo.rec,
+                             static_cast<size_t>(geo.rec),
+                             s.p_pairs + static_cast<size_t>(r * geo.group) * p_stride, p_stride,
+                             geo.group, v_rows, visible, geo.hd);
       }
     }
-    if (!tree && any) {
-      dk.accumulate_values(part_base, static_cast<size_t>(rec), s.p_pairs, p_stride, nq, s.v_rows,
-                           n, hd);
+    if (!geo.tree && any) {
+      dk.accumulate_values(part_base, static_cast<size_t>(geo.rec), s.p_pairs, p_stride, geo.nq,
+                           s.v_rows, n, geo.hd);
     }
-    if (!split) {
-      for (int v = 0; v < nq; ++v) {
-        merge_partial(*ctx.k, s.state + static_cast<size_t>(v) * rec,
-                      part_base + static_cast<size_t>(v) * rec, hd);
+    if (!geo.split) {
+      for (int v = 0; v < geo.nq; ++v) {
+        merge_partial(*ctx.k, s.state + static_cast<size_t>(v) * geo.rec,
+                      part_base + static_cast<size_t>(v) * geo.rec, geo.hd);
       }
     }
   }
-  if (split) return;
-  for (int v = 0; v < nq; ++v) {
-    const int r = v / group, g = v % group;
-    float* o = ctx.out + static_cast<size_t>(seg.start + tile.row_begin + r) * q_stride +
-               static_cast<size_t>(kvh * group + g) * hd;
-    finalize(s.state + static_cast<size_t>(v) * rec, o, hd);
+  if (geo.split) return;
+  for (int v = 0; v < geo.nq; ++v) {
+    const int r = v / geo.group, g = v % geo.group;
+    float* o = ctx.out +
+               static_cast<size_t>(geo.seg.start + geo.tile.row_begin + r) * geo.q_stride +
+               static_cast<size_t>(kvh * geo.group + g) * geo.hd;
+    finalize(s.state + static_cast<size_t>(v) * geo.rec, o, geo.hd);
   }
 }
 

@@ -42,6 +42,29 @@ struct WorkerScratch {
   const uint16_t** row_v_rows;  // [kv_chunk] V likewise
 };
 
+// What both drivers derive from a work item: its tile and segment, the head geometry, the key
+// range the tile's rows may see, and where its q rows and split partials live.
+struct ItemGeometry {
+  ItemGeometry(const RunContext& ctx, const AttentionWorkItem& item);
+
+  const AttentionTile& tile;
+  const Segment& seg;
+  int hd;                 // head_dim
+  int group;              // query heads per KV head
+  int nq;                 // query vectors of the tile: rows x group
+  int chunk;              // keys per KV chunk
+  int rec;                // floats of a partial / state record: head_dim + 2
+  int window;             // sliding window (0: none)
+  bool tree;              // a tree verify segment (rows see their root paths)
+  bool split;             // the tile's chunks run as separate items, merged afterwards
+  const int32_t* blocks;  // the segment's block table
+  size_t q_stride;        // floats per token of q and out
+  int tile_hi;            // last key any row of the tile may see
+  int shared_end;         // keys [0, shared_end) are read for all rows (trees: the cached ones)
+  const float* q_base;    // q of the tile's first row, first query head of its KV head
+  float* partials;        // the split tile's partials, or null
+};
+
 inline int scores_stride(int kv_chunk) {
   return (kv_chunk + 7) & ~7;
 }
