@@ -126,6 +126,31 @@ ItemGeometry::ItemGeometry(const RunContext& ctx, const AttentionWorkItem& item)
            seg.kv_len + seg.num_tokens);
 }
 
+void begin_item(const ItemGeometry& geo, const WorkerScratch& s) {
+  if (geo.split) return;
+  for (int v = 0; v < geo.nq; ++v) reset_state(s.state + static_cast<size_t>(v) * geo.rec, geo.hd);
+}
+
+void merge_chunk(const RunContext& ctx, const ItemGeometry& geo, const WorkerScratch& s,
+                 const float* part_base) {
+  if (geo.split) return;
+  for (int v = 0; v < geo.nq; ++v) {
+    merge_partial(*ctx.k, s.state + static_cast<size_t>(v) * geo.rec,
+                  part_base + static_cast<size_t>(v) * geo.rec, geo.hd);
+  }
+}
+
+void finish_item(const RunContext& ctx, const ItemGeometry& geo, const WorkerScratch& s) {
+  if (geo.split) return;
+  for (int v = 0; v < geo.nq; ++v) {
+    const int r = v / geo.group, g = v % geo.group;
+    float* o = ctx.out +
+               static_cast<size_t>(geo.seg.start + geo.tile.row_begin + r) * geo.q_stride +
+               static_cast<size_t>(geo.tile.kv_head * geo.group + g) * geo.hd;
+    finalize(s.state + static_cast<size_t>(v) * geo.rec, o, geo.hd);
+  }
+}
+
 void merge_partial(const AttentionKernels& k, float* state, const float* part, int hd) {
   const float part_sum = part[hd + 1];
   if (part_sum == 0.0f) return;  // chunk with no visible key
@@ -181,9 +206,12 @@ bool bf16_driver_applies(const ref::PagedKvLayer& kv) {
 namespace {
 
 using detail::AttentionKernels;
+using detail::begin_item;
 using detail::carve;
 using detail::finalize;
+using detail::finish_item;
 using detail::ItemGeometry;
+using detail::merge_chunk;
 using detail::merge_partial;
 using detail::prefetch_keys;
 using detail::reset_state;
@@ -259,10 +287,7 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
   const detail::AttentionKernels& k = *ctx.k;
   const ItemGeometry geo(ctx, item);
   const int score_stride = detail::scores_stride(geo.chunk);
-  if (!geo.split) {
-    for (int v = 0; v < geo.nq; ++v)
-      reset_state(s.state + static_cast<size_t>(v) * geo.rec, geo.hd);
-  }
+  begin_item(geo, s);
   const int item_key_end = std::min(item.chunk_end * geo.chunk, geo.shared_end);
   for (int c = item.chunk_begin; c < item.chunk_end; ++c) {
     const int k0 = c * geo.chunk;
@@ -386,21 +411,9 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
             static_cast<size_t>(score_stride), geo.group, vp, p1 - p0, geo.hd);
       }
     }
-    if (!geo.split) {
-      for (int v = 0; v < geo.nq; ++v) {
-        merge_partial(k, s.state + static_cast<size_t>(v) * geo.rec,
-                      part_base + static_cast<size_t>(v) * geo.rec, geo.hd);
-      }
-    }
+    merge_chunk(ctx, geo, s, part_base);
   }
-  if (geo.split) return;
-  for (int v = 0; v < geo.nq; ++v) {
-    const int r = v / geo.group, g = v % geo.group;
-    float* o = ctx.out +
-               static_cast<size_t>(geo.seg.start + geo.tile.row_begin + r) * geo.q_stride +
-               static_cast<size_t>(geo.tile.kv_head * geo.group + g) * geo.hd;
-    finalize(s.state + static_cast<size_t>(v) * geo.rec, o, geo.hd);
-  }
+  finish_item(ctx, geo, s);
 }
 
 // Merge phase of a split tile: partials in chunk order, exactly as run_item's unsplit path.

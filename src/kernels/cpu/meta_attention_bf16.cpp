@@ -70,10 +70,7 @@ void run_item_bf16(const RunContext& ctx, const AttentionWorkItem& item, const W
         geo.q_base + static_cast<size_t>(r) * geo.q_stride + static_cast<size_t>(g) * geo.hd,
         geo.hd, s.q_pairs + static_cast<size_t>(v) * q_pair_stride);
   }
-  if (!geo.split) {
-    for (int v = 0; v < geo.nq; ++v)
-      reset_state(s.state + static_cast<size_t>(v) * geo.rec, geo.hd);
-  }
+  begin_item(geo, s);
   const int item_key_end = std::min(item.chunk_end * geo.chunk, geo.shared_end);
   // The first chunk's shared K and V start loading together (each later chunk's while the one
   // before it computes, below).
@@ -169,21 +166,9 @@ void run_item_bf16(const RunContext& ctx, const AttentionWorkItem& item, const W
       dk.accumulate_values(part_base, static_cast<size_t>(geo.rec), s.p_pairs, p_stride, geo.nq,
                            s.v_rows, n, geo.hd);
     }
-    if (!geo.split) {
-      for (int v = 0; v < geo.nq; ++v) {
-        merge_partial(*ctx.k, s.state + static_cast<size_t>(v) * geo.rec,
-                      part_base + static_cast<size_t>(v) * geo.rec, geo.hd);
-      }
-    }
+    merge_chunk(ctx, geo, s, part_base);
   }
-  if (geo.split) return;
-  for (int v = 0; v < geo.nq; ++v) {
-    const int r = v / geo.group, g = v % geo.group;
-    float* o = ctx.out +
-               static_cast<size_t>(geo.seg.start + geo.tile.row_begin + r) * geo.q_stride +
-               static_cast<size_t>(kvh * geo.group + g) * geo.hd;
-    finalize(s.state + static_cast<size_t>(v) * geo.rec, o, geo.hd);
-  }
+  finish_item(ctx, geo, s);
 }
 
 }  // namespace xy::cpu::detail

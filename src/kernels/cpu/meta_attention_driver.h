@@ -89,6 +89,14 @@ void merge_partial(const AttentionKernels& k, float* state, const float* part, i
 void finalize(const float* state, float* out, int hd);
 void reset_state(float* state, int hd);
 
+// The three steps of an item both drivers share, in order: reset the running states (unsplit
+// tiles), fold each chunk's partials into them in chunk order (unsplit tiles; split tiles leave
+// the partials for merge_split), and write the finished rows to ctx.out (unsplit tiles).
+void begin_item(const ItemGeometry& geo, const WorkerScratch& s);
+void merge_chunk(const RunContext& ctx, const ItemGeometry& geo, const WorkerScratch& s,
+                 const float* part_base);
+void finish_item(const RunContext& ctx, const ItemGeometry& geo, const WorkerScratch& s);
+
 // Starts loading keys [j0, j1) of head kvh of K or V into the cache (block runs of one head are
 // short and scattered, so the hardware prefetcher loses every run's start).
 void prefetch_keys(const ref::PagedKvLayer& kv, const void* pool, const int32_t* blocks, int kvh,
