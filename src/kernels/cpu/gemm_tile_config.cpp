@@ -88,10 +88,11 @@ GemmTileConfig default_gemm_config(int m, int k, int num_panels, int num_workers
   if (isa == GemmIsa::kAvx512 || isa == GemmIsa::kAvx512Bf16) pick_avx512_kernel(m, c);
   // The rows of x one m-block reads per pass over its weight panels: f32 rows of all of K, or
   // for the vdpbf16ps path bf16 rows of one k-block (k-blocked above 2048, where whole panels
-  // of a tile no longer sit in L2 beside its rows: 2 x 8192 x 32 B = 512 KiB).
+  // of a tile no longer sit in L2 beside its rows: 2 x 8192 x 32 B = 512 KiB; a single m-tile
+  // has no other tile to share a k-block with, so it runs unblocked).
   long row_bytes = 4L * std::max(k, 1);
   if (isa == GemmIsa::kAvx512Bf16) {
-    c.kc = k > 2048 ? 1024 : 0;
+    c.kc = (k > 2048 && m > c.mr) ? 1024 : 0;
     row_bytes = 2L * (c.kc > 0 ? c.kc : std::max(k, 1));
   }
   constexpr long kBlockBytes = 256 * 1024;
