@@ -151,6 +151,25 @@ void finish_item(const RunContext& ctx, const ItemGeometry& geo, const WorkerScr
   }
 }
 
+void mask_outside_window(const TokenTable& table, const ItemGeometry& geo, int i,
+                         std::span<const int32_t> path, int k0, int j_begin, int j_end,
+                         float* row_scores, size_t score_stride) {
+  if (geo.window <= 0) return;
+  const int32_t q_pos = table.positions[static_cast<size_t>(geo.seg.start + i)];
+  for (int j = j_begin; j < j_end; ++j) {
+    int32_t key_pos = j;  // a cached key's position is its index
+    if (j >= geo.seg.kv_len) {
+      const int token =
+          path.empty() ? j - geo.seg.kv_len : path[static_cast<size_t>(j - geo.seg.kv_len)];
+      key_pos = table.positions[static_cast<size_t>(geo.seg.start + token)];
+    }
+    if (q_pos - key_pos < geo.window) continue;
+    for (int g = 0; g < geo.group; ++g) {
+      row_scores[g * score_stride + (j - k0)] = -std::numeric_limits<float>::infinity();
+    }
+  }
+}
+
 void merge_partial(const AttentionKernels& k, float* state, const float* part, int hd) {
   const float part_sum = part[hd + 1];
   if (part_sum == 0.0f) return;  // chunk with no visible key
@@ -323,17 +342,9 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
           k.dot_keys(qv, krows, jr - j0, geo.hd, ctx.scale, sv);
           std::fill(sv + (jr - j0), sv + (j1 - j0), kNegInf);
         }
-        if (geo.window <= 0) continue;
-        const int32_t q_pos = table.positions[static_cast<size_t>(geo.seg.start + i)];
-        for (int j = j0; j < jr; ++j) {
-          const bool cached = j < geo.seg.kv_len;
-          const int32_t key_pos =
-              cached ? j : table.positions[static_cast<size_t>(geo.seg.start + j - geo.seg.kv_len)];
-          if (q_pos - key_pos < geo.window) continue;
-          for (int g = 0; g < geo.group; ++g) {
-            s.scores[static_cast<size_t>(r * geo.group + g) * score_stride + (j - k0)] = kNegInf;
-          }
-        }
+        mask_outside_window(table, geo, i, {}, k0, j0, jr,
+                            s.scores + static_cast<size_t>(r * geo.group) * score_stride,
+                            static_cast<size_t>(score_stride));
       }
       j0 = j1;
     }
@@ -356,16 +367,9 @@ void run_item(const RunContext& ctx, const AttentionWorkItem& item, const Worker
           if (p1 > p0) k.dot_keys(qv, kp, p1 - p0, geo.hd, ctx.scale, sv + (p0 - k0));
           std::fill(sv + (p1 - k0), sv + n, kNegInf);
         }
-        if (geo.window <= 0) continue;
-        const int32_t q_pos = table.positions[static_cast<size_t>(geo.seg.start + i)];
-        for (int j = p0; j < p1; ++j) {
-          const int32_t key_pos = table.positions[static_cast<size_t>(
-              geo.seg.start + path[static_cast<size_t>(j - geo.seg.kv_len)])];
-          if (q_pos - key_pos < geo.window) continue;
-          for (int g = 0; g < geo.group; ++g) {
-            s.scores[static_cast<size_t>(r * geo.group + g) * score_stride + (j - k0)] = kNegInf;
-          }
-        }
+        mask_outside_window(table, geo, i, path, k0, p0, p1,
+                            s.scores + static_cast<size_t>(r * geo.group) * score_stride,
+                            static_cast<size_t>(score_stride));
       }
     }
 

@@ -130,21 +130,7 @@ void run_item_bf16(const RunContext& ctx, const AttentionWorkItem& item, const W
         float* sv = row_scores + static_cast<size_t>(g) * score_stride;
         std::fill(sv + visible, sv + n, kNegInf);
       }
-      if (geo.window > 0) {
-        const int32_t q_pos = table.positions[static_cast<size_t>(geo.seg.start + i)];
-        for (int j = k0; j < k0 + visible; ++j) {
-          int32_t key_pos = j;  // a cached key's position is its index
-          if (j >= geo.seg.kv_len) {
-            const int token =
-                geo.tree ? path[static_cast<size_t>(j - geo.seg.kv_len)] : j - geo.seg.kv_len;
-            key_pos = table.positions[static_cast<size_t>(geo.seg.start + token)];
-          }
-          if (q_pos - key_pos < geo.window) continue;
-          for (int g = 0; g < geo.group; ++g) {
-            s.scores[static_cast<size_t>(r * geo.group + g) * score_stride + (j - k0)] = kNegInf;
-          }
-        }
-      }
+      mask_outside_window(table, geo, i, path, k0, k0, k0 + visible, row_scores, score_stride);
       // Softmax numerators as bf16 pairs; partial = (p·V, max, sum).
       for (int g = 0; g < geo.group; ++g) {
         const size_t v = static_cast<size_t>(r * geo.group + g);

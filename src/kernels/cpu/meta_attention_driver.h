@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "kernels/cpu/attention_plan.h"
 #include "kernels/cpu/meta_attention.h"
@@ -96,6 +97,14 @@ void begin_item(const ItemGeometry& geo, const WorkerScratch& s);
 void merge_chunk(const RunContext& ctx, const ItemGeometry& geo, const WorkerScratch& s,
                  const float* part_base);
 void finish_item(const RunContext& ctx, const ItemGeometry& geo, const WorkerScratch& s);
+
+// Sliding window: sets to -inf the scores of keys [j_begin, j_end) (logical indices; chunk
+// starting at k0) that segment row i may not see, for each of its `group` query vectors (score
+// rows of row_scores, score_stride apart). A key at or past kv_len is segment token
+// j - kv_len, or path[j - kv_len] for a tree row. No-op without a window.
+void mask_outside_window(const TokenTable& table, const ItemGeometry& geo, int i,
+                         std::span<const int32_t> path, int k0, int j_begin, int j_end,
+                         float* row_scores, size_t score_stride);
 
 // Starts loading keys [j0, j1) of head kvh of K or V into the cache (block runs of one head are
 // short and scattered, so the hardware prefetcher loses every run's start).
