@@ -77,6 +77,15 @@ GemmIsa isa_from_env() {
 
 namespace detail {
 
+int64_t bf16_pair_stride(int k) {
+  constexpr int64_t kLine = 16;         // pairs per 64-byte cache line
+  constexpr int64_t kPagePairs = 1024;  // pairs per 4 KiB
+  int64_t stride = (static_cast<int64_t>(k) + 1) / 2;
+  stride = (stride + kLine - 1) / kLine * kLine;
+  if (stride % kPagePairs == 0) stride += kLine;
+  return stride;
+}
+
 GemmProblem gemm_problem(const GemmArgs& args, int k, WeightLayout layout, int out_cols,
                          const void* panels) {
   GemmProblem p;

@@ -96,6 +96,18 @@ XY_ALWAYS_INLINE inline void dot_pairs(const uint32_t* const (&a)[MR],
   if (odd_tail) step(kp1, true);
 }
 
+// One zmm of accumulators parked in memory.
+struct alignas(64) Parked {
+  float lanes[16];
+};
+
+// This thread's parking space for n zmm, shared by every kernel shape (grows, never shrinks).
+Parked* parked_zmm(size_t n) {
+  thread_local std::vector<Parked> parked;
+  if (parked.size() < n) parked.resize(n);
+  return parked.data();
+}
+
 // vdpbf16ps run: x comes pre-rounded as bf16 pairs (p.x_bf16), weights as bf16 panels. With a
 // k-block (p.kc_pairs) shorter than K, the run's tiles take turns per k-block and park their
 // accumulators in a per-thread buffer in between: f32 stores and loads, exact, so every
@@ -114,11 +126,7 @@ void dot_run(const GemmProblem& p, int m0, int m_tiles, int panel0) {
     b[q] = static_cast<const uint16_t*>(p.panels) + (panel0 + q) * panel_elems;
 
   // Parked accumulators of the run's tiles between k-blocks (unused without k-blocking).
-  struct alignas(64) Parked {
-    float lanes[16];
-  };
-  thread_local std::vector<Parked> parked;
-  if (kc < pairs) parked.resize(static_cast<size_t>(m_tiles) * MR * NP);
+  Parked* parked = kc < pairs ? parked_zmm(static_cast<size_t>(m_tiles) * MR * NP) : nullptr;
 
   for (int kb0 = 0; kb0 < pairs; kb0 += kc) {
     const bool first = kb0 == 0;
@@ -130,7 +138,7 @@ void dot_run(const GemmProblem& p, int m0, int m_tiles, int panel0) {
       XY_UNROLL_TILE
       for (int r = 0; r < MR; ++r)
         a[r] = p.x_bf16 + static_cast<int64_t>(std::min(tile_m0 + r, p.m - 1)) * p.ldx_bf16;
-      Parked* park = parked.data() + static_cast<size_t>(t) * MR * NP;
+      Parked* park = parked + static_cast<size_t>(t) * MR * NP;
       __m512 acc[MR][NP];
       XY_UNROLL_TILE
       for (int r = 0; r < MR; ++r) {
@@ -284,15 +292,6 @@ TileFn avx512_tile_fn(int mr, int np, DType storage) {
 
 RunFn avx512_bf16_dot_run_fn(int mr, int np, DType storage) {
   return storage == DType::kBF16 ? pick<Mode::kBf16Dot>(mr, np) : nullptr;
-}
-
-int64_t bf16_pair_stride(int k) {
-  constexpr int64_t kLine = 16;         // pairs per 64-byte cache line
-  constexpr int64_t kPagePairs = 1024;  // pairs per 4 KiB
-  int64_t stride = (static_cast<int64_t>(k) + 1) / 2;
-  stride = (stride + kLine - 1) / kLine * kLine;
-  if (stride % kPagePairs == 0) stride += kLine;
-  return stride;
 }
 
 void avx512_convert_x_bf16(const float* x, int64_t ldx, int m, int k, uint32_t* out,
