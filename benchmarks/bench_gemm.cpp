@@ -2,9 +2,10 @@
 // qwen2.5-0.5b and llama-3.2-1b presets, M in {1, 4, 16, 64, 256, 512, 1024, 4096}, same threads.
 // Names: gemm/<impl>/<model>/<op>/M:<m>; counters FLOPs (rate) and Bytes (weights + x + y,
 // rate). scripts/bench_kernels.sh turns them into GFLOP/s, GB/s, ratios and % of ceiling.
-//   impl: smooth_bf16, smooth_f32 (ours), quant_q8_0 / quant_q4_0 (ours: QuantGEMM on the weight
-//         quantized to Q8_0 / Q4_0), dnnl_bf16 (bf16 x bf16 -> f32), dnnl_f32, dnnl_s8 (u8 x s8 ->
-//         s32), openblas_f32 (sgemm, x · Wᵀ with W row-major [N, K]).
+//   impl: smooth_bf16, smooth_f32 (ours), quant_q8_0 / quant_q4_0 / quant_q6_k (ours: QuantGEMM
+//         on the weight quantized to Q8_0 / Q4_0 / Q6_K; Q6_K only where K % 256 == 0), dnnl_bf16
+//         (bf16 x bf16 -> f32), dnnl_f32, dnnl_s8 (u8 x s8 -> s32), openblas_f32 (sgemm, x · Wᵀ
+//         with W row-major [N, K]).
 // Weights are packed / reordered once outside the timed loop for every library; oneDNN also
 // gets one primitive per M, created outside the loop. Threads: XY_BENCH_THREADS or all CPUs.
 // XY_BENCH_IMPLS selects implementations (see impl_selected).
@@ -138,7 +139,8 @@ void run_smooth(benchmark::State& state, const OpShape& s, int m, DType storage)
   set_counters(state, s, m, static_cast<double>(s.rows) * s.k * dtype_size(storage));
 }
 
-// QuantGEMM on the source weight quantized to Q8_0 / Q4_0 blocks (the files' formats), packed once.
+// QuantGEMM on the source weight quantized to Q8_0 / Q4_0 / Q6_K blocks (the files' formats),
+// packed once.
 void run_quant(benchmark::State& state, const OpShape& s, int m, ref::BlockFormat format) {
   const std::string k = s.model + "/" + s.op + "/" + std::to_string(int(format));
   const cpu::QuantWeight* qw = packed_once<cpu::QuantWeight>(state, k, [&] {
@@ -149,6 +151,8 @@ void run_quant(benchmark::State& state, const OpShape& s, int m, ref::BlockForma
       const float* src = w.data() + static_cast<size_t>(r) * s.k;
       if (format == ref::BlockFormat::kQ8_0) {
         ref::quantize_row_q8_0(src, blocks.data() + r * row_bytes, s.k);
+      } else if (format == ref::BlockFormat::kQ6_K) {
+        ref::quantize_row_q6_k(src, blocks.data() + r * row_bytes, s.k);
       } else {
         ref::quantize_row_q4_0(src, blocks.data() + r * row_bytes, s.k);
       }
@@ -262,8 +266,12 @@ void register_all() {
       };
       reg("smooth_bf16", [s, m](benchmark::State& st) { run_smooth(st, s, m, DType::kBF16); });
       reg("smooth_f32", [s, m](benchmark::State& st) { run_smooth(st, s, m, DType::kF32); });
-      for (ref::BlockFormat f : {ref::BlockFormat::kQ8_0, ref::BlockFormat::kQ4_0}) {
-        const std::string name = f == ref::BlockFormat::kQ8_0 ? "quant_q8_0" : "quant_q4_0";
+      for (ref::BlockFormat f :
+           {ref::BlockFormat::kQ8_0, ref::BlockFormat::kQ4_0, ref::BlockFormat::kQ6_K}) {
+        if (f == ref::BlockFormat::kQ6_K && s.k % 256 != 0) continue;
+        const std::string name = f == ref::BlockFormat::kQ8_0   ? "quant_q8_0"
+                                 : f == ref::BlockFormat::kQ4_0 ? "quant_q4_0"
+                                                                : "quant_q6_k";
         reg(name, [s, m, f](benchmark::State& st) { run_quant(st, s, m, f); });
       }
 #ifdef XY_BENCH_HAVE_DNNL

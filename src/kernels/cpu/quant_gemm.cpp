@@ -110,21 +110,26 @@ void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& poo
   // them go to the workers: inside a lambda the thread_local names would be each worker's own.
   thread_local std::vector<int8_t> codes;
   thread_local std::vector<float> scales, scaled_sums;
-  thread_local std::vector<int32_t> sums;
+  thread_local std::vector<int32_t> sums, half_sums;
   const int m = args.m, k = w.k(), groups = w.num_groups();
   codes.resize(static_cast<size_t>(m) * k);
   scales.resize(static_cast<size_t>(m) * groups);
   scaled_sums.resize(scales.size());
   sums.resize(scales.size());
-  p.a = {codes.data(), k, scales.data(), sums.data(), scaled_sums.data(), groups};
+  half_sums.resize(scales.size());
+  p.a = {codes.data(), k, scales.data(), sums.data(), scaled_sums.data(), half_sums.data(), groups};
   const detail::QuantizedRows a = p.a;
   const float* x = p.out.x;
   const int64_t ldx = p.out.ldx;
   for_row_ranges(pool, m, /*min_rows=*/8, [&](int begin, int end) {
-    const detail::QuantizedRows part{
-        a.q + int64_t(begin) * a.ldq,          a.ldq,
-        a.scale + int64_t(begin) * a.lds,      a.sum + int64_t(begin) * a.lds,
-        a.scaled_sum + int64_t(begin) * a.lds, a.lds};
+    const int64_t s0 = int64_t(begin) * a.lds;
+    const detail::QuantizedRows part{a.q + int64_t(begin) * a.ldq,
+                                     a.ldq,
+                                     a.scale + s0,
+                                     a.sum + s0,
+                                     a.scaled_sum + s0,
+                                     a.half_sum + s0,
+                                     a.lds};
     if (isa == QuantGemmIsa::kAvx512Vnni) {
       detail::quantize_rows_avx512(x + begin * ldx, ldx, end - begin, k, part);
     } else {

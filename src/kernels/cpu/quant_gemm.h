@@ -10,6 +10,9 @@
 //   start value), then one f32 step per group, in k order from +0:
 //       acc = fma(float(Σ c·q - offset·Σq), d·s, acc)                       (symmetric)
 //       acc = fma(float(Σ c·q), d·s, acc);  acc = fma(-m, s·Σq, acc)         (with a minimum)
+//       acc = fma(float(sc₀·Σ₀ + sc₁·Σ₁), d·s, acc)                           (6-bit, Q6_K)
+//   where Σₕ = Σ (c - 32)·q over the group's 16-k half h and sc its int8 sub-scale: integer
+//   arithmetic, and |sc₀·Σ₀ + sc₁·Σ₁| < 2^24, so the conversion is exact as well.
 //   So, as in SmoothGEMM, a row's result is bit-identical whatever M, the tile, the config, the
 //   number of workers, or the ISA path (the scalar path runs the same operation sequence).
 // - ISAs: AVX-512 VNNI (vpdpbusd on zmm) when the CPU has avx512f+bw+vl+vnni; AVX2 (vpmaddubsw

@@ -33,9 +33,10 @@ inline __m256i broadcast4(const int8_t* p) {
 }
 
 // Σ over each lane's 4 bytes of code * x, exactly (see the file comment). codes: u8, x: s8.
+// 6-bit codes (at most 63) are as safe as 4-bit ones: 2 * 63 * 127 < 2^15.
 template <int BITS>
 inline __m256i dot4(__m256i codes, __m256i x, __m256i ones16, __m256i nibble) {
-  if constexpr (BITS == 4) {
+  if constexpr (BITS == 4 || BITS == 6) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(codes, x), ones16);
   } else {
     const __m256i lo = _mm256_and_si256(codes, nibble);
@@ -43,6 +44,57 @@ inline __m256i dot4(__m256i codes, __m256i x, __m256i ones16, __m256i nibble) {
     const __m256i slo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, x), ones16);
     const __m256i shi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, x), ones16);
     return _mm256_add_epi32(_mm256_slli_epi32(shi, 4), slo);
+  }
+}
+
+// One 32-k group of 6-bit codes for 8 columns (Q6_K's form; layout and integer sub-scales as in
+// quant_gemm_avx512.cpp): codes at `codes` (64-byte vectors, this strip's 32 bytes of each), the
+// strip's 8 f16 scales at `d16`, its int8 sub-scales at `sc` (half h at +16 h).
+template <int MR>
+inline void six_bit_group(const uint8_t* codes, const uint8_t* d16, const uint8_t* sc,
+                          const TileRows<MR>& rows, int g, int offset, __m256 (&acc)[MR]) {
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  const __m256i low6 = _mm256_set1_epi8(0x3F), m03 = _mm256_set1_epi8(0x03),
+                m0c = _mm256_set1_epi8(0x0C), m30 = _mm256_set1_epi8(0x30);
+  __m256i total[MR];
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* set = codes + 192 * h;
+    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(set));
+    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(set + 64));
+    const __m256i v2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(set + 128));
+    const __m256i code[4] = {
+        _mm256_and_si256(v0, low6), _mm256_and_si256(v1, low6), _mm256_and_si256(v2, low6),
+        _mm256_or_si256(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v0, 6), m03),
+                                        _mm256_and_si256(_mm256_srli_epi16(v1, 4), m0c)),
+                        _mm256_and_si256(_mm256_srli_epi16(v2, 2), m30))};
+    __m256i dot[MR];
+    XY_UNROLL_TILE
+    for (int r = 0; r < MR; ++r) {
+      const int32_t hs = h == 0 ? rows.half_sum[r][g] : rows.sum[r][g] - rows.half_sum[r][g];
+      dot[r] = _mm256_set1_epi32(-offset * hs);
+    }
+    XY_UNROLL_TILE
+    for (int j = 0; j < 4; ++j) {
+      XY_UNROLL_TILE
+      for (int r = 0; r < MR; ++r) {
+        dot[r] = _mm256_add_epi32(
+            dot[r],
+            dot4<6>(code[j], broadcast4(rows.q[r] + 32 * g + 16 * h + 4 * j), ones16, low6));
+      }
+    }
+    const __m256i sc32 =
+        _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * h)));
+    XY_UNROLL_TILE
+    for (int r = 0; r < MR; ++r) {
+      const __m256i scaled = _mm256_mullo_epi32(dot[r], sc32);
+      total[r] = h == 0 ? scaled : _mm256_add_epi32(total[r], scaled);
+    }
+  }
+  const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d16)));
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) {
+    const __m256 ds = _mm256_mul_ps(d, _mm256_set1_ps(rows.scale[r][g]));
+    acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total[r]), ds, acc[r]);
   }
 }
 
@@ -65,6 +117,11 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
       for (int r = 0; r < MR; ++r) acc[r] = _mm256_setzero_ps();
       for (int g = 0; g < p.groups; ++g) {
         const uint8_t* blk = pan + g * p.block_bytes;
+        if constexpr (BITS == 6) {
+          six_bit_group<MR>(blk + byte0, blk + 6 * 64 + 16 * half, blk + 6 * 64 + 32 + 8 * half,
+                            rows, g, p.offset, acc);
+          continue;
+        }
         __m256i dot[MR];
         XY_UNROLL_TILE
         for (int r = 0; r < MR; ++r) {

@@ -36,6 +36,76 @@ inline __m512i broadcast4(const int8_t* p) {
 // No software prefetch: a tile reads NP panels front to back, streams the hardware prefetcher
 // follows; prefetching 2-8 blocks ahead measured 15-40% slower at M = 1 (bench_gemm lm_head).
 
+// The 6-bit layout's four k-groups of one 16-k half (quant_weight.h): three codes are a mask
+// away; the fourth gathers its 2-bit pieces from bits 6..7 of the three vectors (16-bit shifts
+// move them to bits 0..1, 2..3, 4..5; two bit-selects and a mask drop what crossed a byte).
+inline void six_bit_codes(const uint8_t* set, __m512i (&code)[4]) {
+  const __m512i low6 = _mm512_set1_epi8(0x3F), m03 = _mm512_set1_epi8(0x03),
+                m0f = _mm512_set1_epi8(0x0F);
+  const __m512i v0 = _mm512_loadu_si512(set), v1 = _mm512_loadu_si512(set + 64),
+                v2 = _mm512_loadu_si512(set + 128);
+  code[0] = _mm512_and_si512(v0, low6);
+  code[1] = _mm512_and_si512(v1, low6);
+  code[2] = _mm512_and_si512(v2, low6);
+  // select(a, b, m) = (a & m) | (b & ~m): imm 0xE4 with a, b, m as the three operands.
+  const __m512i lo4 =
+      _mm512_ternarylogic_epi32(_mm512_srli_epi16(v0, 6), _mm512_srli_epi16(v1, 4), m03, 0xE4);
+  code[3] =
+      _mm512_and_si512(_mm512_ternarylogic_epi32(lo4, _mm512_srli_epi16(v2, 2), m0f, 0xE4), low6);
+}
+
+// One 32-k group of 6-bit codes (Q6_K's form): each 16-k half's exact integer sum is scaled by its
+// int8 sub-scale in integers (vpmulld; |sum| < 2^24, see the scalar path), then one f32 step.
+template <int MR, int NP>
+inline void six_bit_group(const uint8_t* const* blk, const int8_t* const* xq,
+                          const float* const* scale, const int32_t* const* half_sum,
+                          const int32_t* const* sum, int g, int offset, __m512 (&acc)[MR][NP]) {
+  __m512i total[MR][NP];
+  XY_UNROLL_TILE
+  for (int h = 0; h < 2; ++h) {
+    __m512i dot[MR][NP];
+    XY_UNROLL_TILE
+    for (int r = 0; r < MR; ++r) {
+      const int32_t hs = h == 0 ? half_sum[r][g] : sum[r][g] - half_sum[r][g];
+      const __m512i start = _mm512_set1_epi32(-offset * hs);
+      XY_UNROLL_TILE
+      for (int q = 0; q < NP; ++q) dot[r][q] = start;
+    }
+    __m512i code[NP][4];
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) six_bit_codes(blk[q] + 192 * h, code[q]);
+    XY_UNROLL_TILE
+    for (int j = 0; j < 4; ++j) {
+      XY_UNROLL_TILE
+      for (int r = 0; r < MR; ++r) {
+        const __m512i xb = broadcast4(xq[r] + 32 * g + 16 * h + 4 * j);
+        XY_UNROLL_TILE
+        for (int q = 0; q < NP; ++q) dot[r][q] = _mm512_dpbusd_epi32(dot[r][q], code[q][j], xb);
+      }
+    }
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) {
+      const __m512i sc = _mm512_cvtepi8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[q] + 6 * 64 + 32 + 16 * h)));
+      XY_UNROLL_TILE
+      for (int r = 0; r < MR; ++r) {
+        const __m512i scaled = _mm512_mullo_epi32(dot[r][q], sc);
+        total[r][q] = h == 0 ? scaled : _mm512_add_epi32(total[r][q], scaled);
+      }
+    }
+  }
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) {
+    const __m512 s = _mm512_set1_ps(scale[r][g]);
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) {
+      const __m512 d =
+          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + 6 * 64)));
+      acc[r][q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total[r][q]), _mm512_mul_ps(d, s), acc[r][q]);
+    }
+  }
+}
+
 template <int MR, int NP, int BITS, bool MIN>
 void tile(const QuantGemmProblem& p, int m0, int panel0) {
   const TileRows<MR> rows(p.a, p.out.m, m0);
@@ -57,6 +127,13 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
     for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_setzero_ps();
   }
   for (int g = 0; g < groups; ++g) {
+    const uint8_t* blk[NP];
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q) blk[q] = pan[q] + g * block;
+    if constexpr (BITS == 6) {
+      six_bit_group<MR, NP>(blk, xq, scale, rows.half_sum, sum, g, p.offset, acc);
+      continue;
+    }
     __m512i dot[MR][NP];
     XY_UNROLL_TILE
     for (int r = 0; r < MR; ++r) {
@@ -64,9 +141,6 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
       XY_UNROLL_TILE
       for (int q = 0; q < NP; ++q) dot[r][q] = start;
     }
-    const uint8_t* blk[NP];
-    XY_UNROLL_TILE
-    for (int q = 0; q < NP; ++q) blk[q] = pan[q] + g * block;
     if constexpr (BITS == 8) {
       XY_UNROLL_TILE
       for (int s = 0; s < 8; ++s) {
@@ -171,7 +245,9 @@ void quantize_rows_avx512(const float* x, int64_t ldx, int m, int k, const Quant
       int8_t* q = out.q + r * out.ldq + 32 * g;
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi32_epi8(qa));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), _mm512_cvtepi32_epi8(qb));
-      const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
+      const int32_t half_sum = _mm512_reduce_add_epi32(qa);
+      const int32_t sum = half_sum + _mm512_reduce_add_epi32(qb);
+      out.half_sum[r * out.lds + g] = half_sum;
       const float scale = amax / 127.0f;
       out.scale[r * out.lds + g] = scale;
       out.sum[r * out.lds + g] = sum;

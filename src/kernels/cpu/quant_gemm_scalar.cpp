@@ -9,6 +9,7 @@
 #include "kernels/cpu/gemm_epilogue_scalar.h"
 #include "kernels/cpu/quant_gemm_tile_table.h"
 #include "kernels/cpu/quant_gemm_tiles.h"
+#include "kernels/cpu/quant_weight.h"
 
 namespace xy::cpu::detail {
 
@@ -37,15 +38,23 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
         for (int r = 0; r < MR; ++r) {
           const int8_t* xq = p.a.q + row[r] * p.a.ldq + 32 * g;
           const int64_t s = row[r] * p.a.lds + g;
-          int32_t dot = MIN ? 0 : -p.offset * p.a.sum[s];
-          for (int i = 0; i < 32; ++i) {
-            const int four = i / 4, t = i % 4;
-            const int code = BITS == 8
-                                 ? blk[four * 64 + 4 * lane + t]
-                                 : (blk[(four / 2) * 64 + 4 * lane + t] >> (4 * (four % 2))) & 15;
-            dot += code * xq[i];
-          }
           float& out = acc[r][q * 16 + lane];
+          if constexpr (BITS == 6) {
+            // Each 16-k half's exact sum times its int8 sub-scale, in integers: |dot| is at most
+            // 2 * 16 * 32 * 127 * 128 < 2^24, so float(dot) is exact too.
+            const int32_t half_sum[2] = {p.a.half_sum[s], p.a.sum[s] - p.a.half_sum[s]};
+            int32_t dot = 0;
+            for (int h = 0; h < 2; ++h) {
+              int32_t part = -p.offset * half_sum[h];
+              for (int i = 16 * h; i < 16 * h + 16; ++i)
+                part += panel_code(blk, 6, i, lane) * xq[i];
+              dot += part * static_cast<int8_t>(blk[6 * 64 + 32 + 16 * h + lane]);
+            }
+            out = std::fma(float(dot), d * p.a.scale[s], out);
+            continue;
+          }
+          int32_t dot = MIN ? 0 : -p.offset * p.a.sum[s];
+          for (int i = 0; i < 32; ++i) dot += panel_code(blk, BITS, i, lane) * xq[i];
           out = std::fma(float(dot), d * p.a.scale[s], out);
           if (MIN) out = std::fma(0.0f - mn, p.a.scaled_sum[s], out);
         }
@@ -76,14 +85,16 @@ void quantize_rows_scalar(const float* x, int64_t ldx, int m, int k, const Quant
       int8_t* q = out.q + r * out.ldq + 32 * g;
       float amax = 0.0f;
       for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xg[i]));
-      int32_t sum = 0;
+      int32_t sum = 0, half_sum = 0;
       const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
       for (int i = 0; i < 32; ++i) {
         // max(-127, NaN) is -127: a NaN input becomes a code, never an out-of-range cast.
         const float v = std::min(127.0f, std::max(-127.0f, std::nearbyint(xg[i] * inv)));
         q[i] = static_cast<int8_t>(v);
         sum += q[i];
+        if (i == 15) half_sum = sum;
       }
+      out.half_sum[r * out.lds + g] = half_sum;
       const float scale = amax / 127.0f;
       out.scale[r * out.lds + g] = scale;
       out.sum[r * out.lds + g] = sum;

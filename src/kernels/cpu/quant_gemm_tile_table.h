@@ -23,7 +23,8 @@ QuantTileFn quant_tile_for_shape(int mr, int np) {
   }
 }
 
-// nullptr when (mr, np) is not a QuantGEMM tile or bits is not 4 / 8.
+// nullptr when (mr, np) is not a QuantGEMM tile or (bits, has_min) is not (4 or 8, any) or
+// (6, false).
 template <class Tiles>
 QuantTileFn quant_tile_for(int mr, int np, int bits, bool has_min) {
   if (bits == 8) {
@@ -34,6 +35,7 @@ QuantTileFn quant_tile_for(int mr, int np, int bits, bool has_min) {
     return has_min ? quant_tile_for_shape<Tiles, 4, true>(mr, np)
                    : quant_tile_for_shape<Tiles, 4, false>(mr, np);
   }
+  if (bits == 6 && !has_min) return quant_tile_for_shape<Tiles, 6, false>(mr, np);
   return nullptr;
 }
 

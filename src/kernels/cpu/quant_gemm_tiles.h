@@ -10,13 +10,15 @@
 namespace xy::cpu::detail {
 
 // x quantized per row and per 32 k (see quant_gemm.h). Row r, group g: codes
-// q[r * ldq + 32 g ...], scale[r * lds + g], sum[...] = Σ codes, scaled_sum[...] = scale * sum.
+// q[r * ldq + 32 g ...], scale[r * lds + g], sum[...] = Σ codes, scaled_sum[...] = scale * sum,
+// half_sum[...] = Σ of the first 16 codes (6-bit weights scale the two halves separately).
 struct QuantizedRows {
   int8_t* q = nullptr;
   int64_t ldq = 0;
   float* scale = nullptr;
   int32_t* sum = nullptr;
   float* scaled_sum = nullptr;
+  int32_t* half_sum = nullptr;
   int64_t lds = 0;
 };
 
@@ -28,6 +30,7 @@ struct TileRows {
   const float* scale[MR];
   const int32_t* sum[MR];
   const float* scaled_sum[MR];
+  const int32_t* half_sum[MR];
   TileRows(const QuantizedRows& a, int m, int m0) {
     for (int r = 0; r < MR; ++r) {
       const int64_t row = m0 + r < m ? m0 + r : m - 1;
@@ -35,6 +38,7 @@ struct TileRows {
       scale[r] = a.scale + row * a.lds;
       sum[r] = a.sum + row * a.lds;
       scaled_sum[r] = a.scaled_sum + row * a.lds;
+      half_sum[r] = a.half_sum + row * a.lds;
     }
   }
 };
@@ -51,7 +55,8 @@ struct QuantGemmProblem {
 
 using QuantTileFn = void (*)(const QuantGemmProblem& problem, int m0, int panel0);
 
-// nullptr when (mr, np) is not in kQuantGemmKernelShapes or bits is not 4/8. The scalar
+// nullptr when (mr, np) is not in kQuantGemmKernelShapes or (bits, has_min) is not one of (4, *),
+// (8, *), (6, false). The scalar
 // quantizer serves the scalar and AVX2 paths.
 QuantTileFn scalar_quant_tile_fn(int mr, int np, int bits, bool has_min);
 QuantTileFn avx2_quant_tile_fn(int mr, int np, int bits, bool has_min);

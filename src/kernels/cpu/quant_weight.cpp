@@ -51,15 +51,24 @@ void decode_row(const QuantSource& part, int row, int k, std::vector<float>& scr
   }
 }
 
-// Where input i (0..31) of panel lane `lane` sits in a block's codes: its byte and, for 4-bit
-// codes, the nibble's shift (the layout of quant_weight.h, for both the packer and its inverse).
-struct CodeSlot {
-  int byte, shift;
-};
-CodeSlot code_slot(int bits, int i, int lane) {
-  const int four = i / 4, t = i % 4;  // k-group of 4 (one vpdpbusd lane) and place in it
-  if (bits == 8) return {four * 64 + 4 * lane + t, 0};
-  return {(four / 2) * 64 + 4 * lane + t, 4 * (four % 2)};
+// Writes `code` as input i (0..31) of panel lane `lane` into a zeroed block: the inverse of
+// panel_code (quant_weight.h).
+void put_code(uint8_t* block, int bits, int i, int lane, int code) {
+  const int four = i / 4, t = i % 4;
+  if (bits == 8) {
+    block[four * 64 + 4 * lane + t] = uint8_t(code);
+    return;
+  }
+  if (bits == 4) {
+    block[(four / 2) * 64 + 4 * lane + t] |= uint8_t(code << (4 * (four % 2)));
+    return;
+  }
+  uint8_t* set = block + (four / 4) * 192 + 4 * lane + t;
+  if (four % 4 < 3) {
+    set[(four % 4) * 64] |= uint8_t(code);
+    return;
+  }
+  for (int v = 0; v < 3; ++v) set[64 * v] |= uint8_t(((code >> (2 * v)) & 3) << 6);
 }
 
 // Byte offsets in a block of the f16 scales and minimums of the 16 lanes.
@@ -68,6 +77,10 @@ size_t scale_offset(int bits, int lane) {
 }
 size_t min_offset(int bits, int lane) {
   return scale_offset(bits, lane) + 32;
+}
+// The 6-bit layout's int8 sub-scale of half h (0, 1) of a group.
+size_t sub_scale_offset(int lane, int half) {
+  return static_cast<size_t>(6 * 64 + 32 + 16 * half + lane);
 }
 
 bool fits_f16(float v) {
@@ -78,6 +91,7 @@ bool fits_f16(float v) {
 
 std::string_view QuantWeight::format_name() const {
   if (bits_ == 4) return has_min_ ? "q4 (min)" : "q4";
+  if (bits_ == 6) return "q6";
   return has_min_ ? "q8 (min)" : "q8";
 }
 
@@ -90,7 +104,7 @@ Result<QuantWeight> QuantWeight::pack(std::span<const QuantSource> parts, int k,
                             " is not a positive multiple of 32, which quantized GEMM needs");
   }
   int n_rows = 0;
-  bool all_4bit = true, any_min = false, all_offset_8 = true;
+  bool all_4bit = true, all_q6_k = true, any_min = false, all_offset_8 = true;
   for (const QuantSource& part : parts) {
     const ref::BlockFormatInfo* info = ref::block_format_info(uint32_t(part.format));
     if (part.data == nullptr || part.rows <= 0 || info == nullptr || !info->dequantizable) {
@@ -103,6 +117,7 @@ Result<QuantWeight> QuantWeight::pack(std::span<const QuantSource> parts, int k,
     }
     n_rows += part.rows;
     all_4bit = all_4bit && ref::code_bits(part.format) == 4;
+    all_q6_k = all_q6_k && part.format == BlockFormat::kQ6_K;
     any_min = any_min || has_minimum(part.format);
     all_offset_8 = all_offset_8 && part.format == BlockFormat::kQ4_0;
   }
@@ -114,9 +129,9 @@ Result<QuantWeight> QuantWeight::pack(std::span<const QuantSource> parts, int k,
   w.n_rows_ = n_rows;
   w.k_ = k;
   w.layout_ = layout;
-  w.bits_ = all_4bit ? 4 : 8;
+  w.bits_ = all_4bit ? 4 : all_q6_k ? 6 : 8;
   w.has_min_ = any_min || (all_4bit && !all_offset_8);
-  w.offset_ = w.bits_ == 4 ? 8 : 128;
+  w.offset_ = w.bits_ == 4 ? 8 : w.bits_ == 6 ? 32 : 128;
   const int lanes_per_panel = layout == WeightLayout::kGateUp ? 8 : kPanelLanes;
   w.num_panels_ = (w.out_cols() + lanes_per_panel - 1) / lanes_per_panel;
   w.num_panels_padded_ = (w.num_panels_ + kPanelGroup - 1) / kPanelGroup * kPanelGroup;
@@ -129,6 +144,7 @@ Result<QuantWeight> QuantWeight::pack(std::span<const QuantSource> parts, int k,
   const int groups = w.num_groups();
   const size_t block = w.block_bytes();
   std::vector<CodeGroup> row_groups(static_cast<size_t>(groups));
+  std::vector<ref::Q6Group> q6_groups(w.bits_ == 6 ? static_cast<size_t>(groups) : 0);
   std::vector<float> scratch;
   uint8_t* out = w.buffer_.as<uint8_t>();
   for (int p = 0; p < w.num_panels_; ++p) {
@@ -146,12 +162,27 @@ Result<QuantWeight> QuantWeight::pack(std::span<const QuantSource> parts, int k,
       int local = row;
       const QuantSource* part = parts.data();
       while (local >= part->rows) local -= (part++)->rows;
+      uint8_t* panel = out + static_cast<size_t>(p) * w.panel_bytes();
+      if (w.bits_ == 6) {
+        // Q6_K as stored: codes, the super-block's f16 scale and the two sub-block scales.
+        const auto* src = static_cast<const uint8_t*>(part->data) +
+                          static_cast<size_t>(local) * ref::block_format_row_bytes(part->format, k);
+        for (int b = 0; b < k / 256; ++b) ref::decode_q6_k_groups(src + 210 * b, &q6_groups[8 * b]);
+        for (int g = 0; g < groups; ++g) {
+          const ref::Q6Group& qg = q6_groups[static_cast<size_t>(g)];
+          uint8_t* blk = panel + static_cast<size_t>(g) * block;
+          for (int i = 0; i < kQuantGroup; ++i) put_code(blk, 6, i, lane, qg.code[i]);
+          std::memcpy(blk + scale_offset(6, lane), &qg.d, 2);
+          std::memcpy(blk + sub_scale_offset(lane, 0), &qg.sc[0], 1);
+          std::memcpy(blk + sub_scale_offset(lane, 1), &qg.sc[1], 1);
+        }
+        continue;
+      }
       decode_row(*part, local, k, scratch, row_groups.data());
       const bool part_min = has_minimum(part->format);
       for (int g = 0; g < groups; ++g) {
         const CodeGroup& cg = row_groups[static_cast<size_t>(g)];
-        uint8_t* blk =
-            out + static_cast<size_t>(p) * w.panel_bytes() + static_cast<size_t>(g) * block;
+        uint8_t* blk = panel + static_cast<size_t>(g) * block;
         // Symmetric sources move to the packed offset (c - o == (c + 128 - o) - 128); with a
         // minimum, a symmetric source's m is offset * d (exact: the offsets are powers of two).
         const int shift = (!w.has_min_ && !part_min) ? w.offset_ - cg.offset : 0;
@@ -160,10 +191,8 @@ Result<QuantWeight> QuantWeight::pack(std::span<const QuantSource> parts, int k,
           return invalid_argument(label + ": row " + std::to_string(row) +
                                   " has a scale outside the f16 range");
         }
-        for (int i = 0; i < kQuantGroup; ++i) {
-          const CodeSlot at = code_slot(w.bits_, i, lane);
-          blk[at.byte] |= uint8_t((cg.code[i] + shift) << at.shift);  // the buffer starts zeroed
-        }
+        // The buffer starts zeroed.
+        for (int i = 0; i < kQuantGroup; ++i) put_code(blk, w.bits_, i, lane, cg.code[i] + shift);
         const uint16_t d16 = f32_to_f16(cg.d);
         std::memcpy(blk + scale_offset(w.bits_, lane), &d16, 2);
         if (w.has_min_) {
@@ -194,9 +223,15 @@ void QuantWeight::dequantize_row(int row, float* out) const {
     if (has_min_) std::memcpy(&m16, blk + min_offset(bits_, lane), 2);
     const float d = f16_to_f32(d16), m = f16_to_f32(m16);
     for (int i = 0; i < kQuantGroup; ++i) {
-      const CodeSlot at = code_slot(bits_, i, lane);
-      const int code = (blk[at.byte] >> at.shift) & (bits_ == 8 ? 0xFF : 0x0F);
-      out[g * kQuantGroup + i] = has_min_ ? d * float(code) - m : d * float(code - offset_);
+      const int code = panel_code(blk, bits_, i, lane);
+      float value;
+      if (bits_ == 6) {
+        const auto sc = static_cast<int8_t>(blk[sub_scale_offset(lane, i / 16)]);
+        value = d * float(sc) * float(code - offset_);  // Q6_K's product, exact in f32
+      } else {
+        value = has_min_ ? d * float(code) - m : d * float(code - offset_);
+      }
+      out[g * kQuantGroup + i] = value;
     }
   }
 }

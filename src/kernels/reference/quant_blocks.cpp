@@ -79,21 +79,35 @@ void codes_k(const uint8_t* b, const uint8_t* qh, const uint8_t* qs, CodeGroup* 
 // Q6_K: two halves of 128 elements. In half h, element 32k + l (k = 0..3, l = 0..31) takes its
 // low four bits from ql[64h + l + 32*(k&1)] (low nibble for k < 2, high for k >= 2) and its top
 // two bits from bits 2k..2k+1 of qh[32h + l]; its scale is scales[8h + 2k + l/16].
-void dequantize_q6_k(const uint8_t* b, float* y) {
+void codes_q6_k(const uint8_t* b, Q6Group* g) {
   const uint8_t* ql = b;
   const uint8_t* qh = b + 128;
   const auto* scales = reinterpret_cast<const int8_t*>(b + 192);
-  const float d = load_f16(b + 208);
+  uint16_t d;
+  std::memcpy(&d, b + 208, 2);
   for (int h = 0; h < 2; ++h) {
     for (int k = 0; k < 4; ++k) {
+      Q6Group& out = g[4 * h + k];
+      out.d = d;
+      out.sc[0] = scales[8 * h + 2 * k];
+      out.sc[1] = scales[8 * h + 2 * k + 1];
       for (int l = 0; l < 32; ++l) {
         const uint8_t low_byte = ql[64 * h + l + 32 * (k & 1)];
         const int low = k < 2 ? (low_byte & 0x0F) : (low_byte >> 4);
         const int top = (qh[32 * h + l] >> (2 * k)) & 3;
-        const int q = (low | (top << 4)) - 32;
-        const int sc = scales[8 * h + 2 * k + l / 16];
-        y[128 * h + 32 * k + l] = d * float(sc) * float(q);
+        out.code[l] = uint8_t(low | (top << 4));
       }
+    }
+  }
+}
+
+void dequantize_q6_k(const uint8_t* b, float* y) {
+  Q6Group groups[8];
+  codes_q6_k(b, groups);
+  for (int g = 0; g < 8; ++g) {
+    const float d = f16_to_f32(groups[g].d);
+    for (int l = 0; l < 32; ++l) {
+      y[32 * g + l] = d * float(groups[g].sc[l / 16]) * float(int(groups[g].code[l]) - 32);
     }
   }
 }
@@ -175,6 +189,10 @@ int decode_code_groups(BlockFormat format, const uint8_t* b, CodeGroup* g) {
       XY_CHECK(false && "format without a code form");
       return 0;
   }
+}
+
+void decode_q6_k_groups(const uint8_t* block, Q6Group* out) {
+  codes_q6_k(block, out);
 }
 
 void dequantize_row(BlockFormat format, const uint8_t* blocks, float* out, int64_t n) {

@@ -82,6 +82,18 @@ int code_bits(BlockFormat format);
 // 1 group for the 32-element formats, 8 for the 256-element K formats.
 int decode_code_groups(BlockFormat format, const uint8_t* block, CodeGroup* out);
 
+// Q6_K's code form, per 32 elements: element i is d * sc[i / 16] * (code[i] - 32), codes 0..63,
+// d the super-block's f16 scale (raw bits), sc the two int8 sub-block scales. The product
+// d * sc * (code - 32) is exact in f32 (at most 11 + 7 + 5 significant bits), so this form
+// rebuilds dequantize_row's values bit for bit.
+struct Q6Group {
+  uint8_t code[32];
+  uint16_t d = 0;
+  int8_t sc[2] = {0, 0};
+};
+// Decodes one Q6_K super-block into its 8 groups.
+void decode_q6_k_groups(const uint8_t* block, Q6Group* out);
+
 // Quantizes n floats (a multiple of 32) into Q8_0 / Q4_0 blocks at `blocks` (the inverse of
 // dequantize_row, as llama.cpp's reference quantizers define it):
 //   Q8_0: d = max|x| / 127, q = round(x / d)

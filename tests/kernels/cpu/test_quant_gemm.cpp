@@ -1,12 +1,12 @@
 // QuantWeight packing and QuantGEMM, against the formats' own dequantization:
 // - packing: the weight the packed panels encode equals the file's values bit for bit for the
-//   formats kept exactly (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1), within f16 rounding of the sub-block
-//   scales for Q4_K / Q5_K, within the 8-bit requantization step for Q6_K and plain floats;
+//   formats kept exactly (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q6_K in its 6-bit panels), within f16
+//   rounding of the sub-block scales for Q4_K / Q5_K, within the 8-bit requantization step for
+//   Q6_K stacked with other formats and for plain floats;
 // - GEMM: y vs the dequantize-then-f32 reference (double accumulation) within rel. L2 1e-2 for
-//   8-bit and 5e-2 for 4-bit weights, over many shapes, both layouts and every epilogue;
+//   8- and 6-bit and 5e-2 for 4-bit weights, over many shapes, both layouts and every epilogue;
 // - bitwise: AVX-512 VNNI == AVX2 == scalar, and a row's result is the same alone, in any batch,
-// with any
-//   tile config and any number of workers.
+//   with any tile config and any number of workers.
 #include "kernels/cpu/quant_gemm.h"
 
 #include <gtest/gtest.h>
@@ -97,7 +97,7 @@ constexpr BlockFormat kAllFormats[] = {BlockFormat::kQ8_0, BlockFormat::kQ4_0, B
 
 bool kept_exactly(BlockFormat f) {
   return f == BlockFormat::kQ8_0 || f == BlockFormat::kQ4_0 || f == BlockFormat::kQ4_1 ||
-         f == BlockFormat::kQ5_0 || f == BlockFormat::kQ5_1;
+         f == BlockFormat::kQ5_0 || f == BlockFormat::kQ5_1 || f == BlockFormat::kQ6_K;
 }
 
 // The packed weight's own rows, dequantized.
@@ -129,7 +129,8 @@ TEST(QuantWeight, PackedValuesAreTheFilesValues) {
       } else {
         EXPECT_LT(rel_l2(got, want), 1e-2) << what;
       }
-      EXPECT_EQ(w->bits(), ref::code_bits(f) == 4 ? 4 : 8) << what;
+      const int bits = ref::code_bits(f) == 4 ? 4 : f == BlockFormat::kQ6_K ? 6 : 8;
+      EXPECT_EQ(w->bits(), bits) << what;
     }
   }
 }
@@ -244,7 +245,10 @@ TEST(QuantGemm, MatchesTheDequantizedReferenceAcrossShapes) {
       {BlockFormat::kQ4_K, 1, 96, 512, false, false, true},
       {BlockFormat::kQ4_K, 17, 64, 256, true, false, false},
       {BlockFormat::kQ5_K, 6, 50, 256, false, true, false},
-      {BlockFormat::kQ6_K, 4, 72, 512, false, false, false},
+      {BlockFormat::kQ6_K, 1, 72, 512, false, false, false},
+      {BlockFormat::kQ6_K, 2, 136, 256, false, true, false},
+      {BlockFormat::kQ6_K, 4, 72, 512, false, false, true},
+      {BlockFormat::kQ6_K, 11, 48, 768, false, false, false},
       {BlockFormat::kQ6_K, 33, 40, 256, true, true, false},
       {BlockFormat::kBF16, 12, 32, 128, false, false, false},
   };
@@ -283,7 +287,7 @@ TEST(QuantGemm, MatchesTheDequantizedReferenceAcrossShapes) {
 TEST(QuantGemm, ARowIsTheSameAloneAndInAnyBatch) {
   std::mt19937 rng(31);
   const int n = 96, k = 256, m = 23;
-  for (BlockFormat f : {BlockFormat::kQ4_K, BlockFormat::kQ8_0}) {
+  for (BlockFormat f : {BlockFormat::kQ4_K, BlockFormat::kQ8_0, BlockFormat::kQ6_K}) {
     const std::vector<uint8_t> src = random_rows(f, n, k, rng);
     const QuantSource part{src.data(), f, n};
     Result<QuantWeight> w = QuantWeight::pack({&part, 1}, k);
@@ -315,13 +319,14 @@ TEST(QuantGemm, ActivationQuantizersAgreeBitwise) {
   std::vector<int8_t> q1(size_t(m) * k), q2(q1.size());
   const size_t g = size_t(m) * (k / 32);
   std::vector<float> s1(g), s2(g), ss1(g), ss2(g);
-  std::vector<int32_t> sum1(g), sum2(g);
-  cpu::detail::quantize_rows_scalar(x.data(), k, m, k,
-                                    {q1.data(), k, s1.data(), sum1.data(), ss1.data(), k / 32});
-  cpu::detail::quantize_rows_avx512(x.data(), k, m, k,
-                                    {q2.data(), k, s2.data(), sum2.data(), ss2.data(), k / 32});
+  std::vector<int32_t> sum1(g), sum2(g), half1(g), half2(g);
+  cpu::detail::quantize_rows_scalar(
+      x.data(), k, m, k, {q1.data(), k, s1.data(), sum1.data(), ss1.data(), half1.data(), k / 32});
+  cpu::detail::quantize_rows_avx512(
+      x.data(), k, m, k, {q2.data(), k, s2.data(), sum2.data(), ss2.data(), half2.data(), k / 32});
   EXPECT_EQ(q1, q2);
   EXPECT_EQ(sum1, sum2);
+  EXPECT_EQ(half1, half2);
   for (size_t i = 0; i < g; ++i) {
     ASSERT_TRUE(testing::same_bits(s1[i], s2[i]));
     ASSERT_TRUE(testing::same_bits(ss1[i], ss2[i]));
