@@ -19,6 +19,7 @@
 #include "kernels/cpu/gemm_epilogue_scalar.h"
 #include "kernels/cpu/quant_gemm_tile_table.h"
 #include "kernels/cpu/quant_gemm_tiles.h"
+#include "kernels/cpu/quant_weight.h"
 
 #define XY_UNROLL_TILE _Pragma("GCC unroll 16")
 
@@ -100,6 +101,8 @@ inline void six_bit_group(const uint8_t* codes, const uint8_t* d16, const uint8_
 
 template <int MR, int NP, int BITS, bool MIN>
 void tile(const QuantGemmProblem& p, int m0, int panel0) {
+  constexpr size_t kScales = QuantWeight::scales_offset(BITS),
+                   kExtra = QuantWeight::extra_offset(BITS);
   const TileRows<MR> rows(p.a, p.out.m, m0);
   const int8_t* const* xq = rows.q;
   const float* const* scale = rows.scale;
@@ -118,8 +121,8 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
       for (int g = 0; g < p.groups; ++g) {
         const uint8_t* blk = pan + g * p.block_bytes;
         if constexpr (BITS == 6) {
-          six_bit_group<MR>(blk + byte0, blk + 6 * 64 + 16 * half, blk + 6 * 64 + 32 + 8 * half,
-                            rows, g, p.offset, acc);
+          six_bit_group<MR>(blk + byte0, blk + kScales + 16 * half, blk + kExtra + 8 * half, rows,
+                            g, p.offset, acc);
           continue;
         }
         __m256i dot[MR];
@@ -155,11 +158,11 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
           }
         }
         const __m256 d = _mm256_cvtph_ps(
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + BITS * 64 + 16 * half)));
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kScales + 16 * half)));
         __m256 mn = _mm256_setzero_ps();
         if constexpr (MIN) {
           mn = _mm256_cvtph_ps(
-              _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + BITS * 64 + 32 + 16 * half)));
+              _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kExtra + 16 * half)));
         }
         XY_UNROLL_TILE
         for (int r = 0; r < MR; ++r) {

@@ -20,6 +20,7 @@
 #include "kernels/cpu/gemm_epilogue_avx512.h"
 #include "kernels/cpu/quant_gemm_tile_table.h"
 #include "kernels/cpu/quant_gemm_tiles.h"
+#include "kernels/cpu/quant_weight.h"
 
 #define XY_UNROLL_TILE _Pragma("GCC unroll 32")
 
@@ -60,6 +61,8 @@ template <int MR, int NP>
 inline void six_bit_group(const uint8_t* const* blk, const int8_t* const* xq,
                           const float* const* scale, const int32_t* const* half_sum,
                           const int32_t* const* sum, int g, int offset, __m512 (&acc)[MR][NP]) {
+  constexpr size_t kScales = QuantWeight::scales_offset(6),
+                   kSubScales = QuantWeight::extra_offset(6);
   __m512i total[MR][NP];
   XY_UNROLL_TILE
   for (int h = 0; h < 2; ++h) {
@@ -86,7 +89,7 @@ inline void six_bit_group(const uint8_t* const* blk, const int8_t* const* xq,
     XY_UNROLL_TILE
     for (int q = 0; q < NP; ++q) {
       const __m512i sc = _mm512_cvtepi8_epi32(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[q] + 6 * 64 + 32 + 16 * h)));
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[q] + kSubScales + 16 * h)));
       XY_UNROLL_TILE
       for (int r = 0; r < MR; ++r) {
         const __m512i scaled = _mm512_mullo_epi32(dot[r][q], sc);
@@ -94,20 +97,26 @@ inline void six_bit_group(const uint8_t* const* blk, const int8_t* const* xq,
       }
     }
   }
+  __m512 d[NP];
+  XY_UNROLL_TILE
+  for (int q = 0; q < NP; ++q) {
+    d[q] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + kScales)));
+  }
   XY_UNROLL_TILE
   for (int r = 0; r < MR; ++r) {
     const __m512 s = _mm512_set1_ps(scale[r][g]);
     XY_UNROLL_TILE
     for (int q = 0; q < NP; ++q) {
-      const __m512 d =
-          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + 6 * 64)));
-      acc[r][q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total[r][q]), _mm512_mul_ps(d, s), acc[r][q]);
+      acc[r][q] =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(total[r][q]), _mm512_mul_ps(d[q], s), acc[r][q]);
     }
   }
 }
 
 template <int MR, int NP, int BITS, bool MIN>
 void tile(const QuantGemmProblem& p, int m0, int panel0) {
+  constexpr size_t kScales = QuantWeight::scales_offset(BITS),
+                   kExtra = QuantWeight::extra_offset(BITS);
   const TileRows<MR> rows(p.a, p.out.m, m0);
   const int8_t* const* xq = rows.q;
   const float* const* scale = rows.scale;
@@ -180,10 +189,10 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
     XY_UNROLL_TILE
     for (int q = 0; q < NP; ++q) {
       d[q] =
-          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + BITS * 64)));
+          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + kScales)));
       if constexpr (MIN) {
-        mn[q] = _mm512_cvtph_ps(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + BITS * 64 + 32)));
+        mn[q] =
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + kExtra)));
       }
     }
     XY_UNROLL_TILE

@@ -24,6 +24,8 @@ float load_f16(const uint8_t* p) {
 template <int MR, int NP, int BITS, bool MIN>
 void tile(const QuantGemmProblem& p, int m0, int panel0) {
   constexpr int NC = 16 * NP;
+  constexpr size_t kScales = QuantWeight::scales_offset(BITS),
+                   kExtra = QuantWeight::extra_offset(BITS);
   const int m = p.out.m;
   int64_t row[MR];
   for (int r = 0; r < MR; ++r) row[r] = std::min(m0 + r, m - 1);  // virtual padding
@@ -33,8 +35,8 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
       const uint8_t* blk =
           p.panels + static_cast<size_t>(panel0 + q) * p.panel_bytes + g * p.block_bytes;
       for (int lane = 0; lane < 16; ++lane) {
-        const float d = load_f16(blk + BITS * 64 + 2 * lane);
-        const float mn = MIN ? load_f16(blk + BITS * 64 + 32 + 2 * lane) : 0.0f;
+        const float d = load_f16(blk + kScales + 2 * lane);
+        const float mn = MIN ? load_f16(blk + kExtra + 2 * lane) : 0.0f;
         for (int r = 0; r < MR; ++r) {
           const int8_t* xq = p.a.q + row[r] * p.a.ldq + 32 * g;
           const int64_t s = row[r] * p.a.lds + g;
@@ -48,7 +50,7 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
               int32_t part = -p.offset * half_sum[h];
               for (int i = 16 * h; i < 16 * h + 16; ++i)
                 part += panel_code(blk, 6, i, lane) * xq[i];
-              dot += part * static_cast<int8_t>(blk[6 * 64 + 32 + 16 * h + lane]);
+              dot += part * static_cast<int8_t>(blk[kExtra + 16 * h + lane]);
             }
             out = std::fma(float(dot), d * p.a.scale[s], out);
             continue;

@@ -19,12 +19,17 @@ bool has_minimum(BlockFormat f) {
          f == BlockFormat::kQ5_K;
 }
 
+// The blocks of row `row` of `part` (k elements).
+const uint8_t* source_row(const QuantSource& part, int row, int k) {
+  return static_cast<const uint8_t*>(part.data) +
+         static_cast<size_t>(row) * ref::block_format_row_bytes(part.format, k);
+}
+
 // The code form of one source row: the format's own where it has one, else (Q6_K, plain floats)
 // 8-bit symmetric codes with one f16 scale per 32, rounded to nearest.
 void decode_row(const QuantSource& part, int row, int k, std::vector<float>& scratch,
                 CodeGroup* groups) {
-  const size_t row_bytes = ref::block_format_row_bytes(part.format, k);
-  const auto* src = static_cast<const uint8_t*>(part.data) + static_cast<size_t>(row) * row_bytes;
+  const uint8_t* src = source_row(part, row, k);
   if (ref::code_bits(part.format) > 0) {
     const ref::BlockFormatInfo* info = ref::block_format_info(uint32_t(part.format));
     for (int b = 0, g = 0; b < k / info->block_elems; ++b) {
@@ -71,16 +76,16 @@ void put_code(uint8_t* block, int bits, int i, int lane, int code) {
   for (int v = 0; v < 3; ++v) set[64 * v] |= uint8_t(((code >> (2 * v)) & 3) << 6);
 }
 
-// Byte offsets in a block of the f16 scales and minimums of the 16 lanes.
+// Byte offsets in a block of lane `lane`'s f16 scale, f16 minimum and (6-bit) int8 sub-scale of
+// half h (0, 1).
 size_t scale_offset(int bits, int lane) {
-  return static_cast<size_t>(bits) * 64 + 2 * static_cast<size_t>(lane);
+  return QuantWeight::scales_offset(bits) + 2 * static_cast<size_t>(lane);
 }
 size_t min_offset(int bits, int lane) {
-  return scale_offset(bits, lane) + 32;
+  return QuantWeight::extra_offset(bits) + 2 * static_cast<size_t>(lane);
 }
-// The 6-bit layout's int8 sub-scale of half h (0, 1) of a group.
 size_t sub_scale_offset(int lane, int half) {
-  return static_cast<size_t>(6 * 64 + 32 + 16 * half + lane);
+  return QuantWeight::extra_offset(6) + static_cast<size_t>(16 * half + lane);
 }
 
 bool fits_f16(float v) {
@@ -165,9 +170,12 @@ Result<QuantWeight> QuantWeight::pack(std::span<const QuantSource> parts, int k,
       uint8_t* panel = out + static_cast<size_t>(p) * w.panel_bytes();
       if (w.bits_ == 6) {
         // Q6_K as stored: codes, the super-block's f16 scale and the two sub-block scales.
-        const auto* src = static_cast<const uint8_t*>(part->data) +
-                          static_cast<size_t>(local) * ref::block_format_row_bytes(part->format, k);
-        for (int b = 0; b < k / 256; ++b) ref::decode_q6_k_groups(src + 210 * b, &q6_groups[8 * b]);
+        const uint8_t* src = source_row(*part, local, k);
+        const ref::BlockFormatInfo* info = ref::block_format_info(uint32_t(BlockFormat::kQ6_K));
+        for (int b = 0; b < k / info->block_elems; ++b) {
+          ref::decode_q6_k_groups(src + static_cast<size_t>(b) * info->block_bytes,
+                                  &q6_groups[static_cast<size_t>(8 * b)]);
+        }
         for (int g = 0; g < groups; ++g) {
           const ref::Q6Group& qg = q6_groups[static_cast<size_t>(g)];
           uint8_t* blk = panel + static_cast<size_t>(g) * block;

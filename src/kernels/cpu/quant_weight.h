@@ -80,8 +80,12 @@ class QuantWeight {
   // Bytes of one 32-k block of one panel (codes, then d, then m or the 6-bit sub-scales).
   size_t block_bytes() const { return block_bytes(bits_, has_min_); }
   static constexpr size_t block_bytes(int bits, bool has_min) {
-    return static_cast<size_t>(bits) * 64 + 32 + (has_min || bits == 6 ? 32 : 0);
+    return extra_offset(bits) + (has_min || bits == 6 ? 32 : 0);
   }
+  // Byte offsets in a block (the layout above): the 16 f16 scales d, then the 16 f16 minimums
+  // or, for 6-bit codes, the int8 sub-scales of half 0 (16 bytes) and half 1 (16 bytes).
+  static constexpr size_t scales_offset(int bits) { return static_cast<size_t>(bits) * 64; }
+  static constexpr size_t extra_offset(int bits) { return scales_offset(bits) + 32; }
   size_t panel_bytes() const { return block_bytes() * static_cast<size_t>(num_groups()); }
   const uint8_t* data() const { return buffer_.as<uint8_t>(); }
   size_t bytes() const { return buffer_.size(); }

@@ -76,10 +76,12 @@ void codes_k(const uint8_t* b, const uint8_t* qh, const uint8_t* qs, CodeGroup* 
   }
 }
 
+}  // namespace
+
 // Q6_K: two halves of 128 elements. In half h, element 32k + l (k = 0..3, l = 0..31) takes its
 // low four bits from ql[64h + l + 32*(k&1)] (low nibble for k < 2, high for k >= 2) and its top
 // two bits from bits 2k..2k+1 of qh[32h + l]; its scale is scales[8h + 2k + l/16].
-void codes_q6_k(const uint8_t* b, Q6Group* g) {
+void decode_q6_k_groups(const uint8_t* b, Q6Group* g) {
   const uint8_t* ql = b;
   const uint8_t* qh = b + 128;
   const auto* scales = reinterpret_cast<const int8_t*>(b + 192);
@@ -101,9 +103,11 @@ void codes_q6_k(const uint8_t* b, Q6Group* g) {
   }
 }
 
+namespace {
+
 void dequantize_q6_k(const uint8_t* b, float* y) {
   Q6Group groups[8];
-  codes_q6_k(b, groups);
+  decode_q6_k_groups(b, groups);
   for (int g = 0; g < 8; ++g) {
     const float d = f16_to_f32(groups[g].d);
     for (int l = 0; l < 32; ++l) {
@@ -189,10 +193,6 @@ int decode_code_groups(BlockFormat format, const uint8_t* b, CodeGroup* g) {
       XY_CHECK(false && "format without a code form");
       return 0;
   }
-}
-
-void decode_q6_k_groups(const uint8_t* block, Q6Group* out) {
-  codes_q6_k(block, out);
 }
 
 void dequantize_row(BlockFormat format, const uint8_t* blocks, float* out, int64_t n) {
