@@ -149,11 +149,17 @@ test('the role controller moves instances as the load shifts, losing no request'
     assert.ok(metric(m1, 'xyserve_router:role_switches_total', 'to="prefill"') >= 1, 'a decode instance became a prefill instance');
     const roles = (await routerReplicas(rc.url)).map((r) => r.role);
     assert.equal(roles.filter((r) => r === 'prefill').length, 2);
-    // Decode-heavy: short prompts, long outputs, many at once.
-    const decodeHeavy = Array.from({ length: 16 }, (_, i) =>
-      client.completions.create({ model: 'tiny', prompt: `short ${i}`, max_tokens: 300, ignore_eos: true }));
-    for (const r of await Promise.all(decodeHeavy)) assert.equal(r.usage.completion_tokens, 300);
-    const m2 = await metrics(rc.url);
+    // Decode-heavy: short prompts, long outputs, many at once, in waves until the controller has
+    // acted: one wave can end (Release build, tiny model) inside the switch cooldown after the
+    // first switch, and an idle router has no load to rebalance.
+    let m2;
+    for (let wave = 0; wave < 20; ++wave) {
+      const decodeHeavy = Array.from({ length: 16 }, (_, i) =>
+        client.completions.create({ model: 'tiny', prompt: `short ${wave} ${i}`, max_tokens: 300, ignore_eos: true }));
+      for (const r of await Promise.all(decodeHeavy)) assert.equal(r.usage.completion_tokens, 300);
+      m2 = await metrics(rc.url);
+      if (metric(m2, 'xyserve_router:role_switches_total', 'to="decode"') >= 1) break;
+    }
     assert.ok(metric(m2, 'xyserve_router:role_switches_total', 'to="decode"') >= 1, 'a prefill instance went back to decode');
     assert.equal(metric(m2, 'xyserve_router:router_errors_total') ?? 0, 0);
   } finally {
