@@ -37,6 +37,20 @@ inline __m512i broadcast4(const int8_t* p) {
 // No software prefetch: a tile reads NP panels front to back, streams the hardware prefetcher
 // follows; prefetching 2-8 blocks ahead measured 15-40% slower at M = 1 (bench_gemm lm_head).
 
+// A group's f32 step, shared by every format: acc += float(integer sum) * (d * s) (quant_gemm.h).
+template <int MR, int NP>
+inline void group_step(const __m512i (&sums)[MR][NP], const __m512 (&d)[NP],
+                       const float* const* scale, int g, __m512 (&acc)[MR][NP]) {
+  XY_UNROLL_TILE
+  for (int r = 0; r < MR; ++r) {
+    const __m512 s = _mm512_set1_ps(scale[r][g]);
+    XY_UNROLL_TILE
+    for (int q = 0; q < NP; ++q)
+      acc[r][q] =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[r][q]), _mm512_mul_ps(d[q], s), acc[r][q]);
+  }
+}
+
 // The 6-bit layout's four k-groups of one 16-k half (quant_weight.h): three codes are a mask
 // away; the fourth gathers its 2-bit pieces from bits 6..7 of the three vectors (16-bit shifts
 // move them to bits 0..1, 2..3, 4..5; two bit-selects and a mask drop what crossed a byte).
@@ -102,15 +116,7 @@ inline void six_bit_group(const uint8_t* const* blk, const int8_t* const* xq,
   for (int q = 0; q < NP; ++q) {
     d[q] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + kScales)));
   }
-  XY_UNROLL_TILE
-  for (int r = 0; r < MR; ++r) {
-    const __m512 s = _mm512_set1_ps(scale[r][g]);
-    XY_UNROLL_TILE
-    for (int q = 0; q < NP; ++q) {
-      acc[r][q] =
-          _mm512_fmadd_ps(_mm512_cvtepi32_ps(total[r][q]), _mm512_mul_ps(d[q], s), acc[r][q]);
-    }
-  }
+  group_step<MR, NP>(total, d, scale, g, acc);
 }
 
 template <int MR, int NP, int BITS, bool MIN>
@@ -195,16 +201,13 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
             _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[q] + kExtra)));
       }
     }
-    XY_UNROLL_TILE
-    for (int r = 0; r < MR; ++r) {
-      const __m512 s = _mm512_set1_ps(scale[r][g]);
+    group_step<MR, NP>(dot, d, scale, g, acc);
+    if constexpr (MIN) {
       XY_UNROLL_TILE
-      for (int q = 0; q < NP; ++q) {
-        acc[r][q] =
-            _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[r][q]), _mm512_mul_ps(d[q], s), acc[r][q]);
-        if constexpr (MIN) {
+      for (int r = 0; r < MR; ++r) {
+        XY_UNROLL_TILE
+        for (int q = 0; q < NP; ++q)
           acc[r][q] = _mm512_fnmadd_ps(mn[q], _mm512_set1_ps(scaled_sum[r][g]), acc[r][q]);
-        }
       }
     }
   }
