@@ -264,9 +264,12 @@ test('the dashboard shows the load of a running bench serve', { skip: !XYSERVE &
   const steps0 = await page.evaluate(() => window.__xy.lastStats.totals.steps);
 
   // A sanitizer build serves a few tokens a second: give it a load it can show within a minute.
+  // The load outlasts every wait below (it is killed at the end): with a load that ends after a
+  // few seconds, a fast machine could drain the queue between two of the page's once-a-second
+  // polls and the page would never be seen busy.
   const load = SLOW_BUILD
     ? ['--rate', '4', '--num-prompts', '16', '--input-len', '32', '--output-len', '48']
-    : ['--rate', '12', '--num-prompts', '72', '--input-len', '160', '--output-len', '96'];
+    : ['--rate', '12', '--num-prompts', '1200', '--input-len', '160', '--output-len', '96'];
   const bench = spawn(XYSERVE, ['bench', 'serve', '--url', URL_BASE, '--model', 'xy-target',
     '--tokenizer', MODEL_DIR, '--api-key', API_KEY, '--trace', 'poisson', ...load,
     '--slo-ttft-ms', '2000', '--slo-tpot-ms', '100'],
@@ -277,11 +280,18 @@ test('the dashboard shows the load of a running bench serve', { skip: !XYSERVE &
   const benchDone = new Promise((resolve) => bench.on('exit', resolve));
   try {
     // Numbers move: steps and output tokens/s rise, the step-mix chart fills, latencies appear.
+    // "Busy" is remembered across polls: one snapshot need not show steps, tok/s and a queue at
+    // the same instant.
     await page.waitForFunction((s0) => {
       const st = window.__xy.lastStats;
-      return st && st.totals.steps > s0 + 5 && st.throughput.output_tokens_per_s > 0 &&
-        st.requests.running + st.requests.waiting > 0;
-    }, { timeout: 60_000, polling: 250 }, steps0);
+      if (!st) return false;
+      if (st.requests.running + st.requests.waiting > 0) window.__sawBusy = true;
+      return window.__sawBusy === true && st.totals.steps > s0 + 5 &&
+        st.throughput.output_tokens_per_s > 0;
+    }, { timeout: 60_000, polling: 250 }, steps0).catch(async (e) => {
+      const st = await page.evaluate(() => JSON.stringify(window.__xy.lastStats));
+      throw new Error(`${e.message}\nlast stats: ${st}\nbench serve output: ${benchOut.slice(-2000)}`);
+    });
     // The tile moves on while the load runs (a poll a second; a sanitizer build is slow).
     const a = await page.$eval('#dash-steps', (e) => e.textContent);
     await page.waitForFunction((before) => document.querySelector('#dash-steps').textContent !== before,
