@@ -64,7 +64,8 @@ void add_model_flags(CLI::App& cmd, ModelSessionOptions& opts) {
       "when present)");
   cmd.add_option("--compute-dtype", opts.compute_dtype,
                  "Arithmetic of the matrix products: auto (the checkpoint's dtype, as vLLM: bf16 "
-                 "dot products for bf16 weights when the CPU has AVX-512 BF16, else f32) | f32 "
+                 "dot products for bf16 weights when the CPU has AVX-512 BF16, else f32; "
+                 "quantized GGUF weights keep their int8 products and attend in bf16) | f32 "
                  "(exact: f32 activations, bit-identical to the reference kernels) | bf16")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "f32", "bf16"}));

@@ -218,11 +218,17 @@ class CpuBackend final : public ForwardBackend {
     // stays as a row-major copy in the panel dtype (the values the reference path would use), or
     // as its GGUF blocks (gathered by dequantizing: the file's values).
     gather_from_head_ = config_.tie_word_embeddings && !lm_head_.quantized();
-    // Attention computes in the GEMMs' dtype: vdpbf16ps on the bf16 KV cache in bf16 mode
-    // (XY_ATTENTION_ISA overrides, for A/B runs).
+    // Attention computes in the GEMMs' dtype: vdpbf16ps on the bf16 KV cache in bf16 mode, and
+    // for quantized projections unless f32 was asked for (XY_ATTENTION_ISA overrides, for A/B
+    // runs). Their GEMMs already round every activation to int8 per 32; rounding q and the
+    // probabilities to bf16 is an error of the same kind (llama.cpp rounds q to the KV cache's
+    // f16), and it halves attention's share of a quantized prompt step.
+    const bool quantized = layers_.front().qkv.quantized();
+    const bool bf16_attention =
+        compute_dtype() == ComputeDtype::kBf16 ||
+        (quantized && options.compute_dtype.value_or(ComputeDtype::kF32) != ComputeDtype::kF32);
     attention_isa_ = cpu::attention_isa_override().value_or(
-        compute_dtype() == ComputeDtype::kBf16 &&
-                cpu::attention_isa_supported(cpu::AttentionIsa::kAvx512Bf16)
+        bf16_attention && cpu::attention_isa_supported(cpu::AttentionIsa::kAvx512Bf16)
             ? cpu::AttentionIsa::kAvx512Bf16
             : cpu::best_attention_isa());
     return w.release_matrices(/*keep_embedding=*/!gather_from_head_,

@@ -31,7 +31,9 @@ enum class KernelSet : uint8_t { kCpu, kReference };
 //          per product, f32 accumulation; faster prefill and batched steps, bf16-level error.
 //          Needs AVX-512 BF16.
 //   kAuto  the checkpoint's dtype, as vLLM's dtype "auto": kBf16 when the packed weights are
-//          bf16 and the CPU has AVX-512 BF16, else kF32.
+//          bf16 and the CPU has AVX-512 BF16, else kF32. Quantized GGUF projections keep their
+//          int8 products (activations rounded to int8 per 32) and, on AVX-512 BF16, attend in
+//          bf16 (the kBf16 mode's attention); kF32 keeps their attention exact.
 // Either mode is batch invariant: a row's result never depends on the other rows.
 enum class ComputeDtype : uint8_t { kAuto, kF32, kBf16 };
 

@@ -262,16 +262,18 @@ TEST(EngineDeterminism, SmallMatrix) {
 
 // The same invariant on quantized GGUF models running on QuantGEMM (issue 11): Q8_0 and Q4_K_M
 // (Q4_K with Q6_K for attn_v / ffn_down / lm_head), over corners of the matrix that cover
-// budgets, block sizes, prefix hits, preemption and both speculation families.
+// budgets, block sizes, prefix hits, preemption and both speculation families. As serve runs
+// them by default: bf16 KV (--kv-dtype auto) and attention in bf16 (--compute-dtype auto).
 TEST(EngineDeterminism, QuantizedModels) {
   for (gguf::OutType type : {gguf::OutType::kQ8_0, gguf::OutType::kQ4_K_M}) {
     const testing::TinyModel& model = testing::quantized_tiny_model(type);
     int ran = 0;
-    for (const DeterminismCase& c : matrix_cases()) {
+    for (DeterminismCase c : matrix_cases()) {
       if (c.name == "budget16_block1_prefix" || c.name == "budget512_block16_noprefix" ||
           c.name == "tinypool_block16_prefix" || c.name == "spec_ngram_budget64_block16_prefix" ||
           c.name == "spec_draft_budget16_block1_noprefix") {
         SCOPED_TRACE(type == gguf::OutType::kQ8_0 ? "q8_0" : "q4_k_m");
+        c.kv_dtype = DType::kBF16;
         expect_same_as_alone(c, 8, &model);
         ++ran;
       }
