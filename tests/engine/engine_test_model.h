@@ -96,9 +96,9 @@ inline const TinyModel& bf16_tiny_model() {
 
 // The tiny-kquant preset (tiny widened to whole K-quant super-blocks: hidden 256, intermediate
 // 512, 8 heads of 32), written as a GGUF file of `type` (xyserve quantize) and loaded as users run
-// it: matrices kept quantized on QuantGEMM, --compute-dtype auto. Same tokenizer and vocabulary as tiny_model(), so the
-// draft models and workloads of the engine tests apply unchanged. One per type, loaded on first
-// use.
+// it: matrices kept quantized on QuantGEMM, --compute-dtype auto. Same tokenizer and vocabulary as
+// tiny_model(), so the draft models and workloads of the engine tests apply unchanged. One per
+// type, loaded on first use.
 inline const TinyModel& quantized_tiny_model(gguf::OutType type) {
   static std::map<int, std::unique_ptr<TinyModel>> models;
   std::unique_ptr<TinyModel>& slot = models[static_cast<int>(type)];
@@ -121,7 +121,7 @@ inline const TinyModel& quantized_tiny_model(gguf::OutType type) {
   const Status st = gguf::convert_checkpoint_to_gguf(t->dir + "/hf", file, type);
   XY_CHECK_MSG(st.is_ok(), st.to_string().c_str());
   LoadOptions load;
-  load.weight_dtype = std::nullopt;  // as stored: quantized matrices stay quantized
+  load.weight_dtype = std::nullopt;          // as stored: quantized matrices stay quantized
   load.compute_dtype = ComputeDtype::kAuto;  // as the CLI: bf16 attention on AVX-512 BF16
   Result<std::unique_ptr<Model>> model = Model::load(file, load);
   XY_CHECK_MSG(model.is_ok(), model.status().to_string().c_str());
