@@ -4,8 +4,9 @@
 // rate). scripts/bench_kernels.sh turns them into GFLOP/s, GB/s, ratios and % of ceiling.
 //   impl: smooth_bf16, smooth_f32 (ours), quant_q8_0 / quant_q4_0 / quant_q6_k (ours: QuantGEMM
 //         on the weight quantized to Q8_0 / Q4_0 / Q6_K; Q6_K only where K % 256 == 0), dnnl_bf16
-//         (bf16 x bf16 -> f32), dnnl_f32, dnnl_s8 (u8 x s8 -> s32), openblas_f32 (sgemm, x · Wᵀ
-//         with W row-major [N, K]).
+//         (bf16 x bf16 -> f32, x converted once outside the loop), dnnl_bf16_from_f32 (the same
+//         with x converted from f32 in every call, as ours does), dnnl_f32, dnnl_s8 (u8 x s8 ->
+//         s32), openblas_f32 (sgemm, x · Wᵀ with W row-major [N, K]).
 // Weights are packed / reordered once outside the timed loop for every library; oneDNN also
 // gets one primitive per M, created outside the loop. Threads: XY_BENCH_THREADS or all CPUs.
 // XY_BENCH_IMPLS selects implementations (see impl_selected).
@@ -180,7 +181,11 @@ void run_quant(benchmark::State& state, const OpShape& s, int m, ref::BlockForma
 enum class DnnlType { kF32, kBf16, kInt8 };
 
 // kInt8 is oneDNN's u8 x s8 -> s32 matmul (the integer kernel QuantGEMM is compared with).
-void run_dnnl(benchmark::State& state, const OpShape& s, int m, DnnlType type) {
+// x_from_f32: the timed call also converts x from f32 (a reorder), as ours does in every call:
+// in a model the activations arrive in f32. Without it oneDNN's x is converted once, outside
+// the timed loop.
+void run_dnnl(benchmark::State& state, const OpShape& s, int m, DnnlType type,
+              bool x_from_f32 = false) {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
   try {
@@ -206,7 +211,9 @@ void run_dnnl(benchmark::State& state, const OpShape& s, int m, DnnlType type) {
     dnnl::memory y_mem(dst_md, eng);
     stream.wait();
     dnnl::matmul mm(pd);
+    dnnl::reorder convert_x(x_user, x_mem);
     for (auto _ : state) {
+      if (x_from_f32) convert_x.execute(stream, x_user, x_mem);
       mm.execute(stream, {{DNNL_ARG_SRC, x_mem}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, y_mem}});
       stream.wait();
     }
@@ -276,6 +283,8 @@ void register_all() {
       }
 #ifdef XY_BENCH_HAVE_DNNL
       reg("dnnl_bf16", [s, m](benchmark::State& st) { run_dnnl(st, s, m, DnnlType::kBf16); });
+      reg("dnnl_bf16_from_f32",
+          [s, m](benchmark::State& st) { run_dnnl(st, s, m, DnnlType::kBf16, true); });
       reg("dnnl_f32", [s, m](benchmark::State& st) { run_dnnl(st, s, m, DnnlType::kF32); });
       reg("dnnl_s8", [s, m](benchmark::State& st) { run_dnnl(st, s, m, DnnlType::kInt8); });
 #endif

@@ -102,16 +102,18 @@ for name in gemm:
     m = re.match(r"gemm/([^/]+)/(.+)/M:(\d+)$", name)
     if m:
         shapes.setdefault((m.group(2), int(m.group(3))), {})[m.group(1)] = gemm[name]
-hdr = (f"{'shape':<24}{'M':>5} | {'ours bf16':>9} {'dnnl bf16':>9} {'x dnnl':>6} {'%ceil':>6} | "
+hdr = (f"{'shape':<24}{'M':>5} | {'ours bf16':>9} {'dnnl bf16':>9} {'x dnnl':>6} {'dnnl+cvt':>9} "
+       f"{'x +cvt':>6} {'%ceil':>6} | "
        f"{'ours f32':>8} {'dnnl f32':>8} {'x dnnl':>6} {'%ceil':>6} | {'oblas f32':>9} {'x oblas':>7}")
 print("\nGEMM, GFLOP/s (medians). ours bf16 = bf16 compute (vdpbf16ps, the default for bf16 "
       "checkpoints); ours f32 = exact f32 arithmetic on the same bf16 weights (--compute-dtype f32); "
-      "x dnnl = ours / oneDNN in the same numerics; x oblas = ours bf16 (else f32) / OpenBLAS sgemm; "
+      "x dnnl = ours / oneDNN in the same numerics; dnnl+cvt = oneDNN bf16 with x converted from "
+      "f32 in every call, as ours does (x +cvt = ours / that); x oblas = ours bf16 (else f32) / OpenBLAS sgemm; "
       "%ceil = GB/s of huge-page bandwidth for M <= 8, else GFLOP/s of the mode's peak "
       "(vdpbf16ps, f32 FMA)")
 print(hdr)
 print("-" * len(hdr))
-ratios = {"bf16": [], "f32": [], "oblas": []}
+ratios = {"bf16": [], "bf16_f32in": [], "f32": [], "oblas": []}
 for (shape, m) in sorted(shapes, key=lambda k: (k[0], k[1])):
     v = shapes[(shape, m)]
     gf = lambda impl: v[impl]["FLOPs"] / 1e9 if impl in v and "FLOPs" in v[impl] else None
@@ -123,19 +125,23 @@ for (shape, m) in sorted(shapes, key=lambda k: (k[0], k[1])):
         return 100 * gf(impl) / peak if peak else None
     ratio = lambda a, b: a / b if a and b else None
     x_bf16 = ratio(gf("smooth_dot"), gf("dnnl_bf16"))
+    x_bf16_f32in = ratio(gf("smooth_dot"), gf("dnnl_bf16_from_f32"))
     x_f32 = ratio(gf("smooth_bf16"), gf("dnnl_f32"))
     x_oblas = ratio(gf("smooth_dot") or gf("smooth_bf16"), gf("openblas_f32"))
-    for key, x in (("bf16", x_bf16), ("f32", x_f32), ("oblas", x_oblas)):
+    for key, x in (("bf16", x_bf16), ("bf16_f32in", x_bf16_f32in), ("f32", x_f32),
+                   ("oblas", x_oblas)):
         if x:
             ratios[key].append(x)
     print(f"{shape:<24}{m:>5} | {fmt(gf('smooth_dot')):>9} {fmt(gf('dnnl_bf16')):>9} "
-          f"{fmt(x_bf16, 2):>6} {fmt(ceil('smooth_dot', dotpeak), 0):>6} | "
+          f"{fmt(x_bf16, 2):>6} {fmt(gf('dnnl_bf16_from_f32')):>9} {fmt(x_bf16_f32in, 2):>6} "
+          f"{fmt(ceil('smooth_dot', dotpeak), 0):>6} | "
           f"{fmt(gf('smooth_bf16')):>8} {fmt(gf('dnnl_f32')):>8} {fmt(x_f32, 2):>6} "
           f"{fmt(ceil('smooth_bf16', f32peak), 0):>6} | {fmt(gf('openblas_f32')):>9} {fmt(x_oblas, 2):>7}")
 gm = lambda r: math.exp(sum(map(math.log, r)) / len(r)) if r else None
 summary = lambda key: (f"geomean {fmt(gm(ratios[key]), 2)}x, "
                        f"min {fmt(min(ratios[key]) if ratios[key] else None, 2)}x over {len(ratios[key])} cells")
 print(f"\nours bf16 / oneDNN bf16: {summary('bf16')}")
+print(f"ours bf16 / oneDNN bf16 converting x from f32 in the call: {summary('bf16_f32in')}")
 print(f"ours f32 / oneDNN f32:   {summary('f32')}")
 print(f"ours / OpenBLAS sgemm:   {summary('oblas')}")
 PY
