@@ -6,7 +6,9 @@
 //         on the weight quantized to Q8_0 / Q4_0 / Q6_K; Q6_K only where K % 256 == 0), dnnl_bf16
 //         (bf16 x bf16 -> f32, x converted once outside the loop), dnnl_bf16_from_f32 (the same
 //         with x converted from f32 in every call, as ours does), dnnl_f32, dnnl_s8 (u8 x s8 ->
-//         s32), openblas_f32 (sgemm, x · Wᵀ with W row-major [N, K]).
+//         s32), dnnl_s8_from_f32 (the same with x converted f32 -> u8 in every call: a plain
+//         conversion, a lower bound of the dynamic per-row quantization ours does), openblas_f32
+//         (sgemm, x · Wᵀ with W row-major [N, K]).
 // Weights are packed / reordered once outside the timed loop for every library; oneDNN also
 // gets one primitive per M, created outside the loop. Threads: XY_BENCH_THREADS or all CPUs.
 // XY_BENCH_IMPLS selects implementations (see impl_selected).
@@ -183,7 +185,8 @@ enum class DnnlType { kF32, kBf16, kInt8 };
 // kInt8 is oneDNN's u8 x s8 -> s32 matmul (the integer kernel QuantGEMM is compared with).
 // x_from_f32: the timed call also converts x from f32 (a reorder), as ours does in every call:
 // in a model the activations arrive in f32. Without it oneDNN's x is converted once, outside
-// the timed loop.
+// the timed loop. (For kInt8 the reorder is a plain conversion, without the per-row scales that
+// ours computes: a lower bound of that work.)
 void run_dnnl(benchmark::State& state, const OpShape& s, int m, DnnlType type,
               bool x_from_f32 = false) {
   using dt = dnnl::memory::data_type;
@@ -287,6 +290,8 @@ void register_all() {
           [s, m](benchmark::State& st) { run_dnnl(st, s, m, DnnlType::kBf16, true); });
       reg("dnnl_f32", [s, m](benchmark::State& st) { run_dnnl(st, s, m, DnnlType::kF32); });
       reg("dnnl_s8", [s, m](benchmark::State& st) { run_dnnl(st, s, m, DnnlType::kInt8); });
+      reg("dnnl_s8_from_f32",
+          [s, m](benchmark::State& st) { run_dnnl(st, s, m, DnnlType::kInt8, true); });
 #endif
 #ifdef XY_BENCH_HAVE_OPENBLAS
       reg("openblas_f32", [s, m](benchmark::State& st) { run_openblas(st, s, m); });
