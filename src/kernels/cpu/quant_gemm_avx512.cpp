@@ -230,6 +230,10 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
     }
   }
 
+  if (is_full_tile<MR, NP>(p.out, m0, panel0)) {
+    store_full_tile<MR, NP, /*kInterleaved=*/false>(p.out, m0, panel0, acc);
+    return;
+  }
   alignas(64) float out[MR][NP * 16];
   XY_UNROLL_TILE
   for (int r = 0; r < MR; ++r) {

@@ -155,6 +155,10 @@ void dot_run(const GemmProblem& p, int m0, int m_tiles, int panel0) {
         }
         continue;
       }
+      if (is_full_tile<MR, NP>(p, tile_m0, panel0)) {
+        store_full_tile<MR, NP, /*kInterleaved=*/true>(p, tile_m0, panel0, acc);
+        continue;
+      }
       alignas(64) float out[MR][NP * 16];
       XY_UNROLL_TILE
       for (int r = 0; r < MR; ++r) {
@@ -228,6 +232,10 @@ void tile(const GemmProblem& p, int m0, int panel0) {
     }
   }
 
+  if (is_full_tile<MR, NP>(p, m0, panel0)) {
+    store_full_tile<MR, NP, /*kInterleaved=*/false>(p, m0, panel0, acc);
+    return;
+  }
   // The accumulators leave registers once, here: indexing them with the run-time row count
   // below would make the compiler keep them in memory (and store them every k).
   alignas(64) float out[MR][NP * 16];
