@@ -136,8 +136,21 @@ inline void six_bit_group(const uint8_t* const* blk, const int8_t* const* xq,
   group_step<MR, NP>(total, d, scale, g, acc);
 }
 
+// The lines of one k-group of every panel of the next n-tile (np panels further), into L2.
+template <int NP, size_t kBlock>
+inline void prefetch_next_tile(const uint8_t* const* blk, size_t next_tile_bytes) {
+  XY_UNROLL_TILE
+  for (int q = 0; q < NP; ++q) {
+    // Through uintptr_t: past the last n-tile the address lies beyond the panels.
+    const uintptr_t next = reinterpret_cast<uintptr_t>(blk[q]) + next_tile_bytes;
+    XY_UNROLL_TILE
+    for (size_t line = 0; line < kBlock; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(next + line), _MM_HINT_T1);
+  }
+}
+
 template <int MR, int NP, int BITS, bool MIN>
-void tile(const QuantGemmProblem& p, int m0, int panel0) {
+void tile(const QuantGemmProblem& p, int m0, int panel0, bool prefetch_next) {
   constexpr size_t kScales = QuantWeight::scales_offset(BITS),
                    kExtra = QuantWeight::extra_offset(BITS);
   const TileRows<MR> rows(p.a, p.out.m, m0);
@@ -163,6 +176,9 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
     XY_UNROLL_TILE
     for (int q = 0; q < NP; ++q) blk[q] = pan[q] + g * block;
     if constexpr (MR <= 2 && BITS < 8) prefetch_ahead<NP, QuantWeight::block_bytes(BITS, MIN)>(blk);
+    if (prefetch_next) {
+      prefetch_next_tile<NP, QuantWeight::block_bytes(BITS, MIN)>(blk, NP * p.panel_bytes);
+    }
     if constexpr (BITS == 6) {
       six_bit_group<MR, NP>(blk, xq, scale, rows.half_sum, sum, g, p.offset, acc);
       continue;
@@ -245,8 +261,8 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
 
 struct Tiles {
   template <int MR, int NP, int BITS, bool MIN>
-  static void run(const QuantGemmProblem& p, int m0, int panel0) {
-    tile<MR, NP, BITS, MIN>(p, m0, panel0);
+  static void run(const QuantGemmProblem& p, int m0, int panel0, bool prefetch_next) {
+    tile<MR, NP, BITS, MIN>(p, m0, panel0, prefetch_next);
   }
 };
 

@@ -53,7 +53,11 @@ struct QuantGemmProblem {
   QuantizedRows a;
 };
 
-using QuantTileFn = void (*)(const QuantGemmProblem& problem, int m0, int panel0);
+// Computes the tile at (m0, panel0). prefetch_next: the tile is the last of a run of m-tiles over
+// the same panels, whose first tile streamed them from memory; it may fetch the next n-tile's
+// panels (the next run) into cache meanwhile (a hint; kernels without it ignore it).
+using QuantTileFn = void (*)(const QuantGemmProblem& problem, int m0, int panel0,
+                             bool prefetch_next);
 
 // nullptr when (mr, np) is not in kQuantGemmKernelShapes or (bits, has_min) is not one of (4, *),
 // (8, *), (6, false). The scalar
