@@ -34,24 +34,30 @@ inline __m512i broadcast4(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
+// The kBlock bytes of one k-group of every panel stream, `offset` bytes further along, into the
+// cache level of kHint. Through uintptr_t: the address may lie past the panels, where a pointer
+// may not point (a prefetch never faults).
+template <int NP, size_t kBlock, _mm_hint kHint>
+inline void prefetch_group(const uint8_t* const* blk, size_t offset) {
+  XY_UNROLL_TILE
+  for (int q = 0; q < NP; ++q) {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(blk[q]) + offset;
+    XY_UNROLL_TILE
+    for (size_t line = 0; line < kBlock; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(at + line), kHint);
+  }
+}
+
 // Decode tiles (MR <= 2) of 4- and 6-bit codes prefetch each panel stream about 1.5 KiB ahead.
 // At M = 1 the weights come from DRAM, and these tiles read few bytes per instruction, so their
 // out-of-order window holds too few misses to cover the latency (bench_gemm lm_head at M = 1:
 // Q4_0 1.17x, Q6_K 1.13x). 8-bit tiles already stream at the bandwidth and lose 14% with it;
-// larger tiles are compute-bound. Both keep the hardware prefetcher alone.
+// larger tiles are compute-bound and prefetch only the next n-tile at the end of a run (tile).
 template <int NP, size_t kBlock>
 inline void prefetch_ahead(const uint8_t* const* blk) {
   constexpr size_t kAheadBytes = 1536;
   constexpr size_t kAhead = std::max<size_t>(1, (kAheadBytes + kBlock / 2) / kBlock) * kBlock;
-  XY_UNROLL_TILE
-  for (int q = 0; q < NP; ++q) {
-    // Through uintptr_t: the address may lie past the panel, where a pointer may not point (a
-    // prefetch never faults).
-    const uintptr_t ahead = reinterpret_cast<uintptr_t>(blk[q]) + kAhead;
-    XY_UNROLL_TILE
-    for (size_t line = 0; line < kBlock; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + line), _MM_HINT_T0);
-  }
+  prefetch_group<NP, kBlock, _MM_HINT_T0>(blk, kAhead);
 }
 
 // A group's f32 step, shared by every format: acc += float(integer sum) * (d * s) (quant_gemm.h).
@@ -136,19 +142,6 @@ inline void six_bit_group(const uint8_t* const* blk, const int8_t* const* xq,
   group_step<MR, NP>(total, d, scale, g, acc);
 }
 
-// The lines of one k-group of every panel of the next n-tile (np panels further), into L2.
-template <int NP, size_t kBlock>
-inline void prefetch_next_tile(const uint8_t* const* blk, size_t next_tile_bytes) {
-  XY_UNROLL_TILE
-  for (int q = 0; q < NP; ++q) {
-    // Through uintptr_t: past the last n-tile the address lies beyond the panels.
-    const uintptr_t next = reinterpret_cast<uintptr_t>(blk[q]) + next_tile_bytes;
-    XY_UNROLL_TILE
-    for (size_t line = 0; line < kBlock; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(next + line), _MM_HINT_T1);
-  }
-}
-
 template <int MR, int NP, int BITS, bool MIN>
 void tile(const QuantGemmProblem& p, int m0, int panel0, bool prefetch_next) {
   constexpr size_t kScales = QuantWeight::scales_offset(BITS),
@@ -176,8 +169,8 @@ void tile(const QuantGemmProblem& p, int m0, int panel0, bool prefetch_next) {
     XY_UNROLL_TILE
     for (int q = 0; q < NP; ++q) blk[q] = pan[q] + g * block;
     if constexpr (MR <= 2 && BITS < 8) prefetch_ahead<NP, QuantWeight::block_bytes(BITS, MIN)>(blk);
-    if (prefetch_next) {
-      prefetch_next_tile<NP, QuantWeight::block_bytes(BITS, MIN)>(blk, NP * p.panel_bytes);
+    if (prefetch_next) {  // the same group of the next n-tile's panels, into L2
+      prefetch_group<NP, QuantWeight::block_bytes(BITS, MIN), _MM_HINT_T1>(blk, NP * p.panel_bytes);
     }
     if constexpr (BITS == 6) {
       six_bit_group<MR, NP>(blk, xq, scale, rows.half_sum, sum, g, p.offset, acc);
