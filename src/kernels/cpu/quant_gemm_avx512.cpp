@@ -34,17 +34,24 @@ inline __m512i broadcast4(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// The kBlock bytes of one k-group of every panel stream, `offset` bytes further along, into the
-// cache level of kHint. Through uintptr_t: the address may lie past the panels, where a pointer
-// may not point (a prefetch never faults).
-template <int NP, size_t kBlock, _mm_hint kHint>
+// The kBlock bytes of one k-group of every panel stream, `offset` bytes further along, into L1
+// (or, kIntoL2, into L2). Through uintptr_t: the address may lie past the panels, where a pointer
+// may not point (a prefetch never faults). The hint is a bool, not the hint itself: GCC takes an
+// enum _mm_hint and clang a plain int, so only the literal constants are portable.
+template <int NP, size_t kBlock, bool kIntoL2>
 inline void prefetch_group(const uint8_t* const* blk, size_t offset) {
   XY_UNROLL_TILE
   for (int q = 0; q < NP; ++q) {
     const uintptr_t at = reinterpret_cast<uintptr_t>(blk[q]) + offset;
     XY_UNROLL_TILE
-    for (size_t line = 0; line < kBlock; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(at + line), kHint);
+    for (size_t line = 0; line < kBlock; line += 64) {
+      const char* address = reinterpret_cast<const char*>(at + line);
+      if constexpr (kIntoL2) {
+        _mm_prefetch(address, _MM_HINT_T1);
+      } else {
+        _mm_prefetch(address, _MM_HINT_T0);
+      }
+    }
   }
 }
 
@@ -57,7 +64,7 @@ template <int NP, size_t kBlock>
 inline void prefetch_ahead(const uint8_t* const* blk) {
   constexpr size_t kAheadBytes = 1536;
   constexpr size_t kAhead = std::max<size_t>(1, (kAheadBytes + kBlock / 2) / kBlock) * kBlock;
-  prefetch_group<NP, kBlock, _MM_HINT_T0>(blk, kAhead);
+  prefetch_group<NP, kBlock, /*kIntoL2=*/false>(blk, kAhead);
 }
 
 // A group's f32 step, shared by every format: acc += float(integer sum) * (d * s) (quant_gemm.h).
@@ -170,7 +177,8 @@ void tile(const QuantGemmProblem& p, int m0, int panel0, bool prefetch_next) {
     for (int q = 0; q < NP; ++q) blk[q] = pan[q] + g * block;
     if constexpr (MR <= 2 && BITS < 8) prefetch_ahead<NP, QuantWeight::block_bytes(BITS, MIN)>(blk);
     if (prefetch_next) {  // the same group of the next n-tile's panels, into L2
-      prefetch_group<NP, QuantWeight::block_bytes(BITS, MIN), _MM_HINT_T1>(blk, NP * p.panel_bytes);
+      prefetch_group<NP, QuantWeight::block_bytes(BITS, MIN), /*kIntoL2=*/true>(blk,
+                                                                                NP * p.panel_bytes);
     }
     if constexpr (BITS == 6) {
       six_bit_group<MR, NP>(blk, xq, scale, rows.half_sum, sum, g, p.offset, acc);
