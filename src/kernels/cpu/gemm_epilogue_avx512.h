@@ -67,6 +67,13 @@ void store_tile(const GemmProblem& p, int m0, int panel0, const float (&out)[MR]
   }
 }
 
+// bf16 panel lane order (lane 2j = column j, lane 2j+1 = column 8 + j; packed_weight.h) ->
+// column order.
+inline __m512 to_column_order(__m512 v) {
+  const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  return _mm512_permutexvar_ps(idx, v);
+}
+
 // SiLU(gate)·up on 16 lanes: silu_mul's operation sequence lane for lane, so the same bits.
 inline __m512 silu_mul16(__m512 gate, __m512 up) {
   const __m512 e = exp_poly16(_mm512_sub_ps(_mm512_setzero_ps(), gate));
@@ -93,15 +100,13 @@ template <int MR, int NP, bool kInterleaved>
 __attribute__((always_inline)) inline void store_full_tile(const GemmProblem& p, int m0, int panel0,
                                                            const __m512 (&acc)[MR][NP]) {
   if (!p.gate_up) {
-    const __m512i to_columns =
-        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
     _Pragma("GCC unroll 32") for (int r = 0; r < MR; ++r) {
       float* y_row = p.y + static_cast<int64_t>(m0 + r) * p.ldy;
       const float* res =
           p.residual != nullptr ? p.residual + static_cast<int64_t>(m0 + r) * p.ldr : nullptr;
       _Pragma("GCC unroll 32") for (int q = 0; q < NP; ++q) {
         const int c = (panel0 + q) * 16;
-        __m512 v = kInterleaved ? _mm512_permutexvar_ps(to_columns, acc[r][q]) : acc[r][q];
+        __m512 v = kInterleaved ? to_column_order(acc[r][q]) : acc[r][q];
         if (p.bias != nullptr) v = _mm512_add_ps(v, _mm512_loadu_ps(p.bias + c));
         if (res != nullptr) v = _mm512_add_ps(v, _mm512_loadu_ps(res + c));
         _mm512_storeu_ps(y_row + c, v);
@@ -128,6 +133,28 @@ __attribute__((always_inline)) inline void store_full_tile(const GemmProblem& p,
       _mm512_storeu_ps(y_row + c, silu_mul16(gate, up));
     }
   }
+}
+
+// A finished register tile to y through the epilogue: straight from the registers when the tile
+// lies wholly inside y, else staged in column order for store_tile's masked stores. The one
+// exit of every AVX-512 micro-kernel (dense f32/bf16 tiles, vdpbf16ps runs, QuantGEMM tiles).
+template <int MR, int NP, bool kInterleaved>
+__attribute__((always_inline)) inline void store_accumulators(const GemmProblem& p, int m0,
+                                                              int panel0,
+                                                              const __m512 (&acc)[MR][NP]) {
+  if (is_full_tile<MR, NP>(p, m0, panel0)) {
+    store_full_tile<MR, NP, kInterleaved>(p, m0, panel0, acc);
+    return;
+  }
+  // Indexing the accumulators with store_tile's run-time row count would make the compiler keep
+  // them in memory (and store them every k): they leave the registers here, once.
+  alignas(64) float out[MR][NP * 16];
+  _Pragma("GCC unroll 32") for (int r = 0; r < MR; ++r) {
+    _Pragma("GCC unroll 32") for (int q = 0; q < NP; ++q) {
+      _mm512_store_ps(&out[r][16 * q], kInterleaved ? to_column_order(acc[r][q]) : acc[r][q]);
+    }
+  }
+  store_tile<MR, NP>(p, m0, panel0, out);
 }
 
 }  // namespace

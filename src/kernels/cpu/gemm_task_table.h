@@ -46,15 +46,19 @@ void run_task_table_runs(WorkerPool& pool, int m, int num_panels, int num_panels
   });
 }
 
-// Calls tile(m0, panel0) once for every tile, in the order above.
+// Calls tile(m0, panel0, last_of_run) once for every tile, in the order above. last_of_run:
+// the tile ends a run of two or more over the same panels. The run's first tile streamed them
+// from memory and the rest find them in cache, so this one may fetch the next run's panels
+// meanwhile.
 template <class Tile>
 void run_task_table(WorkerPool& pool, int m, int num_panels, int num_panels_padded,
                     const GemmTileConfig& config, Tile&& tile) {
-  run_task_table_runs(pool, m, num_panels, num_panels_padded, config,
-                      [&](int m_tile0, int m_tiles, int n_tile) {
-                        for (int i = 0; i < m_tiles; ++i)
-                          tile((m_tile0 + i) * config.mr, n_tile * config.np);
-                      });
+  run_task_table_runs(
+      pool, m, num_panels, num_panels_padded, config, [&](int m_tile0, int m_tiles, int n_tile) {
+        for (int i = 0; i < m_tiles; ++i) {
+          tile((m_tile0 + i) * config.mr, n_tile * config.np, m_tiles > 1 && i == m_tiles - 1);
+        }
+      });
 }
 
 }  // namespace xy::cpu::detail

@@ -137,15 +137,10 @@ void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& poo
     }
   });
 
-  // A run's first tile streams its panels from memory, the others find them in cache; the last
-  // fetches the next run's panels meanwhile (see smooth_gemm_avx512.cpp's dot_run).
-  detail::run_task_table_runs(pool, m, w.num_panels(), w.num_panels_padded(), config,
-                              [&](int m_tile0, int m_tiles, int n_tile) {
-                                for (int i = 0; i < m_tiles; ++i) {
-                                  tile(p, (m_tile0 + i) * config.mr, n_tile * config.np,
-                                       m_tiles > 1 && i == m_tiles - 1);
-                                }
-                              });
+  detail::run_task_table(pool, m, w.num_panels(), w.num_panels_padded(), config,
+                         [&](int m0, int panel0, bool last_of_run) {
+                           tile(p, m0, panel0, /*prefetch_next=*/last_of_run);
+                         });
 }
 
 }  // namespace xy::cpu

@@ -247,17 +247,7 @@ void tile(const QuantGemmProblem& p, int m0, int panel0, bool prefetch_next) {
     }
   }
 
-  if (is_full_tile<MR, NP>(p.out, m0, panel0)) {
-    store_full_tile<MR, NP, /*kInterleaved=*/false>(p.out, m0, panel0, acc);
-    return;
-  }
-  alignas(64) float out[MR][NP * 16];
-  XY_UNROLL_TILE
-  for (int r = 0; r < MR; ++r) {
-    XY_UNROLL_TILE
-    for (int q = 0; q < NP; ++q) _mm512_store_ps(&out[r][16 * q], acc[r][q]);
-  }
-  store_tile<MR, NP>(p.out, m0, panel0, out);
+  store_accumulators<MR, NP, /*kInterleaved=*/false>(p.out, m0, panel0, acc);
 }
 
 struct Tiles {

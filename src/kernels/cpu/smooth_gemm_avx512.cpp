@@ -50,12 +50,6 @@ constexpr uintptr_t kPrefetchBytes = 1024;
 // How a tile reads its operands.
 enum class Mode { kF32, kBf16Widen, kBf16Dot };
 
-// Interleaved lane order -> column order: column j sits in lane bf16_panel_position(j).
-inline __m512 to_column_order(__m512 v) {
-  const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-  return _mm512_permutexvar_ps(idx, v);
-}
-
 // Word 2d of the result is word d of row k, word 2d+1 is word d of row k+1: lane d then holds
 // the (k, k+1) pair of interleaved position d.
 inline __m512i pair_index() {
@@ -165,17 +159,7 @@ void dot_run(const GemmProblem& p, int m0, int m_tiles, int panel0) {
         }
         continue;
       }
-      if (is_full_tile<MR, NP>(p, tile_m0, panel0)) {
-        store_full_tile<MR, NP, /*kInterleaved=*/true>(p, tile_m0, panel0, acc);
-        continue;
-      }
-      alignas(64) float out[MR][NP * 16];
-      XY_UNROLL_TILE
-      for (int r = 0; r < MR; ++r) {
-        XY_UNROLL_TILE
-        for (int q = 0; q < NP; ++q) _mm512_store_ps(&out[r][16 * q], to_column_order(acc[r][q]));
-      }
-      store_tile<MR, NP>(p, tile_m0, panel0, out);
+      store_accumulators<MR, NP, /*kInterleaved=*/true>(p, tile_m0, panel0, acc);
     }
   }
 }
@@ -219,11 +203,6 @@ void tile(const GemmProblem& p, int m0, int panel0) {
         for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_fmadd_ps(av, w[q], acc[r][q]);
       }
     }
-    XY_UNROLL_TILE
-    for (int r = 0; r < MR; ++r) {
-      XY_UNROLL_TILE
-      for (int q = 0; q < NP; ++q) acc[r][q] = to_column_order(acc[r][q]);
-    }
   } else {
     const float* b[NP];
     XY_UNROLL_TILE
@@ -242,19 +221,8 @@ void tile(const GemmProblem& p, int m0, int panel0) {
     }
   }
 
-  if (is_full_tile<MR, NP>(p, m0, panel0)) {
-    store_full_tile<MR, NP, /*kInterleaved=*/false>(p, m0, panel0, acc);
-    return;
-  }
-  // The accumulators leave registers once, here: indexing them with the run-time row count
-  // below would make the compiler keep them in memory (and store them every k).
-  alignas(64) float out[MR][NP * 16];
-  XY_UNROLL_TILE
-  for (int r = 0; r < MR; ++r) {
-    XY_UNROLL_TILE
-    for (int q = 0; q < NP; ++q) _mm512_store_ps(&out[r][16 * q], acc[r][q]);
-  }
-  store_tile<MR, NP>(p, m0, panel0, out);
+  // bf16 panels hold their columns in interleaved lane order, and so do the accumulators.
+  store_accumulators<MR, NP, kBf16>(p, m0, panel0, acc);
 }
 
 // The kernel of (mr, np) for one mode: a TileFn, or for kBf16Dot a RunFn.
