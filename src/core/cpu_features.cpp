@@ -1,6 +1,7 @@
 #include "core/cpu_features.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <cstdint>
 
@@ -45,11 +46,21 @@ int count_allowed_cpus() {
   return n > 0 ? n : 1;
 }
 
+long l2_cache_size() {
+#ifdef _SC_LEVEL2_CACHE_SIZE
+  const long bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  return bytes > 0 ? bytes : 0;
+#else
+  return 0;
+#endif
+}
+
 }  // namespace
 
 CpuFeatures detect_cpu_features() {
   CpuFeatures f;
   f.logical_cpus = count_allowed_cpus();
+  f.l2_cache_bytes = l2_cache_size();
 #ifdef XY_X86
   const uint32_t max_leaf = cpuid(0, 0).eax;
   if (max_leaf < 1) return f;

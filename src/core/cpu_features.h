@@ -20,6 +20,9 @@ struct CpuFeatures {
   bool avx512bf16 = false;  // vdpbf16ps
   bool avx512vnni = false;
   int logical_cpus = 1;  // CPUs this process may run on (sched_getaffinity), at least 1
+  // Bytes of one core's L2 cache as the C library reports it (sysconf), 0 when unknown (a
+  // hypervisor may hide it). Kernels size the blocks they keep resident in L2 by it.
+  long l2_cache_bytes = 0;
 
   // The AVX2 GEMM path needs all three.
   bool has_avx2_fma_f16c() const { return avx2 && fma && f16c; }

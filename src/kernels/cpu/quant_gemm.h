@@ -44,8 +44,9 @@ inline constexpr std::array<std::array<int, 2>, 4> kQuantGemmKernelShapes = {
 bool is_supported_quant_gemm_kernel(int mr, int np);
 
 // The tile for m rows: the tallest that wastes fewest virtual rows, m-blocks of activations that
-// stay in L2.
+// fill half of this CPU's L2 (cpu_features().l2_cache_bytes; l2_bytes 0 = unknown: 128 KiB).
 GemmTileConfig default_quant_gemm_config(int m, int k);
+GemmTileConfig default_quant_gemm_config(int m, int k, long l2_bytes);
 
 // Runs the GEMM on `pool` (default ISA: quant_gemm_isa_for(default_gemm_isa()), which must be
 // supported). Blocks until y is complete. Argument rules as smooth_gemm (XY_CHECK).

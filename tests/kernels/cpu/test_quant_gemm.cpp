@@ -15,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "core/worker_pool.h"
 #include "gemm_test_util.h"
@@ -307,6 +308,18 @@ TEST(QuantGemm, ARowIsTheSameAloneAndInAnyBatch) {
       }
     }
   }
+}
+
+TEST(QuantGemm, DefaultMBlockFillsHalfOfL2) {
+  // M = 256, K = 2048: 4-row tiles of 8 KiB of codes each.
+  EXPECT_EQ(default_quant_gemm_config(256, 2048, 1L << 20).m_block, 64);    // 512 KiB
+  EXPECT_EQ(default_quant_gemm_config(256, 2048, 2L << 20).m_block, 128);   // 1 MiB
+  EXPECT_EQ(default_quant_gemm_config(256, 2048, 32L << 20).m_block, 128);  // at most 1 MiB
+  EXPECT_EQ(default_quant_gemm_config(256, 2048, 128L << 10).m_block, 16);  // at least 128 KiB
+  EXPECT_EQ(default_quant_gemm_config(256, 2048, 0).m_block, 16);           // unknown: 128 KiB
+  EXPECT_EQ(default_quant_gemm_config(256, 1 << 20, 1L << 20).m_block, 1);  // never 0
+  EXPECT_EQ(default_quant_gemm_config(256, 2048).m_block,
+            default_quant_gemm_config(256, 2048, cpu_features().l2_cache_bytes).m_block);
 }
 
 TEST(QuantGemm, ActivationQuantizersAgreeBitwise) {
