@@ -9,7 +9,10 @@
 //                                   ceiling of SmoothGEMM's exact AVX-512 mode
 //   machine/bf16_dot_peak           12 independent vdpbf16ps chains per thread (zmm, 64 FLOPs
 //                                   each): the ceiling of the bf16 compute mode and of oneDNN's
-//                                   bf16 matmul. Both AVX-512 rows are skipped without the ISA.
+//                                   bf16 matmul.
+//   machine/int8_dot_peak           12 independent vpdpbusd chains per thread (zmm, 128 int8
+//                                   ops each): the ceiling of QuantGEMM and of oneDNN's u8s8s32
+//                                   matmul. The AVX-512 rows are skipped without their ISA.
 // Threads: XY_BENCH_THREADS or all CPUs. AVX2 loops are compiled with target attributes and
 // run only when cpu_features() reports AVX2+FMA (else the benchmark is skipped).
 #include <benchmark/benchmark.h>
@@ -211,10 +214,33 @@ __attribute__((target("avx512f,avx512bf16"))) float bf16_dot_loop(float seed) {
   return lane_sum(acc);
 }
 
-void BM_ZmmPeak(benchmark::State& state, bool dot) {
+__attribute__((target("avx512f,avx512vnni"))) float int8_dot_loop(float seed) {
+  __m512i acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(static_cast<int>(seed) + i);
+  const __m512i a = _mm512_set1_epi32(0x01020304), b = _mm512_set1_epi32(0x01ff01ff);
+  for (int it = 0; it < kZmmIters; ++it) {
+    for (auto& v : acc) v = _mm512_dpbusd_epi32(v, a, b);
+  }
+  alignas(64) int32_t lanes[16];
+  int64_t sum = 0;
+  for (const __m512i& v : acc) {
+    _mm512_store_si512(lanes, v);
+    for (int32_t l : lanes) sum += l;
+  }
+  return static_cast<float>(sum);
+}
+
+enum class ZmmOp { kFma, kBf16Dot, kInt8Dot };
+
+void BM_ZmmPeak(benchmark::State& state, ZmmOp op) {
   const CpuFeatures& f = cpu_features();
-  if (!f.avx512f || (dot && !f.has_avx512_bf16())) {
-    state.SkipWithError(dot ? "needs AVX512_BF16" : "needs AVX-512");
+  const bool supported = op == ZmmOp::kFma       ? f.avx512f
+                         : op == ZmmOp::kBf16Dot ? f.has_avx512_bf16()
+                                                 : f.avx512f && f.avx512vnni;
+  if (!supported) {
+    state.SkipWithError(op == ZmmOp::kFma       ? "needs AVX-512"
+                        : op == ZmmOp::kBf16Dot ? "needs AVX512_BF16"
+                                                : "needs AVX512_VNNI");
     return;
   }
   const int w = pool().num_workers();
@@ -222,13 +248,18 @@ void BM_ZmmPeak(benchmark::State& state, bool dot) {
   for (auto _ : state) {
     pool().run(w, [&](int t) {
       const float seed = static_cast<float>(t);
-      sink[t] += dot ? bf16_dot_loop(seed) : fma512_loop(seed);
+      sink[t] += op == ZmmOp::kFma       ? fma512_loop(seed)
+                 : op == ZmmOp::kBf16Dot ? bf16_dot_loop(seed)
+                                         : int8_dot_loop(seed);
     });
   }
   benchmark::DoNotOptimize(sink.data());
-  const double flops_per_op = dot ? 64.0 : 32.0;  // 16 lanes x (2 products + 2 adds | mul + add)
-  state.counters["FLOPs"] = benchmark::Counter(flops_per_op * 12 * kZmmIters * w,
-                                               benchmark::Counter::kIsIterationInvariantRate);
+  // 16 lanes x (mul + add | 2 products + 2 adds | 4 products + 4 adds)
+  const double ops_per_instruction = op == ZmmOp::kFma       ? 32.0
+                                     : op == ZmmOp::kBf16Dot ? 64.0
+                                                             : 128.0;
+  state.counters[op == ZmmOp::kInt8Dot ? "OPs" : "FLOPs"] = benchmark::Counter(
+      ops_per_instruction * 12 * kZmmIters * w, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(std::to_string(w) + " threads");
 }
 
@@ -249,10 +280,13 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("machine/bf16_widen_fma_peak", BM_Bf16WidenFmaPeak)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("machine/f32_fma512_peak", BM_ZmmPeak, false)
+  benchmark::RegisterBenchmark("machine/f32_fma512_peak", BM_ZmmPeak, ZmmOp::kFma)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("machine/bf16_dot_peak", BM_ZmmPeak, true)
+  benchmark::RegisterBenchmark("machine/bf16_dot_peak", BM_ZmmPeak, ZmmOp::kBf16Dot)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("machine/int8_dot_peak", BM_ZmmPeak, ZmmOp::kInt8Dot)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   benchmark::AddCustomContext("xy_threads", std::to_string(bench_threads()));
