@@ -304,9 +304,6 @@ void register_all() {
 }  // namespace xy::bench
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
   xy::bench::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return xy::bench::run_benchmarks(argc, argv);
 }

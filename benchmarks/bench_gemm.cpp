@@ -312,11 +312,6 @@ int main(int argc, char** argv) {
   openblas_set_num_threads(threads);
 #endif
   benchmark::AddCustomContext("xy_threads", std::to_string(threads));
-  benchmark::AddCustomContext("xy_cpu_features", xy::cpu_features().to_string());
   xy::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return xy::bench::run_benchmarks(argc, argv);
 }

@@ -290,10 +290,5 @@ int main(int argc, char** argv) {
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   benchmark::AddCustomContext("xy_threads", std::to_string(bench_threads()));
-  benchmark::AddCustomContext("xy_cpu_features", xy::cpu_features().to_string());
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return xy::bench::run_benchmarks(argc, argv);
 }
