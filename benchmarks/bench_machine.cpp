@@ -230,36 +230,37 @@ __attribute__((target("avx512f,avx512vnni"))) float int8_dot_loop(float seed) {
   return static_cast<float>(sum);
 }
 
-enum class ZmmOp { kFma, kBf16Dot, kInt8Dot };
+// One zmm peak: its loop, what it needs, and how much one instruction does (16 lanes x
+// mul + add | 2 products + 2 adds | 4 products + 4 adds).
+struct ZmmPeak {
+  float (*loop)(float seed);
+  bool (*supported)(const CpuFeatures& f);
+  const char* needs;
+  const char* counter;
+  double ops_per_instruction;
+};
 
-void BM_ZmmPeak(benchmark::State& state, ZmmOp op) {
-  const CpuFeatures& f = cpu_features();
-  const bool supported = op == ZmmOp::kFma       ? f.avx512f
-                         : op == ZmmOp::kBf16Dot ? f.has_avx512_bf16()
-                                                 : f.avx512f && f.avx512vnni;
-  if (!supported) {
-    state.SkipWithError(op == ZmmOp::kFma       ? "needs AVX-512"
-                        : op == ZmmOp::kBf16Dot ? "needs AVX512_BF16"
-                                                : "needs AVX512_VNNI");
+constexpr ZmmPeak kFma512{fma512_loop, [](const CpuFeatures& f) { return f.avx512f; },
+                          "needs AVX-512", "FLOPs", 32.0};
+constexpr ZmmPeak kBf16Dot{bf16_dot_loop, [](const CpuFeatures& f) { return f.has_avx512_bf16(); },
+                           "needs AVX512_BF16", "FLOPs", 64.0};
+constexpr ZmmPeak kInt8Dot{int8_dot_loop,
+                           [](const CpuFeatures& f) { return f.avx512f && f.avx512vnni; },
+                           "needs AVX512_VNNI", "OPs", 128.0};
+
+void BM_ZmmPeak(benchmark::State& state, const ZmmPeak& peak) {
+  if (!peak.supported(cpu_features())) {
+    state.SkipWithError(peak.needs);
     return;
   }
   const int w = pool().num_workers();
   std::vector<float> sink(static_cast<size_t>(w));
   for (auto _ : state) {
-    pool().run(w, [&](int t) {
-      const float seed = static_cast<float>(t);
-      sink[t] += op == ZmmOp::kFma       ? fma512_loop(seed)
-                 : op == ZmmOp::kBf16Dot ? bf16_dot_loop(seed)
-                                         : int8_dot_loop(seed);
-    });
+    pool().run(w, [&](int t) { sink[t] += peak.loop(static_cast<float>(t)); });
   }
   benchmark::DoNotOptimize(sink.data());
-  // 16 lanes x (mul + add | 2 products + 2 adds | 4 products + 4 adds)
-  const double ops_per_instruction = op == ZmmOp::kFma       ? 32.0
-                                     : op == ZmmOp::kBf16Dot ? 64.0
-                                                             : 128.0;
-  state.counters[op == ZmmOp::kInt8Dot ? "OPs" : "FLOPs"] = benchmark::Counter(
-      ops_per_instruction * 12 * kZmmIters * w, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters[peak.counter] = benchmark::Counter(peak.ops_per_instruction * 12 * kZmmIters * w,
+                                                    benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(std::to_string(w) + " threads");
 }
 
@@ -280,13 +281,13 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("machine/bf16_widen_fma_peak", BM_Bf16WidenFmaPeak)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("machine/f32_fma512_peak", BM_ZmmPeak, ZmmOp::kFma)
+  benchmark::RegisterBenchmark("machine/f32_fma512_peak", BM_ZmmPeak, kFma512)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("machine/bf16_dot_peak", BM_ZmmPeak, ZmmOp::kBf16Dot)
+  benchmark::RegisterBenchmark("machine/bf16_dot_peak", BM_ZmmPeak, kBf16Dot)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("machine/int8_dot_peak", BM_ZmmPeak, ZmmOp::kInt8Dot)
+  benchmark::RegisterBenchmark("machine/int8_dot_peak", BM_ZmmPeak, kInt8Dot)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   benchmark::AddCustomContext("xy_threads", std::to_string(bench_threads()));

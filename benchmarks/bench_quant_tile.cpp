@@ -19,7 +19,6 @@
 #include "kernels/cpu/quant_gemm.h"
 #include "kernels/cpu/quant_gemm_tiles.h"
 #include "kernels/cpu/quant_weight.h"
-#include "kernels/cpu/smooth_gemm.h"
 #include "kernels/reference/quant_blocks.h"
 
 namespace xy::bench {
@@ -66,16 +65,11 @@ void run_tile(benchmark::State& state, const Format& f, int mr, int np, int k, i
   std::vector<int8_t> codes(x.size());
   std::vector<float> scales(static_cast<size_t>(rows) * groups), scaled_sums(scales.size());
   std::vector<int32_t> sums(scales.size()), half_sums(scales.size());
-  cpu::detail::QuantGemmProblem p;
-  p.a = {codes.data(), k, scales.data(), sums.data(), scaled_sums.data(), half_sums.data(), groups};
-  cpu::detail::quantize_rows_avx512(x.data(), k, rows, k, p.a);
-  const cpu::GemmArgs args{.m = rows, .x = x.data(), .y = y.data()};
-  p.out = cpu::detail::gemm_problem(args, k, qw.layout(), qw.out_cols(), qw.data());
-  p.panels = qw.data();
-  p.panel_bytes = qw.panel_bytes();
-  p.block_bytes = qw.block_bytes();
-  p.groups = groups;
-  p.offset = qw.has_min() ? 0 : qw.code_offset();
+  const cpu::detail::QuantizedRows a{
+      codes.data(), k, scales.data(), sums.data(), scaled_sums.data(), half_sums.data(), groups};
+  cpu::detail::quantize_rows_avx512(x.data(), k, rows, k, a);
+  const cpu::detail::QuantGemmProblem p =
+      cpu::detail::quant_gemm_problem(qw, {.m = rows, .x = x.data(), .y = y.data()}, a);
   const cpu::detail::QuantTileFn tile =
       cpu::detail::avx512_vnni_quant_tile_fn(mr, np, qw.bits(), qw.has_min());
   if (tile == nullptr) {

@@ -78,6 +78,23 @@ GemmTileConfig default_quant_gemm_config(int m, int k, long l2_bytes) {
   return c;
 }
 
+namespace detail {
+
+QuantGemmProblem quant_gemm_problem(const QuantWeight& w, const GemmArgs& args,
+                                    const QuantizedRows& a) {
+  QuantGemmProblem p;
+  p.out = gemm_problem(args, w.k(), w.layout(), w.out_cols(), w.data());
+  p.panels = w.data();
+  p.panel_bytes = w.panel_bytes();
+  p.block_bytes = w.block_bytes();
+  p.groups = w.num_groups();
+  p.offset = w.has_min() ? 0 : w.code_offset();
+  p.a = a;
+  return p;
+}
+
+}  // namespace detail
+
 void quant_gemm(const QuantWeight& w, const GemmArgs& args, WorkerPool& pool,
                 std::optional<QuantGemmIsa> isa) {
   quant_gemm_with(w, args, pool, isa.value_or(quant_gemm_isa_for(default_gemm_isa())),
@@ -94,13 +111,6 @@ void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& poo
   XY_CHECK_MSG(is_supported_quant_gemm_kernel(config.mr, config.np) && config.m_block >= 1,
                "quant_gemm: no such micro-kernel");
 
-  detail::QuantGemmProblem p;
-  p.out = detail::gemm_problem(args, w.k(), w.layout(), w.out_cols(), w.data());
-  p.panels = w.data();
-  p.panel_bytes = w.panel_bytes();
-  p.block_bytes = w.block_bytes();
-  p.groups = w.num_groups();
-  p.offset = w.has_min() ? 0 : w.code_offset();
   detail::QuantTileFn tile = nullptr;
   switch (isa) {
     case QuantGemmIsa::kAvx512Vnni:
@@ -126,8 +136,9 @@ void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& poo
   scaled_sums.resize(scales.size());
   sums.resize(scales.size());
   half_sums.resize(scales.size());
-  p.a = {codes.data(), k, scales.data(), sums.data(), scaled_sums.data(), half_sums.data(), groups};
-  const detail::QuantizedRows a = p.a;
+  const detail::QuantizedRows a{
+      codes.data(), k, scales.data(), sums.data(), scaled_sums.data(), half_sums.data(), groups};
+  const detail::QuantGemmProblem p = detail::quant_gemm_problem(w, args, a);
   const float* x = p.out.x;
   const int64_t ldx = p.out.ldx;
   for_row_ranges(pool, m, /*min_rows=*/8, [&](int begin, int end) {

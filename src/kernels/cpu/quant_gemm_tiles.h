@@ -7,6 +7,10 @@
 
 #include "kernels/cpu/smooth_gemm_tiles.h"
 
+namespace xy::cpu {
+class QuantWeight;  // quant_weight.h
+}
+
 namespace xy::cpu::detail {
 
 // x quantized per row and per 32 k (see quant_gemm.h). Row r, group g: codes
@@ -52,6 +56,11 @@ struct QuantGemmProblem {
   int offset = 0;  // symmetric weights: code offset
   QuantizedRows a;
 };
+
+// The problem of `args` over w's panels, with x's rows quantized in `a`: what every tile reads
+// (the driver's, and a benchmark's that runs tiles alone).
+QuantGemmProblem quant_gemm_problem(const QuantWeight& w, const GemmArgs& args,
+                                    const QuantizedRows& a);
 
 // Computes the tile at (m0, panel0). prefetch_next: the tile is the last of a run of m-tiles over
 // the same panels, whose first tile streamed them from memory; it may fetch the next n-tile's
