@@ -64,9 +64,15 @@ bool is_supported_gemm_kernel(GemmIsa isa, int mr, int np);
 // True when some ISA has it (e.g. to validate a tune table before knowing where it will run).
 bool is_supported_gemm_kernel(int mr, int np);
 
+// bf16 weights above this many bytes are taken to stream from DRAM on every pass: larger than
+// the L3 of a Zen 4/5 CCD (32 MiB), the share of the last-level cache one GEMM can count on.
+// (sysconf's L3 size is the whole socket's, or a hypervisor's fiction, so it is not asked.)
+inline constexpr long kCacheResidentWeightBytes = 32L * 1024 * 1024;
+
 // What SmoothGEMM uses for an untuned shape on `isa`: a tile that wastes few rows of the last
 // m-tile and a block of rows of x that fits in ~256 KiB of L2 (on kAvx512Bf16, bf16 rows of a
-// 1024-long k-block when K > 2048). Always one of `isa`'s kernels.
+// 1024-long k-block when K > 2048; 4 MiB of them when the num_panels x 16 x k bf16 weights
+// exceed kCacheResidentWeightBytes). Always one of `isa`'s kernels.
 GemmTileConfig default_gemm_config(int m, int k, int num_panels, int num_workers,
                                    GemmIsa isa = GemmIsa::kAvx2);
 

@@ -338,6 +338,27 @@ TEST(SmoothGemmAvx512Bf16, DefaultBlocksLargeKAndTunerTriesKBlocks) {
     EXPECT_EQ(c.kc, 0);
 }
 
+// Weights larger than the last-level cache stream from DRAM on every m-block, so the bf16
+// path takes m-blocks of 4 MiB of x rows for them: llama-3.2-1b's gate_up (2048 x 16384, 64 MiB)
+// at M = 256 or 512 is one block; its 8 MiB o projection keeps 256 KiB blocks (64 rows).
+TEST(SmoothGemmAvx512Bf16, DefaultBlocksStreamedWeightsInFewerPasses) {
+  const int k = 2048;
+  const int gate_up_panels = 16384 / 16, o_panels = 2048 / 16;
+  ASSERT_GT(2L * 16 * gate_up_panels * k, kCacheResidentWeightBytes);
+  ASSERT_LE(2L * 16 * o_panels * k, kCacheResidentWeightBytes);
+  for (int m : {256, 512}) {
+    const GemmTileConfig c = default_gemm_config(m, k, gate_up_panels, 2, GemmIsa::kAvx512Bf16);
+    EXPECT_GE(c.m_block * c.mr, m) << m;
+  }
+  const GemmTileConfig big = default_gemm_config(4096, k, gate_up_panels, 2, GemmIsa::kAvx512Bf16);
+  EXPECT_EQ(big.m_block * big.mr, 4 * 1024 * 1024 / (2 * k));  // 1024 rows of 8x32 tiles
+  const GemmTileConfig o = default_gemm_config(256, k, o_panels, 2, GemmIsa::kAvx512Bf16);
+  EXPECT_EQ(o.m_block * o.mr, 256 * 1024 / (2 * k));
+  // The f32 tiles keep their blocks (not measured with larger ones).
+  const GemmTileConfig f32 = default_gemm_config(256, k, gate_up_panels, 2, GemmIsa::kAvx512);
+  EXPECT_LT(f32.m_block * f32.mr, 256);
+}
+
 TEST(SmoothGemmAvx512, DefaultConfigsUseAvx512KernelsAndBestIsaPrefersIt) {
   for (int m : {1, 2, 3, 4, 5, 7, 13, 16, 17, 28, 64, 100, 512, 4096}) {
     for (int panels : {1, 8, 60, 3000}) {
