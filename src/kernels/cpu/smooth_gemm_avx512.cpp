@@ -61,22 +61,23 @@ inline __m512i pair_index() {
 
 // acc[r][q] += the pairs kp0 .. kp1-1 of x row a[r] · panel b[q], one vdpbf16ps per pair, then
 // (odd_tail) the last pair of an odd K, whose row k+1 the panel does not have. Each step
-// prefetches the panel line 2 KiB ahead into L1, or (kNextTile) the line at the same k of the
-// next n-tile's panels (next_tile_bytes further) into L2.
-template <int MR, int NP, bool kNextTile = false>
+// prefetches the panel line 2 KiB ahead into L1, and (kNextLines) one more line of next_lines
+// (64 bytes further per step) into L2.
+template <int MR, int NP, bool kNextLines = false>
 XY_ALWAYS_INLINE inline void dot_pairs(const uint32_t* const (&a)[MR],
                                        const uint16_t* const (&b)[NP], int kp0, int kp1,
                                        bool odd_tail, __m512 (&acc)[MR][NP],
-                                       uintptr_t next_tile_bytes = 0) {
+                                       const char* next_lines = nullptr) {
   const __m512i pair_idx = pair_index();
-  const uintptr_t ahead = kNextTile ? next_tile_bytes : 2 * kPrefetchBytes;
   auto step = [&](int kp, bool last_odd) XY_ALWAYS_INLINE {
+    if constexpr (kNextLines) {
+      _mm_prefetch(next_lines + static_cast<size_t>(kp - kp0) * 64, _MM_HINT_T1);
+    }
     __m512i w[NP];
     XY_UNROLL_TILE
     for (int q = 0; q < NP; ++q) {
       const uint16_t* row = b[q] + static_cast<size_t>(kp) * 32;
-      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(row) + ahead),
-                   kNextTile ? _MM_HINT_T1 : _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(row) + 2 * kPrefetchBytes, _MM_HINT_T0);
       const __m512i raw =
           last_odd ? _mm512_maskz_loadu_epi16(0xffffu, row) : _mm512_loadu_si512(row);
       w[q] = _mm512_permutexvar_epi16(pair_idx, raw);
@@ -144,10 +145,14 @@ void dot_run(const GemmProblem& p, int m0, int m_tiles, int panel0) {
           acc[r][q] = first ? _mm512_setzero_ps() : _mm512_load_ps(park[r * NP + q].lanes);
       }
       // Without k-blocking, a run's first tile streams its panels from memory and the others
-      // find them in cache: the last one fetches the next n-tile's panels (the next run of this
-      // m-block) meanwhile, so memory stays busy while the run computes from cache.
-      if (kc == pairs && t == m_tiles - 1 && m_tiles > 1) {
-        dot_pairs<MR, NP, true>(a, b, kb0, kb1, last && odd, acc, 2 * NP * panel_elems);
+      // find them in cache. The next n-tile's panels (the next run of this m-block) are one
+      // contiguous range of NP x pairs lines; tile t of the run fetches lines t x pairs ..
+      // (t + 1) x pairs - 1 of it into L2, one per step, so memory stays busy at an even pace
+      // through the whole run instead of at twice the rate in its last tile.
+      if (kc == pairs && m_tiles > 1 && t < NP) {
+        const char* next = reinterpret_cast<const char*>(b[0] + NP * panel_elems) +
+                           static_cast<size_t>(t) * pairs * 64;
+        dot_pairs<MR, NP, true>(a, b, kb0, kb1, last && odd, acc, next);
       } else {
         dot_pairs<MR, NP>(a, b, kb0, kb1, last && odd, acc);
       }
