@@ -46,6 +46,18 @@ void run_task_table_runs(WorkerPool& pool, int m, int num_panels, int num_panels
   });
 }
 
+// In a run of `length` m-tiles over the same np panels, the first tile streams them from
+// memory and the rest find them in cache, so the run can fetch the next n-tile's panels (the
+// next run's) into L2 meanwhile. Spread over the run, the tile at `index` fetches the next
+// panels q with q % length == index (bit q of the result): memory is busy at an even pace.
+// A single-tile run fetches none: it streams its own panels the whole time.
+inline uint32_t next_panels_spread(int index, int length, int np) {
+  uint32_t mask = 0;
+  if (length < 2) return mask;
+  for (int q = index; q < np; q += length) mask |= 1u << q;
+  return mask;
+}
+
 // Calls tile(m0, panel0, last_of_run) once for every tile, in the order above. last_of_run:
 // the tile ends a run of two or more over the same panels. The run's first tile streamed them
 // from memory and the rest find them in cache, so this one may fetch the next run's panels

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm_epilogue_avx512.h"
+#include "kernels/cpu/gemm_task_table.h"
 #include "kernels/cpu/packed_weight.h"
 #include "kernels/cpu/smooth_gemm_tiles.h"
 
@@ -61,17 +62,19 @@ inline __m512i pair_index() {
 
 // acc[r][q] += the pairs kp0 .. kp1-1 of x row a[r] · panel b[q], one vdpbf16ps per pair, then
 // (odd_tail) the last pair of an odd K, whose row k+1 the panel does not have. Each step
-// prefetches the panel line 2 KiB ahead into L1, and (kNextLines) one more line of next_lines
-// (64 bytes further per step) into L2.
-template <int MR, int NP, bool kNextLines = false>
+// prefetches the panel line 2 KiB ahead into L1, and the same pair's line of each of the
+// kNext panels `next` into L2.
+template <int MR, int NP, int kNext = 0>
 XY_ALWAYS_INLINE inline void dot_pairs(const uint32_t* const (&a)[MR],
                                        const uint16_t* const (&b)[NP], int kp0, int kp1,
                                        bool odd_tail, __m512 (&acc)[MR][NP],
-                                       const char* next_lines = nullptr) {
+                                       const uint16_t* const* next = nullptr) {
   const __m512i pair_idx = pair_index();
   auto step = [&](int kp, bool last_odd) XY_ALWAYS_INLINE {
-    if constexpr (kNextLines) {
-      _mm_prefetch(next_lines + static_cast<size_t>(kp - kp0) * 64, _MM_HINT_T1);
+    XY_UNROLL_TILE
+    for (int j = 0; j < kNext; ++j) {
+      _mm_prefetch(reinterpret_cast<const char*>(next[j] + static_cast<size_t>(kp) * 32),
+                   _MM_HINT_T1);
     }
     __m512i w[NP];
     XY_UNROLL_TILE
@@ -113,6 +116,7 @@ Parked* parked_zmm(size_t n) {
 template <int MR, int NP>
 void dot_run(const GemmProblem& p, int m0, int m_tiles, int panel0) {
   static_assert(MR * NP + NP + 1 <= 32, "register tile exceeds the 32 zmm registers");
+  static_assert(NP <= 4, "a run of two tiles fetches at most two of the next panels each");
   const int full_pairs = p.k / 2;
   const bool odd = p.k % 2 != 0;
   const int pairs = full_pairs + (odd ? 1 : 0);
@@ -144,15 +148,20 @@ void dot_run(const GemmProblem& p, int m0, int m_tiles, int panel0) {
         for (int q = 0; q < NP; ++q)
           acc[r][q] = first ? _mm512_setzero_ps() : _mm512_load_ps(park[r * NP + q].lanes);
       }
-      // Without k-blocking, a run's first tile streams its panels from memory and the others
-      // find them in cache. The next n-tile's panels (the next run of this m-block) are one
-      // contiguous range of NP x pairs lines; tile t of the run fetches lines t x pairs ..
-      // (t + 1) x pairs - 1 of it into L2, one per step, so memory stays busy at an even pace
-      // through the whole run instead of at twice the rate in its last tile.
-      if (kc == pairs && m_tiles > 1 && t < NP) {
-        const char* next = reinterpret_cast<const char*>(b[0] + NP * panel_elems) +
-                           static_cast<size_t>(t) * pairs * 64;
-        dot_pairs<MR, NP, true>(a, b, kb0, kb1, last && odd, acc, next);
+      // Without k-blocking, the run's tiles share the fetching of the next n-tile's panels
+      // (gemm_task_table.h: one or, when the run is shorter than NP, two per tile). Before, the
+      // run's last tile fetched them all, at twice the pace memory can sustain on two cores.
+      const uint32_t fetch = kc == pairs ? next_panels_spread(t, m_tiles, NP) : 0;
+      const uint16_t* next[NP];
+      int n_next = 0;
+      XY_UNROLL_TILE
+      for (int q = 0; q < NP; ++q) {
+        if (fetch >> q & 1) next[n_next++] = b[q] + NP * panel_elems;
+      }
+      if (n_next == 1) {
+        dot_pairs<MR, NP, 1>(a, b, kb0, kb1, last && odd, acc, next);
+      } else if (n_next >= 2) {  // a run of 2 or 3 tiles over 4 panels
+        dot_pairs<MR, NP, 2>(a, b, kb0, kb1, last && odd, acc, next);
       } else {
         dot_pairs<MR, NP>(a, b, kb0, kb1, last && odd, acc);
       }

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "gemm_test_util.h"
+#include "kernels/cpu/gemm_task_table.h"
 #include "kernels/cpu/smooth_gemm.h"
 
 namespace xy::cpu {
@@ -167,6 +169,26 @@ INSTANTIATE_TEST_SUITE_P(Presets, SmoothGemmModelShapesLongRunning, ::testing::R
                                n.begin(), n.end(), [](char c) { return !isalnum(c); }, '_');
                            return n;
                          });
+
+// Every run of two or more m-tiles over the same panels fetches each of the next n-tile's np
+// panels exactly once, spread over its first tiles, at most two per tile; a single-tile run
+// fetches none.
+TEST(GemmTaskTable, RunsShareTheFetchOfTheNextPanels) {
+  for (int np : {1, 2, 4}) {
+    EXPECT_EQ(detail::next_panels_spread(0, 1, np), 0u);
+    for (int length = 2; length <= 9; ++length) {
+      uint32_t all = 0;
+      for (int i = 0; i < length; ++i) {
+        const uint32_t mask = detail::next_panels_spread(i, length, np);
+        EXPECT_EQ(all & mask, 0u) << "panel fetched twice";
+        EXPECT_LE(std::popcount(mask), 2);
+        EXPECT_EQ(mask != 0, i < np) << "the first tiles fetch";
+        all |= mask;
+      }
+      EXPECT_EQ(all, (1u << np) - 1) << np << " panels, run of " << length;
+    }
+  }
+}
 
 }  // namespace
 }  // namespace xy::cpu
