@@ -16,7 +16,8 @@ Usage:
   FILTER  regex over benchmark names, e.g. '(smollm2-135m|llama-3.2-1b)/lm_head/M:(16|64)/'
 Environment: XY_BENCH_THREADS (default 2); XY_GEMM_ISA=avx512bf16 for the bf16 compute mode.
 Prints per cell each variant's time and the first's time over it (> 1: faster than the first),
-then the geomeans.
+then per variant the geomean of that, and the first's speed over it as a geomean and a minimum
+(with its cell): with ours first and a library second, the ratio and worst cell to quote.
 """
 import collections
 import math
@@ -83,13 +84,18 @@ def main() -> int:
     for cell in cells:
         base = min(times[cell][0])
         row = []
+        short = cell.split("/min_time")[0][len(prefix):]
         for i in range(len(variants)):
             t = min(times[cell][i]) if times[cell][i] else float("nan")
             row.append(f"{t:10.1f} {base / t:.3f}")
-            logs[i].append(math.log(base / t))
-        print(f"{cell.split('/min_time')[0][len(prefix):]:45s} " + "  ".join(row))
+            logs[i].append((math.log(base / t), short))
+        print(f"{short:45s} " + "  ".join(row))
     for i, v in enumerate(variants):
-        print(f"geomean first/this (speed-up over the first): {math.exp(sum(logs[i]) / len(logs[i])):.4f}  {v['label']}")
+        geomean = math.exp(sum(x for x, _ in logs[i]) / len(logs[i]))
+        # The first variant's best cell against this one: its minimum speed-up over this variant.
+        worst, worst_cell = min(logs[i], key=lambda e: -e[0])
+        print(f"geomean first/this (speed-up over the first): {geomean:.4f}; first over this: "
+              f"geomean {1 / geomean:.3f}x, minimum {math.exp(-worst):.3f}x ({worst_cell})  {v['label']}")
     return 0
 
 
