@@ -78,7 +78,7 @@ void run_tile(benchmark::State& state, const Format& f, int mr, int np, int k, i
   }
 
   for (auto _ : state) {
-    for (int m0 = 0; m0 < rows; m0 += mr) tile(p, m0, 0, /*prefetch_next=*/false);
+    for (int m0 = 0; m0 < rows; m0 += mr) tile(p, m0, 0, cpu::detail::RunPlace{});
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }

@@ -88,9 +88,13 @@ def main() -> int:
         for i in range(len(variants)):
             t = min(times[cell][i]) if times[cell][i] else float("nan")
             row.append(f"{t:10.1f} {base / t:.3f}")
-            logs[i].append((math.log(base / t), short))
+            if math.isfinite(base / t):  # a variant may lack the cell (e.g. a format's shapes)
+                logs[i].append((math.log(base / t), short))
         print(f"{short:45s} " + "  ".join(row))
     for i, v in enumerate(variants):
+        if not logs[i]:
+            print(f"no cell ran for {v['label']}")
+            continue
         geomean = math.exp(sum(x for x, _ in logs[i]) / len(logs[i]))
         # The first variant's best cell against this one: its minimum speed-up over this variant.
         worst, worst_cell = min(logs[i], key=lambda e: -e[0])

@@ -58,19 +58,28 @@ inline uint32_t next_panels_spread(int index, int length, int np) {
   return mask;
 }
 
-// Calls tile(m0, panel0, last_of_run) once for every tile, in the order above. last_of_run:
-// the tile ends a run of two or more over the same panels. The run's first tile streamed them
-// from memory and the rest find them in cache, so this one may fetch the next run's panels
-// meanwhile.
+// A tile's place in its run of m-tiles over the same panels (index 0 .. length - 1).
+struct RunPlace {
+  int index = 0;
+  int length = 1;
+};
+
+// The run's last tile, when it has others before it: the rule of fetching all of the next
+// n-tile's panels at the end of the run.
+inline bool last_of_run(RunPlace place) {
+  return place.length > 1 && place.index == place.length - 1;
+}
+
+// Calls tile(m0, panel0, place) once for every tile, in the order above.
 template <class Tile>
 void run_task_table(WorkerPool& pool, int m, int num_panels, int num_panels_padded,
                     const GemmTileConfig& config, Tile&& tile) {
-  run_task_table_runs(
-      pool, m, num_panels, num_panels_padded, config, [&](int m_tile0, int m_tiles, int n_tile) {
-        for (int i = 0; i < m_tiles; ++i) {
-          tile((m_tile0 + i) * config.mr, n_tile * config.np, m_tiles > 1 && i == m_tiles - 1);
-        }
-      });
+  run_task_table_runs(pool, m, num_panels, num_panels_padded, config,
+                      [&](int m_tile0, int m_tiles, int n_tile) {
+                        for (int i = 0; i < m_tiles; ++i) {
+                          tile((m_tile0 + i) * config.mr, n_tile * config.np, RunPlace{i, m_tiles});
+                        }
+                      });
 }
 
 }  // namespace xy::cpu::detail

@@ -157,10 +157,9 @@ void quant_gemm_with(const QuantWeight& w, const GemmArgs& args, WorkerPool& poo
     }
   });
 
-  detail::run_task_table(pool, m, w.num_panels(), w.num_panels_padded(), config,
-                         [&](int m0, int panel0, bool last_of_run) {
-                           tile(p, m0, panel0, /*prefetch_next=*/last_of_run);
-                         });
+  detail::run_task_table(
+      pool, m, w.num_panels(), w.num_panels_padded(), config,
+      [&](int m0, int panel0, detail::RunPlace place) { tile(p, m0, panel0, place); });
 }
 
 }  // namespace xy::cpu

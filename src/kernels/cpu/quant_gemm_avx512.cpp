@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "kernels/cpu/gemm_epilogue_avx512.h"
+#include "kernels/cpu/gemm_task_table.h"
 #include "kernels/cpu/quant_gemm_tile_table.h"
 #include "kernels/cpu/quant_gemm_tiles.h"
 #include "kernels/cpu/quant_weight.h"
@@ -59,7 +60,7 @@ inline void prefetch_group(const uint8_t* const* blk, size_t offset) {
 // At M = 1 the weights come from DRAM, and these tiles read few bytes per instruction, so their
 // out-of-order window holds too few misses to cover the latency (bench_gemm lm_head at M = 1:
 // Q4_0 1.17x, Q6_K 1.13x). 8-bit tiles already stream at the bandwidth and lose 14% with it;
-// larger tiles are compute-bound and prefetch only the next n-tile at the end of a run (tile).
+// larger tiles are compute-bound and prefetch only the next n-tile's panels during a run (tile).
 template <int NP, size_t kBlock>
 inline void prefetch_ahead(const uint8_t* const* blk) {
   constexpr size_t kAheadBytes = 1536;
@@ -150,7 +151,13 @@ inline void six_bit_group(const uint8_t* const* blk, const int8_t* const* xq,
 }
 
 template <int MR, int NP, int BITS, bool MIN>
-void tile(const QuantGemmProblem& p, int m0, int panel0, bool prefetch_next) {
+void tile(const QuantGemmProblem& p, int m0, int panel0, RunPlace place) {
+  // 8-bit runs share the fetch of the next n-tile's panels among their first tiles
+  // (next_panels_spread): their tiles are short enough that memory, busy at twice its pace in
+  // the last tile, had been the limit (Q8_0 1.08x at M = 16 / 64). The 4- and 6-bit tiles keep
+  // the fetch in the run's last tile, which measured even or better for them.
+  const bool prefetch_next = BITS != 8 && last_of_run(place);
+  const uint32_t next_panels = BITS == 8 ? next_panels_spread(place.index, place.length, NP) : 0;
   constexpr size_t kScales = QuantWeight::scales_offset(BITS),
                    kExtra = QuantWeight::extra_offset(BITS);
   const TileRows<MR> rows(p.a, p.out.m, m0);
@@ -179,6 +186,14 @@ void tile(const QuantGemmProblem& p, int m0, int panel0, bool prefetch_next) {
     if (prefetch_next) {  // the same group of the next n-tile's panels, into L2
       prefetch_group<NP, QuantWeight::block_bytes(BITS, MIN), /*kIntoL2=*/true>(blk,
                                                                                 NP * p.panel_bytes);
+    }
+    if constexpr (BITS == 8) {  // the same group of this tile's share of them
+      XY_UNROLL_TILE
+      for (int q = 0; q < NP; ++q) {
+        if ((next_panels >> q & 1) == 0) continue;
+        prefetch_group<1, QuantWeight::block_bytes(BITS, MIN), /*kIntoL2=*/true>(
+            &blk[q], NP * p.panel_bytes);
+      }
     }
     if constexpr (BITS == 6) {
       six_bit_group<MR, NP>(blk, xq, scale, rows.half_sum, sum, g, p.offset, acc);
@@ -252,8 +267,8 @@ void tile(const QuantGemmProblem& p, int m0, int panel0, bool prefetch_next) {
 
 struct Tiles {
   template <int MR, int NP, int BITS, bool MIN>
-  static void run(const QuantGemmProblem& p, int m0, int panel0, bool prefetch_next) {
-    tile<MR, NP, BITS, MIN>(p, m0, panel0, prefetch_next);
+  static void run(const QuantGemmProblem& p, int m0, int panel0, RunPlace place) {
+    tile<MR, NP, BITS, MIN>(p, m0, panel0, place);
   }
 };
 

@@ -190,7 +190,7 @@ void smooth_gemm_with(const PackedWeight& w, const GemmArgs& args, WorkerPool& p
   XY_CHECK(tile != nullptr);
 
   detail::run_task_table(pool, args.m, w.num_panels(), w.num_panels_padded(), config,
-                         [&](int m0, int panel0, bool /*last_of_run*/) { tile(p, m0, panel0); });
+                         [&](int m0, int panel0, detail::RunPlace) { tile(p, m0, panel0); });
 }
 
 }  // namespace xy::cpu

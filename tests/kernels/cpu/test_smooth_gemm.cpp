@@ -188,6 +188,10 @@ TEST(GemmTaskTable, RunsShareTheFetchOfTheNextPanels) {
       EXPECT_EQ(all, (1u << np) - 1) << np << " panels, run of " << length;
     }
   }
+  // The other rule (QuantGEMM's 4- and 6-bit tiles): the last tile of a run of two or more.
+  EXPECT_FALSE(detail::last_of_run({0, 1}));
+  EXPECT_FALSE(detail::last_of_run({0, 3}));
+  EXPECT_TRUE(detail::last_of_run({2, 3}));
 }
 
 }  // namespace
