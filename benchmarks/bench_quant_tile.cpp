@@ -78,7 +78,7 @@ void run_tile(benchmark::State& state, const Format& f, int mr, int np, int k, i
   }
 
   for (auto _ : state) {
-    for (int m0 = 0; m0 < rows; m0 += mr) tile(p, m0, 0, cpu::detail::RunPlace{});
+    for (int m0 = 0; m0 < rows; m0 += mr) tile(p, m0, 0, /*next_panels=*/0);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }

@@ -10,6 +10,7 @@
 
 #include "core/check.h"
 #include "core/worker_pool.h"
+#include "kernels/cpu/gemm_next_panels.h"
 #include "kernels/cpu/gemm_tile_config.h"
 
 namespace xy::cpu::detail {
@@ -46,31 +47,8 @@ void run_task_table_runs(WorkerPool& pool, int m, int num_panels, int num_panels
   });
 }
 
-// In a run of `length` m-tiles over the same np panels, the first tile streams them from
-// memory and the rest find them in cache, so the run can fetch the next n-tile's panels (the
-// next run's) into L2 meanwhile. Spread over the run, the tile at `index` fetches the next
-// panels q with q % length == index (bit q of the result): memory is busy at an even pace.
-// A single-tile run fetches none: it streams its own panels the whole time.
-inline uint32_t next_panels_spread(int index, int length, int np) {
-  uint32_t mask = 0;
-  if (length < 2) return mask;
-  for (int q = index; q < np; q += length) mask |= 1u << q;
-  return mask;
-}
-
-// A tile's place in its run of m-tiles over the same panels (index 0 .. length - 1).
-struct RunPlace {
-  int index = 0;
-  int length = 1;
-};
-
-// The run's last tile, when it has others before it: the rule of fetching all of the next
-// n-tile's panels at the end of the run.
-inline bool last_of_run(RunPlace place) {
-  return place.length > 1 && place.index == place.length - 1;
-}
-
-// Calls tile(m0, panel0, place) once for every tile, in the order above.
+// Calls tile(m0, panel0, place) once for every tile, in the order above; place: the tile's place
+// in its run (gemm_next_panels.h).
 template <class Tile>
 void run_task_table(WorkerPool& pool, int m, int num_panels, int num_panels_padded,
                     const GemmTileConfig& config, Tile&& tile) {

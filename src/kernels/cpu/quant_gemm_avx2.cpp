@@ -181,7 +181,7 @@ void tile(const QuantGemmProblem& p, int m0, int panel0) {
 
 struct Tiles {
   template <int MR, int NP, int BITS, bool MIN>
-  static void run(const QuantGemmProblem& p, int m0, int panel0, RunPlace /*place*/) {
+  static void run(const QuantGemmProblem& p, int m0, int panel0, uint32_t /*next_panels*/) {
     tile<MR, NP, BITS, MIN>(p, m0, panel0);
   }
 };

@@ -18,7 +18,6 @@
 #include <cstring>
 
 #include "kernels/cpu/gemm_epilogue_avx512.h"
-#include "kernels/cpu/gemm_task_table.h"
 #include "kernels/cpu/quant_gemm_tile_table.h"
 #include "kernels/cpu/quant_gemm_tiles.h"
 #include "kernels/cpu/quant_weight.h"
@@ -151,13 +150,7 @@ inline void six_bit_group(const uint8_t* const* blk, const int8_t* const* xq,
 }
 
 template <int MR, int NP, int BITS, bool MIN>
-void tile(const QuantGemmProblem& p, int m0, int panel0, RunPlace place) {
-  // 8-bit runs share the fetch of the next n-tile's panels among their first tiles
-  // (next_panels_spread): their tiles are short enough that memory, busy at twice its pace in
-  // the last tile, had been the limit (Q8_0 1.08x at M = 16 / 64). The 4- and 6-bit tiles keep
-  // the fetch in the run's last tile, which measured even or better for them.
-  const bool prefetch_next = BITS != 8 && last_of_run(place);
-  const uint32_t next_panels = BITS == 8 ? next_panels_spread(place.index, place.length, NP) : 0;
+void tile(const QuantGemmProblem& p, int m0, int panel0, uint32_t next_panels) {
   constexpr size_t kScales = QuantWeight::scales_offset(BITS),
                    kExtra = QuantWeight::extra_offset(BITS);
   const TileRows<MR> rows(p.a, p.out.m, m0);
@@ -183,11 +176,13 @@ void tile(const QuantGemmProblem& p, int m0, int panel0, RunPlace place) {
     XY_UNROLL_TILE
     for (int q = 0; q < NP; ++q) blk[q] = pan[q] + g * block;
     if constexpr (MR <= 2 && BITS < 8) prefetch_ahead<NP, QuantWeight::block_bytes(BITS, MIN)>(blk);
-    if (prefetch_next) {  // the same group of the next n-tile's panels, into L2
+    // The same group of the next n-tile's panels, into L2. The 4- and 6-bit drivers ask for all
+    // of them or none (quant_gemm.cpp), and a per-panel test here cost the 6-bit tile 4%.
+    if (BITS != 8 && next_panels != 0) {
       prefetch_group<NP, QuantWeight::block_bytes(BITS, MIN), /*kIntoL2=*/true>(blk,
                                                                                 NP * p.panel_bytes);
     }
-    if constexpr (BITS == 8) {  // the same group of this tile's share of them
+    if constexpr (BITS == 8) {  // this tile's share of them
       XY_UNROLL_TILE
       for (int q = 0; q < NP; ++q) {
         if ((next_panels >> q & 1) == 0) continue;
@@ -267,8 +262,8 @@ void tile(const QuantGemmProblem& p, int m0, int panel0, RunPlace place) {
 
 struct Tiles {
   template <int MR, int NP, int BITS, bool MIN>
-  static void run(const QuantGemmProblem& p, int m0, int panel0, RunPlace place) {
-    tile<MR, NP, BITS, MIN>(p, m0, panel0, place);
+  static void run(const QuantGemmProblem& p, int m0, int panel0, uint32_t next_panels) {
+    tile<MR, NP, BITS, MIN>(p, m0, panel0, next_panels);
   }
 };
 

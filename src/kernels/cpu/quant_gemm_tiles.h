@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernels/cpu/gemm_task_table.h"
 #include "kernels/cpu/smooth_gemm_tiles.h"
 
 namespace xy::cpu {
@@ -63,10 +62,10 @@ struct QuantGemmProblem {
 QuantGemmProblem quant_gemm_problem(const QuantWeight& w, const GemmArgs& args,
                                     const QuantizedRows& a);
 
-// Computes the tile at (m0, panel0). place: the tile's place in its run of m-tiles over the same
-// panels (gemm_task_table.h), whose first tile streamed them from memory; the run may fetch the
-// next n-tile's panels into cache meanwhile (a hint; kernels without it ignore it).
-using QuantTileFn = void (*)(const QuantGemmProblem& problem, int m0, int panel0, RunPlace place);
+// Computes the tile at (m0, panel0). next_panels: which of the next n-tile's panels (bit q: panel
+// q) it may fetch into L2 meanwhile (gemm_next_panels.h; a hint, kernels without it ignore it).
+using QuantTileFn = void (*)(const QuantGemmProblem& problem, int m0, int panel0,
+                             uint32_t next_panels);
 
 // nullptr when (mr, np) is not in kQuantGemmKernelShapes or (bits, has_min) is not one of (4, *),
 // (8, *), (6, false). The scalar

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm_epilogue_avx512.h"
-#include "kernels/cpu/gemm_task_table.h"
+#include "kernels/cpu/gemm_next_panels.h"
 #include "kernels/cpu/packed_weight.h"
 #include "kernels/cpu/smooth_gemm_tiles.h"
 
@@ -149,9 +149,9 @@ void dot_run(const GemmProblem& p, int m0, int m_tiles, int panel0) {
           acc[r][q] = first ? _mm512_setzero_ps() : _mm512_load_ps(park[r * NP + q].lanes);
       }
       // Without k-blocking, the run's tiles share the fetching of the next n-tile's panels
-      // (gemm_task_table.h: one or, when the run is shorter than NP, two per tile). Before, the
+      // (gemm_next_panels.h: one or, when the run is shorter than NP, two per tile). Before, the
       // run's last tile fetched them all, at twice the pace memory can sustain on two cores.
-      const uint32_t fetch = kc == pairs ? next_panels_spread(t, m_tiles, NP) : 0;
+      const uint32_t fetch = kc == pairs ? next_panels_spread({t, m_tiles}, NP) : 0;
       const uint16_t* next[NP];
       int n_next = 0;
       XY_UNROLL_TILE

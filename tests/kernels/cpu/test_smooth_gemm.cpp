@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gemm_test_util.h"
-#include "kernels/cpu/gemm_task_table.h"
+#include "kernels/cpu/gemm_next_panels.h"
 #include "kernels/cpu/smooth_gemm.h"
 
 namespace xy::cpu {
@@ -175,11 +175,11 @@ INSTANTIATE_TEST_SUITE_P(Presets, SmoothGemmModelShapesLongRunning, ::testing::R
 // fetches none.
 TEST(GemmTaskTable, RunsShareTheFetchOfTheNextPanels) {
   for (int np : {1, 2, 4}) {
-    EXPECT_EQ(detail::next_panels_spread(0, 1, np), 0u);
+    EXPECT_EQ(detail::next_panels_spread({0, 1}, np), 0u);
     for (int length = 2; length <= 9; ++length) {
       uint32_t all = 0;
       for (int i = 0; i < length; ++i) {
-        const uint32_t mask = detail::next_panels_spread(i, length, np);
+        const uint32_t mask = detail::next_panels_spread({i, length}, np);
         EXPECT_EQ(all & mask, 0u) << "panel fetched twice";
         EXPECT_LE(std::popcount(mask), 2);
         EXPECT_EQ(mask != 0, i < np) << "the first tiles fetch";
@@ -188,10 +188,12 @@ TEST(GemmTaskTable, RunsShareTheFetchOfTheNextPanels) {
       EXPECT_EQ(all, (1u << np) - 1) << np << " panels, run of " << length;
     }
   }
-  // The other rule (QuantGEMM's 4- and 6-bit tiles): the last tile of a run of two or more.
-  EXPECT_FALSE(detail::last_of_run({0, 1}));
-  EXPECT_FALSE(detail::last_of_run({0, 3}));
-  EXPECT_TRUE(detail::last_of_run({2, 3}));
+  // The other rule (QuantGEMM's 4- and 6-bit tiles): all of them, in the last tile of a run of
+  // two or more.
+  EXPECT_EQ(detail::next_panels_at_end({0, 1}, 4), 0u);
+  EXPECT_EQ(detail::next_panels_at_end({0, 3}, 4), 0u);
+  EXPECT_EQ(detail::next_panels_at_end({2, 3}, 4), 0xfu);
+  EXPECT_EQ(detail::next_panels_at_end({1, 2}, 2), 0x3u);
 }
 
 }  // namespace
